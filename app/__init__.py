@@ -1,0 +1,1 @@
+"""FER Studio user interfaces: the Streamlit studio (`app/main.py`) and its shared helpers."""

@@ -1,0 +1,18 @@
+"""FER Studio: `streamlit run app/main.py`. A thin router over the pages in `pages/`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.state import current_dataset, show_sidebar
+
+PAGES = Path(__file__).resolve().parent.parent / "pages"
+
+st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout="wide")
+navigation = st.navigation([
+    st.Page(PAGES / "data.py", title="Data", icon=":material/dataset:", default=True),
+    st.Page(PAGES / "models.py", title="Models", icon=":material/account_tree:"),
+])
+show_sidebar(current_dataset())
+navigation.run()

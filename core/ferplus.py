@@ -1,0 +1,77 @@
+"""FERPlus votes (fer2013new.csv): reading them, and the labels derived from them.
+
+The majority rule is Microsoft's (FERPlus `majority` mode): single votes are dropped as outliers, a class
+needs more than half of the remaining votes, and images whose winner is `unknown` or `NF` are dropped.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
+from core.errors import DataError
+from core.fer2013 import SPLITS, file_line, parse_codes, read_csv_columns
+
+N_EMOTIONS = len(FERPLUS_CLASSES)  # the first 8 vote columns; then unknown and NF (not a face)
+NOT_FACE_COLUMN = FERPLUS_VOTE_COLUMNS.index("NF")
+
+
+@dataclass
+class FerPlusVotes:
+    """Vote counts of the FERPlus annotators, one row per fer2013.csv row (joined on row order)."""
+
+    votes: np.ndarray  # (N, 10) int16 over FERPLUS_VOTE_COLUMNS
+    usage: np.ndarray  # (N,) str
+    path: str
+
+
+def read_ferplus(path: str | Path) -> FerPlusVotes:
+    """Read fer2013new.csv; the `Image name` column is not trusted (blank and repeated names occur)."""
+    frame = read_csv_columns(path, ("Usage",) + FERPLUS_VOTE_COLUMNS)
+    usage = parse_codes(frame["Usage"], SPLITS, what="Usage", path=path).astype(str)
+    cells = frame[list(FERPLUS_VOTE_COLUMNS)].apply(lambda col: col.str.strip()).to_numpy(dtype=str)
+    numeric = np.char.isdigit(cells)
+    if not numeric.all():
+        row, col = (int(i[0]) for i in np.nonzero(~numeric))
+        raise DataError(f"vote count {FERPLUS_VOTE_COLUMNS[col]}={cells[row, col]!r} is not a whole number >= 0",
+                        path=path, line=file_line(row))
+    votes = cells.astype(np.int64)
+    if votes.max() > np.iinfo(np.int16).max:
+        row = int(np.nonzero(votes > np.iinfo(np.int16).max)[0][0])
+        raise DataError("vote count is implausibly large", path=path, line=file_line(row))
+    return FerPlusVotes(votes=votes.astype(np.int16), usage=usage, path=str(path))
+
+
+def majority_labels(votes: np.ndarray) -> np.ndarray:
+    """Microsoft's majority label per row as an index into FERPLUS_CLASSES, or -1 (dropped)."""
+    kept = np.where(votes > 1, votes, 0).astype(np.float64)  # one vote alone is an outlier
+    winner = kept.argmax(axis=1)
+    has_majority = kept.max(axis=1) > 0.5 * kept.sum(axis=1)
+    return np.where(has_majority & (winner < N_EMOTIONS), winner, -1)
+
+
+def vote_distribution(votes: np.ndarray) -> np.ndarray:
+    """Soft labels: each row's emotion votes (unknown and NF left out) as shares summing to 1, or all 0."""
+    emotion = votes[:, :N_EMOTIONS].astype(np.float32)
+    total = emotion.sum(axis=1, keepdims=True)
+    return np.divide(emotion, total, out=np.zeros_like(emotion), where=total > 0)
+
+
+def agreement(votes: np.ndarray) -> np.ndarray:
+    """Share of each row's votes (all ten columns) that went to its most voted column."""
+    total = votes.sum(axis=1).astype(np.float32)
+    return np.divide(votes.max(axis=1).astype(np.float32), total, out=np.zeros_like(total), where=total > 0)
+
+
+def check_aligned(votes: FerPlusVotes, usage: np.ndarray, fer_path: str) -> None:
+    """FERPlus rows must line up with fer2013.csv rows: same count, same split on every row."""
+    if len(votes.usage) != len(usage):
+        raise DataError(f"has {len(votes.usage)} rows but {fer_path} has {len(usage)}; the files are joined row "
+                        "by row, so they must have the same number of rows", path=votes.path)
+    mismatch = np.flatnonzero(votes.usage != usage)
+    if mismatch.size:
+        row = int(mismatch[0])
+        raise DataError(f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
+                        "the files are not aligned", path=votes.path, line=file_line(row))

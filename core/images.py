@@ -1,0 +1,67 @@
+"""Turning any image a user has into the gray square faces the models see.
+
+Handles every PIL mode people meet in practice (RGB, RGBA, LA, P, CMYK, 1, 16-bit and float),
+EXIF rotation, animated files (first frame) and refuses decompression bombs before decoding.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from core.errors import DataError
+
+FACE_SIDE = 48  # FER2013 faces are 48x48 gray
+MAX_PIXELS = 40_000_000  # about 6300x6300; larger images are refused, not decoded
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open and fully decode an image file, upright (EXIF); raise DataError naming the file if unusable."""
+    try:
+        with Image.open(path) as img:
+            check_pixel_limit(img, path)
+            img.seek(0)  # animated GIF/WebP/APNG: the first frame
+            img.load()
+            return ImageOps.exif_transpose(img)
+    except DataError:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataError(f"not a readable image ({exc})", path=path) from None
+
+
+def check_pixel_limit(img: Image.Image, path: str | Path | None = None) -> None:
+    """Refuse images above MAX_PIXELS before their pixels are decoded (decompression bombs)."""
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise DataError(f"image is {width}x{height} pixels, above the limit of {MAX_PIXELS:,} pixels", path=path)
+    if width < 1 or height < 1:
+        raise DataError(f"image has no pixels ({width}x{height})", path=path)
+
+
+def to_gray(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit gray ('L'); transparent areas become white."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        values = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")  # CMYK, YCbCr, LAB, HSV, 1, P ...
+    return img.convert("L")
+
+
+def to_face_array(img: Image.Image, side: int = FACE_SIDE) -> np.ndarray:
+    """A gray uint8 array of shape (side, side) from any image (the whole image, resized)."""
+    gray = to_gray(img)
+    if gray.size != (side, side):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gray = gray.resize((side, side), Image.Resampling.BILINEAR)
+    return np.asarray(gray, dtype=np.uint8)
