@@ -26,7 +26,7 @@ def show_sidebar(dataset: FerDataset) -> None:
     with st.sidebar:
         if dataset.is_sample:
             st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set with:")
-            st.code(IMPORT_HINT, language="bash")
+            st.code(IMPORT_HINT, language="bash", wrap_lines=True)
         else:
             st.success(f"Data set: **{dataset.info.get('source')}**, {len(dataset):,} images "
                        f"(imported {dataset.info.get('created', '?')})")
