@@ -19,7 +19,8 @@ from core.ferplus import agreement, check_aligned, majority_labels, read_ferplus
 from core.progress import Track, no_progress
 
 VOTE_COLUMNS: tuple[str, ...] = tuple(f"votes_{c}" for c in FERPLUS_VOTE_COLUMNS)
-LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus"}  # label source -> metadata column
+# label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`
+LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled"}
 
 
 @dataclass
@@ -91,7 +92,17 @@ def label_column(source: str, dataset: FerDataset) -> str:
         raise ValueError(f"unknown label source {source!r}; expected one of {', '.join(LABEL_COLUMNS)}")
     if source == "ferplus" and not dataset.has_ferplus:
         raise ValueError("this data set has no FERPlus votes; import fer2013new.csv with --ferplus")
+    if source == "relabeled" and "relabeled" not in dataset.meta.columns:
+        raise ValueError("this data set carries no relabeled labels: apply the label store's current labels "
+                         "with `with_relabels` first")
     return LABEL_COLUMNS[source]
+
+
+def with_relabels(dataset: FerDataset, relabels: dict[str, str]) -> FerDataset:
+    """A copy whose `relabeled` column is the original label overridden by `relabels` (image_id -> class, or ""
+    for images taken out, e.g. not a face)."""
+    relabeled = [relabels.get(image_id, label) for image_id, label in zip(dataset.meta["image_id"], dataset.meta["label"])]
+    return FerDataset(dataset.images, dataset.meta.assign(relabeled=relabeled), dict(dataset.info))
 
 
 def ferplus_columns(votes: np.ndarray, original: pd.Series) -> dict[str, Any]:
