@@ -136,7 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the distributed launcher re-runs the same command under torchrun
     if getattr(args, "ferplus", None) and not getattr(args, "fer2013", None):
         print("error: --ferplus needs --fer2013 (FERPlus holds only votes for the FER2013 images)", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 from core.augment import NO_AUGMENT, AugmentOptions
 from core.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
 from core.fer2013 import SPLITS
+
+LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
 
 
 def parse_option(text: str) -> tuple[str, object]:
@@ -58,14 +61,42 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.train import fit
 
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
+    if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
+        return launch_distributed(args, out)
+    rank = int(os.environ.get("RANK", "0"))
     config = TrainConfig.load(out / "config.json") if args.resume else config_from_args(args)
-    print(f"training {config.short()} into {out}", flush=True)
-    for record in fit(config, out, on_step=step_printer(config), resume=args.resume):
-        public = f"{record['public_accuracy']:.4f}" if record["public_accuracy"] is not None else "-"
-        print(f"epoch {record['epoch']}/{config.epochs}: train loss {record['train_loss']:.4f} "
-              f"acc {record['train_accuracy']:.4f} | PublicTest acc {public} | {record['seconds']:.0f} s"
-              + (" | best" if record["best"] else "") + (" | stopped" if record["stopped"] else ""), flush=True)
-    return report(out / "best.pt", list(SPLITS), None, None, out)
+    if rank == 0:
+        print(f"training {config.short()} into {out}", flush=True)
+    record = {}
+    for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
+        if rank == 0:
+            print(epoch_line(record, config.epochs), flush=True)
+    if "weights_sha1" in record:
+        print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
+    return report(out / "best.pt", list(SPLITS), None, None, out) if rank == 0 else 0
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    public = f"{record['public_accuracy']:.4f}" if record["public_accuracy"] is not None else "-"
+    return (f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f} "
+            f"acc {record['train_accuracy']:.4f} | PublicTest acc {public} | {record['seconds']:.0f} s"
+            + (" | best" if record["best"] else "") + (" | stopped" if record["stopped"] else ""))
+
+
+def launch_distributed(args: argparse.Namespace, out: Path) -> int:
+    """Re-run this same command under torchrun, minus the launcher flags, with one --out for every rank."""
+    from core.distributed import launch_torchrun
+
+    argv, items = [], iter(args.argv)
+    for item in items:
+        if item.split("=", 1)[0] in LAUNCHER_FLAGS:
+            if "=" not in item:
+                next(items, None)  # and its value
+            continue
+        argv.append(item)
+    if args.out is None:
+        argv += ["--out", str(out)]
+    return launch_torchrun(args.nproc_per_node, args.nnodes, args.node_rank, args.master, argv)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -128,6 +159,11 @@ def add_train_commands(commands) -> None:
     p.add_argument("--print_freq", "--print-freq", dest="print_freq", type=int, default=50)
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--nproc-per-node", type=int, default=1, help="processes per machine (GPUs, or CPU workers); "
+                   ">1 launches torchrun with DistributedDataParallel")
+    p.add_argument("--nnodes", type=int, default=1, help="machines taking part (multi-node)")
+    p.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nnodes")
+    p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("evaluate", help="evaluate a checkpoint: seed-style table and confusion matrices")

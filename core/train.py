@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import distributed
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import TrainConfig
 from core.registry import create_model, model_spec
@@ -81,7 +82,8 @@ def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, c
 def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.optim.Optimizer, scheduler,
                     config: TrainConfig, input_size: int, generator: torch.Generator,
                     weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
-                    should_stop: Callable[[], bool] | None = None, start_step: int = 0) -> dict[str, Any]:
+                    should_stop: Callable[[], bool] | None = None, start_step: int = 0,
+                    shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
     """One pass over the training split (from `start_step` when resuming mid-epoch).
 
     Returns loss, accuracy, the number of the last step done, seconds, and whether `should_stop` ended it early.
@@ -90,7 +92,8 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
     device = split.images.device
     bf16 = use_bf16(config, device)
     order = torch.randperm(len(split), generator=generator).to(device)
-    steps = math.ceil(len(split) / config.batch_size)
+    order = shard(order) if shard else order  # distributed: this rank's slice of the shared order
+    steps = math.ceil(len(order) / config.batch_size)
     if config.max_steps_per_epoch:
         steps = min(steps, config.max_steps_per_epoch)
     totals = {"loss": 0.0, "correct": 0, "seen": 0}
@@ -180,18 +183,23 @@ class RunFolder:
 
 def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: StepCallback | None = None,
         should_stop: Callable[[], bool] | None = None, resume: bool = False) -> Iterator[dict[str, Any]]:
-    """Train per `config` into `out_dir`, yielding one record per epoch; `resume` continues from last.pt."""
+    """Train per `config` into `out_dir`, yielding one record per epoch; `resume` continues from last.pt.
+
+    Under torchrun every rank runs this; rank 0 alone writes files and reports steps.
+    """
+    ddp = distributed.setup(config.device, resolve_device(config.device))
     run = RunFolder(out_dir)
-    config.save(run.path / "config.json")
+    if ddp.is_main:
+        config.save(run.path / "config.json")
     torch.manual_seed(config.seed)
-    device = resolve_device(config.device)
     splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
-                            config, device)
+                            config, ddp.device)
     classes = list(config.class_names())
     input_size = config.input_size or model_spec(config.model).input_size
-    model = create_model(config.model, num_classes=len(classes), **config.model_options).to(device)
+    model = create_model(config.model, num_classes=len(classes), **config.model_options).to(ddp.device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
-    steps = math.ceil(len(splits["Training"]) / config.batch_size)
+    trained = ddp.wrap(model)
+    steps = math.ceil(len(splits["Training"]) / (config.batch_size * ddp.world_size))
     steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
     optimizer = build_optimizer(model, config)
     scheduler = build_scheduler(optimizer, config, steps)
@@ -200,19 +208,38 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
     if resume:
         state = restore_training_state(run.path / "last.pt", model, optimizer, scheduler, generator)
-    for epoch in range(state["epoch"], config.epochs + 1):
-        if state["step"] == 0:
-            state["epoch_rng"] = generator.get_state()
-        step_log = (lambda r, e=epoch: run.log({**r, "epoch": e})) if on_step is None else \
-            (lambda r, e=epoch: (run.log({**r, "epoch": e}), on_step({**r, "epoch": e})))
-        result = train_one_epoch(model, splits["Training"], optimizer, scheduler, config, input_size, generator,
-                                 weights, step_log, should_stop, start_step=state["step"])
-        record = finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state)
-        save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state, result)
-        run.log(record)
-        yield record
-        if result["stopped"] or (config.early_stopping and state["since_best"] >= config.early_stopping):
-            return
+    stop = (lambda: ddp.any(bool(should_stop and should_stop()))) if ddp.active else should_stop
+    try:
+        for epoch in range(state["epoch"], config.epochs + 1):
+            if state["step"] == 0:
+                state["epoch_rng"] = generator.get_state()
+            result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, input_size,
+                                     generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
+                                     start_step=state["step"], shard=ddp.shard)
+            ddp.sync_buffers(model)
+            record = finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state)
+            if ddp.active:
+                record["weights_sha1"] = distributed.weights_digest(model)
+            if ddp.is_main:
+                save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state)
+                run.log(record)
+            yield record
+            if result["stopped"] or (config.early_stopping and state["since_best"] >= config.early_stopping):
+                return
+    finally:
+        ddp.close()
+
+
+def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_main: bool) -> StepCallback | None:
+    """Log step records to metrics.jsonl (and pass them on) from rank 0 only."""
+    if not is_main:
+        return None
+
+    def log(record: dict[str, Any]) -> None:
+        run.log({**record, "epoch": epoch})
+        if on_step:
+            on_step({**record, "epoch": epoch})
+    return log
 
 
 def finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state) -> dict:
@@ -226,17 +253,16 @@ def finish_epoch(model, splits, config, input_size, epoch, result, optimizer, sc
             scheduler.step()
     improved = score > state["best"]
     state.update(best=max(score, state["best"]), since_best=0 if improved else state["since_best"] + 1)
+    complete = not result["stopped"]  # where resume continues: the next epoch, or this one mid-way
+    state.update(epoch=epoch + 1 if complete else epoch, step=0 if complete else result["steps"])
     return {"kind": "epoch", "epoch": epoch, "train_loss": result["loss"], "train_accuracy": result["accuracy"],
             "public_loss": public["loss"] if public else None, "public_accuracy": public["accuracy"] if public else None,
             "lr": result["lr"], "seconds": result["seconds"], "best": improved,
             "stopped": result["stopped"]}
 
 
-def save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state,
-               result) -> None:
+def save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state) -> None:
     """Write last.pt (with what resume needs) and, when PublicTest improved, best.pt."""
-    complete = not result["stopped"]
-    state.update(epoch=record["epoch"] + 1 if complete else record["epoch"], step=0 if complete else result["steps"])
     training = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
                 "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
                 "next_step": state["step"], "best": state["best"], "since_best": state["since_best"]}
