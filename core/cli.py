@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from core.classes import CLASS_SETS, resolve_classes
+from core.cli_predict import add_predict_commands
 from core.cli_train import add_train_commands
 from core.errors import DataError
 from core.progress import tqdm_progress
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_models)
 
     add_train_commands(commands)
+    add_predict_commands(commands)
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "sample_data")

@@ -57,6 +57,38 @@ def to_gray(img: Image.Image) -> Image.Image:
     return img.convert("L")
 
 
+def to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any PIL mode to 8-bit RGB (what the face detector expects); transparent areas become white."""
+    if img.mode == "RGB":
+        return img
+    if img.mode in ("L", "I;16", "I;16L", "I;16B", "I;16N", "I", "F", "1"):
+        return to_gray(img).convert("RGB")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGBA", img.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, img.convert("RGBA")).convert("RGB")
+    return img.convert("RGB")
+
+
+def as_pil(image: Image.Image | np.ndarray) -> Image.Image:
+    """Accept a PIL image or a numpy array (H,W), (H,W,3) or (H,W,4) of uint8, uint16 or float in [0, 1]."""
+    if isinstance(image, Image.Image):
+        return image
+    array = np.asarray(image)
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)) or 0 in array.shape:
+        raise DataError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got shape {array.shape}")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.dtype == np.uint16:
+        array = (array / 257.0 + 0.5).astype(np.uint8)
+    elif array.dtype.kind == "f":
+        array = (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(array))
+
+
 def to_face_array(img: Image.Image, side: int = FACE_SIDE) -> np.ndarray:
     """A gray uint8 array of shape (side, side) from any image (the whole image, resized)."""
     gray = to_gray(img)

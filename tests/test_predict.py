@@ -1,0 +1,122 @@
+"""Prediction: faces, crops, every image mode, the Predictor (torch and ONNX), and the predict command."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.cli import main
+from core.config import TrainConfig
+from core.draw import annotate
+from core.faces import crop_face, square_box
+from core.onnx_export import check_parity, export_onnx, read_metadata
+from core.paths import shared_data_dir
+from core.predict import Predictor
+from core.store import load_sample
+from core.train import fit
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
+                         max_steps_per_epoch=3, batch_size=16)
+    list(fit(config, out, dataset=load_sample()))
+    return out / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def photos():
+    folder = shared_data_dir() / "photos"
+    if not (folder / "test.jpg").is_file():
+        pytest.skip(f"real photos not found in {folder}")
+    return folder
+
+
+def test_square_box_and_edge_crops():
+    assert square_box((10, 20, 30, 60), margin=0.0) == (0, 20, 40, 60)
+    gray = Image.fromarray(np.arange(100 * 100, dtype=np.uint32).reshape(100, 100).astype(np.uint8))
+    crop = crop_face(gray, (-20, -20, 30, 30), size=48)  # half outside the image: padded, not an error
+    assert crop.shape == (48, 48) and crop.dtype == np.uint8
+
+
+def test_a_face_crop_is_classified_whole(checkpoint):
+    predictor = Predictor.load(checkpoint)
+    face = np.asarray(load_sample().images[0])
+    result = predictor.predict(face)
+    assert len(result.faces) == 1 and result.faces[0].box is None and "face crop" in result.message
+    probabilities = result.faces[0].probabilities
+    assert list(probabilities) == predictor.classes and sum(probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "LA", "1"])
+def test_every_image_mode_is_accepted(checkpoint, mode):
+    base = Image.fromarray(np.asarray(load_sample().images[3]))
+    image = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base).astype(np.uint16) * 257)
+    result = Predictor.load(checkpoint).predict(image)
+    assert len(result.faces) == 1
+
+
+@pytest.mark.parametrize("array", [np.zeros((48, 48, 3), np.uint8), np.ones((48, 48, 4), np.uint16) * 30000,
+                                   np.full((48, 48), 0.5, np.float32)])
+def test_numpy_arrays_are_accepted(checkpoint, array):
+    assert len(Predictor.load(checkpoint).predict(array).faces) == 1
+
+
+def test_no_face_is_an_empty_result_with_a_message(checkpoint):
+    result = Predictor.load(checkpoint).predict(Image.new("RGB", (640, 480), (128, 128, 128)))
+    assert result.faces == [] and "no face" in result.message
+
+
+def test_many_faces_go_through_the_model_in_one_batch(checkpoint, photos):
+    predictor = Predictor.load(checkpoint)
+    calls = []
+    original = predictor.backend.logits
+    predictor.backend.logits = lambda batch: calls.append(len(batch)) or original(batch)
+    result = predictor.predict(Image.open(photos / "test.jpg"))
+    assert len(result.faces) == 6 and calls == [6]
+    predictor.tta = True
+    calls.clear()
+    predictor.predict(Image.open(photos / "test.jpg"))
+    assert calls == [6, 6]  # the faces and their mirror images
+
+
+def test_onnx_export_matches_torch(checkpoint, photos, tmp_path):
+    path = export_onnx(checkpoint, tmp_path / "model.onnx")
+    assert read_metadata(path)["classes"] == Predictor.load(checkpoint).classes
+    assert check_parity(checkpoint, path) < 1e-4
+    image = Image.open(photos / "test.jpg")
+    torch_faces = Predictor.load(checkpoint).predict(image).faces
+    onnx_faces = Predictor.load(path).predict(image).faces
+    assert len(torch_faces) == len(onnx_faces) == 6
+    for a, b in zip(torch_faces, onnx_faces):
+        assert max(abs(a.probabilities[c] - b.probabilities[c]) for c in a.probabilities) < 1e-4
+
+
+def test_annotate_keeps_the_size(checkpoint, photos):
+    image = Image.open(photos / "test.jpg")
+    drawn = annotate(image, Predictor.load(checkpoint).predict(image))
+    assert drawn.size == image.size and drawn.mode == "RGB" and drawn.tobytes() != image.convert("RGB").tobytes()
+
+
+def test_predict_command_image_folder_and_video(checkpoint, photos, tmp_path, capsys):
+    import cv2
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("test.jpg", "happy.jpeg"):
+        (folder / name).write_bytes((photos / name).read_bytes())
+    (folder / "broken.png").write_bytes(b"not an image")
+    assert main(["predict", "--path", str(folder / "test.jpg"), "--checkpoint", str(checkpoint)]) == 0
+    assert "face 6:" in capsys.readouterr().out and (folder / "test_pred.png").is_file()
+    assert main(["predict", "--path", str(folder), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "p.csv")]) == 0
+    text = (tmp_path / "p.csv").read_text()
+    assert "broken.png" in text and "not a readable image" in text and text.count("happy.jpeg") == 1
+    frame = np.asarray(Image.open(photos / "happy.jpeg").convert("RGB").resize((320, 240)))[:, :, ::-1]
+    writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
+    for _ in range(4):
+        writer.write(np.ascontiguousarray(frame))
+    writer.release()
+    assert main(["predict", "--path", str(tmp_path / "clip.mp4"), "--checkpoint", str(checkpoint)]) == 0
+    assert (tmp_path / "clip_pred.csv").read_text().count("\n") == 5
+    assert cv2.VideoCapture(str(tmp_path / "clip_pred.mp4")).read()[0]
