@@ -67,6 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = TrainConfig.load(out / "config.json") if args.resume else config_from_args(args)
     if rank == 0:
         print(f"training {config.short()} into {out}", flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "command.txt").write_text("python -m core " + " ".join(args.argv) + "\n")
     record = {}
     for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
         if rank == 0:
@@ -130,6 +132,14 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
     return 0
 
 
+def cmd_ship(args: argparse.Namespace) -> int:
+    from core.model_card import ship
+
+    target = ship(args.run, args.name)
+    print(f"shipped {target} with its model card {target.with_suffix('.md')}")
+    return 0
+
+
 def add_train_commands(commands) -> None:
     from core.classes import CLASS_SETS
 
@@ -165,6 +175,11 @@ def add_train_commands(commands) -> None:
     p.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nnodes")
     p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
     p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("ship", help="(maintainers) copy a run's best.pt to checkpoints/ with a model card")
+    p.add_argument("--run", type=Path, required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(run=cmd_ship)
 
     p = commands.add_parser("evaluate", help="evaluate a checkpoint: seed-style table and confusion matrices")
     p.add_argument("--checkpoint", type=Path, required=True)

@@ -63,8 +63,10 @@ class OnnxBackend:
 class Predictor:
     """Classifies the faces in any image with one trained model."""
 
-    def __init__(self, backend, meta: dict[str, Any], device: str = "cpu", tta: bool = False):
+    def __init__(self, backend, meta: dict[str, Any], device: str = "cpu", tta: bool = False,
+                 detect_side: int = 640):
         self.backend, self.meta, self.device, self.tta = backend, meta, device, tta
+        self.detect_side = detect_side  # frames are shrunk to this before detection: the main speed lever
         self.classes: list[str] = list(meta["classes"])
         self.input_size = int(meta["input_size"])
 
@@ -103,7 +105,8 @@ class Predictor:
         pil = as_pil(image)
         if whole:
             return self.result([None], [None], to_face_array(pil, self.input_size)[None], "whole image classified")
-        faces = get_detector(self.device if self.device.startswith("cuda") else "cpu").detect(to_rgb(pil))
+        device = self.device if self.device.startswith("cuda") else "cpu"
+        faces = get_detector(device, max_side=self.detect_side).detect(to_rgb(pil))
         if whole is None and is_face_crop(pil.size, faces):
             return self.result([None], [None], to_face_array(pil, self.input_size)[None],
                                "a small image that is a face crop: classified whole")

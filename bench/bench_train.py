@@ -1,0 +1,115 @@
+"""Benchmark: training throughput of every registered model, and where the time goes in the input pipeline.
+
+    python bench/bench_train.py [--steps 8] [--images 2048]
+
+1. Train-step throughput (images/s, forward + backward + SGD step, batch 64, each model at its input size) with
+   the engine's settings (bf16 autocast + channels_last where the hardware has bf16) and in plain fp32.
+2. Data vs model time for `fernet`: our pipeline (uint8 tensor in memory, batched tensor augmentation) against a
+   seed-style one (PNG files, torchvision ImageFolder, per-sample PIL transforms, DataLoader with 2 workers),
+   measured in the same run. Ratios, not absolute times, are what carries over between machines.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from core.augment import AugmentOptions
+from core.config import TrainConfig
+from core.folders import export_folders
+from core.registry import create_model, list_models, model_spec
+from core.store import load_dataset
+from core.train import cpu_has_bf16
+from core.training_data import to_model_input
+
+
+def step_seconds(model, batch: torch.Tensor, bf16: bool, steps: int) -> float:
+    """Median seconds of one training step on a fixed batch."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True)
+    target = torch.randint(0, 7, (len(batch),))
+    times = []
+    for i in range(steps + 2):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(batch).float(), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if i >= 2:  # the first steps pay for allocation and kernel selection
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def model_throughput(steps: int) -> None:
+    bf16 = cpu_has_bf16()
+    print(f"train-step throughput, batch 64, {torch.get_num_threads()} threads, bf16 units: {bf16}")
+    print(f"{'model':<22}{'input':>6}{'engine img/s':>14}{'fp32 img/s':>12}{'speed-up':>10}")
+    for name in list_models():
+        size = model_spec(name).input_size
+        batch = torch.rand(64, 1, size, size)
+        fast = create_model(name, num_classes=7).to(memory_format=torch.channels_last)
+        engine = step_seconds(fast, batch.contiguous(memory_format=torch.channels_last), bf16, steps)
+        plain = step_seconds(create_model(name, num_classes=7), batch, False, steps)
+        print(f"{name:<22}{size:>6}{64 / engine:>14.0f}{64 / plain:>12.0f}{plain / engine:>9.1f}x")
+
+
+def seed_style_loader(root: Path, batch_size: int):
+    """torchvision ImageFolder + per-sample PIL transforms + DataLoader, as the seed projects train."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    transform = transforms.Compose([
+        transforms.Grayscale(), transforms.RandomHorizontalFlip(),
+        transforms.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)), transforms.ColorJitter(0.2, 0.2),
+        transforms.ToTensor(), transforms.RandomErasing(p=0.25), transforms.Normalize([0.5], [0.5])])
+    folder = datasets.ImageFolder(str(root / "train"), transform=transform)
+    return DataLoader(folder, batch_size=batch_size, shuffle=True, num_workers=2, persistent_workers=True)
+
+
+def pipeline_share(images: int, batches: int) -> None:
+    dataset = load_dataset()
+    subset = dataset.subset(dataset.split_index("Training")[:images])
+    model = create_model("fernet", num_classes=7).to(memory_format=torch.channels_last)
+    bf16 = cpu_has_bf16()
+    model_time = step_seconds(model, torch.rand(64, 1, 48, 48).contiguous(memory_format=torch.channels_last),
+                              bf16, batches)
+    tensors = torch.from_numpy(subset.images.copy()).unsqueeze(1)
+    generator, options = torch.Generator().manual_seed(0), AugmentOptions()
+    start = time.perf_counter()
+    for _ in range(batches):
+        index = torch.randint(0, len(tensors), (64,), generator=generator)
+        to_model_input(tensors[index], 48, options, generator)
+    ours = (time.perf_counter() - start) / batches
+    with tempfile.TemporaryDirectory() as tmp:
+        export_folders(subset, tmp)
+        loader = iter(seed_style_loader(Path(tmp), 64))
+        next(loader)  # workers start up
+        start = time.perf_counter()
+        for _ in range(batches):
+            next(loader)
+        seed = (time.perf_counter() - start) / batches
+    print(f"\ninput pipeline, fernet, batch 64 ({images} training images, {batches} batches):")
+    print(f"  model step {model_time * 1000:.0f} ms")
+    for label, data in (("ours (uint8 tensor + batched augmentation)", ours),
+                        ("seed-style (ImageFolder + PIL transforms + DataLoader, 2 workers)", seed)):
+        print(f"  {label}: data {data * 1000:.1f} ms/batch, {data / (data + model_time):.0%} of the step")
+    print(f"  -> our data path is {seed / ours:.0f}x faster per batch")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--images", type=int, default=2048)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    model_throughput(args.steps)
+    pipeline_share(args.images, args.steps * 3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Shipping a run: the checkpoint is copied and its model card holds the command, timing and metric tables."""
+from __future__ import annotations
+
+from core.cli import main
+from core.paths import SAMPLE_DIR
+from core.model_card import ship
+from core.store import load_sample
+
+
+def test_ship_writes_checkpoint_card_and_confusion(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",
+                 "--max-steps-per-epoch", "2", "--batch-size", "16", "--tta", "flip", "--out", str(run)]) == 0
+    capsys.readouterr()
+    target = ship(run, "demo", tmp_path / "shipped", dataset=load_sample())
+    card = (tmp_path / "shipped" / "demo.md").read_text()
+    assert target.is_file() and (tmp_path / "shipped" / "demo_confusion.png").is_file()
+    assert "python -m core train --data-path" in card and "--tta flip" in card
+    assert "## Metrics without test-time augmentation" in card and "## Metrics with `flip`" in card
+    assert card.count("| Accuracy Score |") == 2 and "| disgust |" in card
