@@ -1,5 +1,12 @@
-"""What every page shares: the cached data set and the sidebar. No ML logic lives here."""
+"""What every page shares: the cached data set, model and label store, and the sidebar. No ML logic here.
+
+Choices a person makes (annotator name, model) live in the URL's query parameters, so a browser refresh or a
+bookmark keeps them; everything else lives on disk through `core`.
+"""
 from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
 
 import streamlit as st
 
@@ -21,12 +28,67 @@ def current_dataset() -> FerDataset:
     return cached_dataset(str(current_dataset_dir()))
 
 
+@st.cache_resource(show_spinner="Loading the model ...")
+def cached_predictor(path: str, mtime_ns: int):
+    from core.predict import Predictor
+
+    return Predictor.load(path)
+
+
+def current_model_path() -> Path | None:
+    """The model chosen in the sidebar (kept in the URL), else the default one."""
+    from core.catalog import default_checkpoint
+
+    chosen = st.query_params.get("model")
+    if chosen and Path(chosen).is_file():
+        return Path(chosen)
+    return default_checkpoint()
+
+
+def current_predictor():
+    path = current_model_path()
+    return None if path is None else cached_predictor(str(path), path.stat().st_mtime_ns)
+
+
+def annotator() -> str:
+    return st.query_params.get("annotator", "").strip()
+
+
+def streamlit_progress(text: str):
+    """A core `Track` that drives an st.progress bar."""
+    bar = st.progress(0.0, text=text)
+
+    def track(items: Iterable, total: int, description: str):
+        for i, item in enumerate(items):
+            if i % max(1, total // 100) == 0:
+                bar.progress(min(i / max(total, 1), 1.0), text=f"{text}: {description} {i:,}/{total:,}")
+            yield item
+        bar.progress(1.0, text=f"{text}: done")
+    return track
+
+
 def show_sidebar(dataset: FerDataset) -> None:
-    """Which data set is loaded, and how to load the full one when it is the sample."""
+    """Which data set is loaded, who is annotating, and which model is in use."""
+    from core.catalog import list_checkpoints
+
     with st.sidebar:
         if dataset.is_sample:
-            st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set with:")
+            st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set on "
+                       "the Data page, or with:")
             st.code(IMPORT_HINT, language="bash", wrap_lines=True)
         else:
             st.success(f"Data set: **{dataset.info.get('source')}**, {len(dataset):,} images "
                        f"(imported {dataset.info.get('created', '?')})")
+        name = st.text_input("Annotator", value=annotator(), max_chars=64, placeholder="your name (for relabels)")
+        if name.strip() != annotator():
+            st.query_params["annotator"] = name.strip()
+        entries = list_checkpoints()
+        current = current_model_path()
+        paths = [str(e.path) for e in entries]
+        if entries:
+            index = paths.index(str(current)) if current is not None and str(current) in paths else 0
+            chosen = st.selectbox("Model", paths, index=index, format_func=lambda p: entries[paths.index(p)].label)
+            if chosen != st.query_params.get("model"):
+                st.query_params["model"] = chosen
+        else:
+            st.info("No trained model yet: train one on the Train page.")

@@ -75,3 +75,28 @@ def check_aligned(votes: FerPlusVotes, usage: np.ndarray, fer_path: str) -> None
         row = int(mismatch[0])
         raise DataError(f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
                         "the files are not aligned", path=votes.path, line=file_line(row))
+
+
+def fleiss_kappa(votes: np.ndarray) -> float:
+    """Fleiss' kappa of the annotators over all ten columns, on rows with the usual 10 votes.
+
+    Rows with another number of votes are left out: kappa assumes the same number of raters per item.
+    """
+    counts = votes.astype(np.float64)
+    raters = counts.sum(axis=1)
+    counts = counts[raters == 10]
+    if len(counts) == 0:
+        return float("nan")
+    n = 10.0
+    agreement_per_item = ((counts * (counts - 1)).sum(axis=1)) / (n * (n - 1))
+    shares = counts.sum(axis=0) / counts.sum()
+    expected = float((shares ** 2).sum())
+    return float((agreement_per_item.mean() - expected) / (1 - expected))
+
+
+def consensus_shares(votes: np.ndarray) -> dict[str, float]:
+    """Shares of images that are unanimous, have a (non-unanimous) majority label, or have none (Microsoft's rule)."""
+    labels = majority_labels(votes)
+    unanimous = (votes.max(axis=1) == votes.sum(axis=1)) & (labels >= 0)
+    return {"unanimous": float(unanimous.mean()), "majority": float(((labels >= 0) & ~unanimous).mean()),
+            "no majority": float((labels < 0).mean())}

@@ -1,16 +1,58 @@
-"""Data page: which data set is loaded, its splits, original vs FERPlus class counts, and example faces."""
+"""Data page: import a data set, its class counts (FER2013 vs FERPlus), label agreement, augmentation preview."""
+import tempfile
+from pathlib import Path
+
+import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from app.state import IMPORT_HINT, current_dataset
+from app.state import IMPORT_HINT, cached_dataset, current_dataset, streamlit_progress
+from core.augment import AugmentOptions, preview_grid
+from core.dataset import VOTE_COLUMNS, build_fer2013_dataset
+from core.errors import DataError
 from core.fer2013 import SPLITS
+from core.ferplus import consensus_shares, fleiss_kappa
+from core.folders import read_image_folders
+from core.store import save_dataset
+
+st.title("Data")
+with st.expander("Import a data set", expanded=current_dataset().is_sample):
+    csv_tab, folder_tab = st.tabs(["FER2013 + FERPlus csv", "Image folders"])
+    with csv_tab:
+        fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"])
+        plus_upload = st.file_uploader("fer2013new.csv (FERPlus votes, optional)", type=["csv"])
+        fer_path = st.text_input("... or a path on this server", value="../shared/data/fer2013/fer2013.csv.gz")
+        plus_path = st.text_input("FERPlus path on this server (optional)", value="../shared/data/fer2013/fer2013new.csv")
+        start_csv = st.button("Import FER2013", type="primary")
+    with folder_tab:
+        root = st.text_input("Folder holding train/ and test/ (or valid/)")
+        labels = st.text_input("Class names for category_0..n folders (comma separated, optional)")
+        start_folders = st.button("Import folders", type="primary")
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            dataset = None
+            if start_csv:
+                fer = Path(tmp) / fer_upload.name if fer_upload else Path(fer_path)
+                plus = Path(tmp) / plus_upload.name if plus_upload else (Path(plus_path) if plus_path else None)
+                for upload, target in ((fer_upload, fer), (plus_upload, plus)):
+                    if upload:
+                        target.write_bytes(upload.getbuffer())
+                dataset = build_fer2013_dataset(fer, plus, track=streamlit_progress("Reading the csv"))
+            if start_folders:
+                dataset = read_image_folders(root, labels.split(",") if labels else None,
+                                             track=streamlit_progress("Reading images"))
+            if dataset is not None:
+                save_dataset(dataset)
+                cached_dataset.clear()
+                st.success(f"Imported {len(dataset):,} images.")
+                st.rerun()
+    except (DataError, ValueError, OSError) as exc:
+        st.error(f"Nothing was imported: {exc}")
 
 dataset = current_dataset()
-st.title("Data")
 if dataset.is_sample:
-    st.info("This is the small stratified **sample** that ships with FER Studio. For all 35,887 images run "
-            f"`{IMPORT_HINT}` and reload.")
-
+    st.info("This is the small stratified **sample** that ships with FER Studio. For all 35,887 images import "
+            f"above, or run `{IMPORT_HINT}`.")
 columns = st.columns(len(SPLITS) + 1)
 columns[0].metric("images", f"{len(dataset):,}")
 for column, split in zip(columns[1:], SPLITS):
@@ -19,6 +61,27 @@ for column, split in zip(columns[1:], SPLITS):
 figure = px.bar(dataset.count_table(), x="class", y="images", color="labels", barmode="group", facet_col="split",
                 title="Images per class and split: original (FER2013) labels vs FERPlus majority")
 st.plotly_chart(figure, width="stretch")
+
+if dataset.has_ferplus:
+    st.subheader("How much do the labels agree?")
+    votes = dataset.meta[list(VOTE_COLUMNS)].to_numpy()
+    shares = consensus_shares(votes)
+    cells = st.columns(4)
+    for cell, (name, share) in zip(cells, shares.items()):
+        cell.metric(f"FERPlus {name}", f"{share:.1%}")
+    cells[3].metric("Fleiss' kappa (FERPlus votes)", f"{fleiss_kappa(votes):.3f}")
+    table = dataset.meta[dataset.meta["ferplus"] != ""].groupby(["label", "ferplus"]).size().unstack(fill_value=0)
+    share = table.div(table.sum(axis=1), axis=0)
+    st.plotly_chart(px.imshow(share, text_auto=".0%", color_continuous_scale="Blues", aspect="auto",
+                              labels={"x": "FERPlus majority", "y": "FER2013 label", "color": "share of row"},
+                              title="FER2013 label vs FERPlus majority (rows sum to 100%)"), width="stretch")
+
+st.subheader("Augmentation preview")
+index = st.slider("Image", 0, len(dataset) - 1, 0)
+grid = preview_grid(np.asarray(dataset.images[index]), AugmentOptions(), n=16, seed=index)
+st.image(list(grid), width=96, caption=["original"] + [""] * 15)
+st.caption("The training transforms (shift, flip, rotation, scale, brightness/contrast, random erasing) applied to "
+           "one face, as the trainer does them: batched on tensors.")
 
 st.subheader("Example faces by original label")
 for name, rows in dataset.meta.groupby("label").indices.items():

@@ -1,24 +1,43 @@
-"""The Streamlit studio renders on the shipped sample and on an imported data set (AppTest, no browser)."""
+"""The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.config import TrainConfig
 from core.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
-from core.store import save_dataset
+from core.store import load_sample, save_dataset
+from core.train import fit
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
 
 @pytest.fixture(autouse=True)
-def empty_data_dir(tmp_path, monkeypatch):
+def isolated(tmp_path, monkeypatch):
+    """Empty data, runs and checkpoint folders, so the app shows the sample and no models."""
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path / "data"
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr("core.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
+    return tmp_path
 
 
-def run_page(page: str | None = None) -> AppTest:
-    app = AppTest.from_file(MAIN, default_timeout=60)
+@pytest.fixture
+def tiny_model(isolated):
+    """A finished run the catalog lists (so pages have a model)."""
+    run = isolated / "runs" / "tiny"
+    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=1, batch_size=8)
+    list(fit(config, run, dataset=load_sample()))
+    (run / "status.json").write_text('{"state": "finished", "created": 1}')
+    return run / "best.pt"
+
+
+def run_page(page: str | None = None, **query) -> AppTest:
+    app = AppTest.from_file(MAIN, default_timeout=120)
+    for key, value in query.items():
+        app.query_params[key] = value
     app.run()
     if page:
         app.switch_page(str(REPO_ROOT / "pages" / page))
@@ -31,21 +50,88 @@ def test_data_page_on_the_sample_says_it_is_a_sample():
     app = run_page()
     assert app.title[0].value == "Data"
     assert any("sample" in i.value for i in app.info)
-    assert any("import-data" in w.value or "sample" in w.value for w in app.sidebar.warning)
-    assert [m.value for m in app.metric][1:] == ["160", "155", "157"]
+    assert [m.value for m in app.metric][1:4] == ["160", "155", "157"]
+    assert any("Fleiss" in m.label for m in app.metric)
 
 
-def test_data_page_on_an_import(small_csvs, empty_data_dir):
+def test_data_page_imports_from_a_server_path(small_csvs):
     fer_path, plus_path, _ = small_csvs
-    save_dataset(build_fer2013_dataset(fer_path, plus_path), empty_data_dir)
     app = run_page()
-    assert not app.info and app.metric[0].value == "21"
+    app.text_input[0].set_value(str(fer_path))
+    app.text_input[1].set_value(str(plus_path))
+    app.button[0].click().run()
+    assert not app.exception
+    app = run_page()
+    assert app.metric[0].value == "21" and not any("sample" in i.value for i in app.info)
+
+
+def test_data_page_on_an_import(small_csvs, isolated):
+    fer_path, plus_path, _ = small_csvs
+    save_dataset(build_fer2013_dataset(fer_path, plus_path), isolated / "data")
+    app = run_page()
+    assert app.metric[0].value == "21"
     assert "21 images" in app.sidebar.success[0].value
+
+
+def test_browse_page_pages_and_filters():
+    app = run_page("browse.py")
+    assert "472 images match" in app.number_input[0].label
+    app.multiselect[0].set_value(["PrivateTest"]).run()
+    assert not app.exception and "157 images match" in app.number_input[0].label
+
+
+def test_predict_page_without_a_model_says_how_to_get_one():
+    app = run_page("predict.py")
+    assert any("Train page" in w.value for w in app.warning)
+
+
+def test_predict_page_with_a_model(tiny_model):
+    app = run_page("predict.py")
+    assert not any("Train page" in w.value for w in app.warning) and "7 classes" in app.caption[0].value
+
+
+def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
+    app = run_page("train.py")
+    app.selectbox[1].set_value("fer3")
+    app.number_input[0].set_value(1)
+    app.number_input[1].set_value(8)
+    app.number_input[3].set_value(2)  # max steps per epoch
+    app.button[0].click().run()
+    assert not app.exception
+    run_id = app.query_params["run"]
+    from core import runner
+    deadline = time.time() + 120
+    while runner.status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
+        time.sleep(0.5)
+    assert runner.status(run_id, isolated / "runs")["state"] == "finished"
+    app = run_page("train.py")
+    assert run_id in list(app.dataframe[0].value["id"])
 
 
 def test_models_page_lists_every_registered_model():
     from core.registry import list_models
 
     app = run_page("models.py")
-    names = list(app.dataframe[0].value["model"])
-    assert names == list_models()
+    assert list(app.dataframe[0].value["model"]) == list_models()
+
+
+def test_relabel_page_asks_for_a_name_first():
+    app = run_page("relabel.py")
+    assert any("Annotator" in w.value for w in app.warning)
+
+
+def test_relabel_page_records_events_and_undo(isolated):
+    from core.labels import LabelStore
+
+    app = run_page("relabel.py", annotator="ann")
+    app.button(key="class-happy").click().run()
+    assert not app.exception
+    store = LabelStore(isolated / "data" / "labels.sqlite")
+    assert list(store.current_labels().values()) == ["happy"]
+    app.button(key="class-sad").click().run()
+    assert sorted(store.current_labels().values()) == ["happy", "sad"]  # two images: it moved on by itself
+    undo = [b for b in app.button if b.label == "undo"][0]
+    undo.click().run()
+    assert list(store.current_labels().values()) == ["happy"]
+    history = store.history(annotator="ann")
+    assert len(history) == 3 and history["undone"].sum() == 1

@@ -50,3 +50,21 @@ def test_bad_vote_cells(tmp_path, cell, message):
     with pytest.raises(DataError, match=message) as info:
         read_ferplus(path)
     assert info.value.line == 3
+
+
+def test_fleiss_kappa_extremes_and_a_known_value():
+    from core.ferplus import fleiss_kappa
+
+    perfect = np.array([[10] + [0] * 9, [0, 10] + [0] * 8, [0, 0, 10] + [0] * 7])
+    assert fleiss_kappa(perfect) == pytest.approx(1.0)
+    # Fleiss (1971)-style check by hand: two items, votes split 5/5 on two columns -> observed 4/9 agreement
+    split = np.array([[5, 5] + [0] * 8, [5, 5] + [0] * 8])
+    assert fleiss_kappa(split) == pytest.approx((4 / 9 - 0.5) / (1 - 0.5))
+
+
+def test_consensus_shares_sum_to_one():
+    from core.ferplus import consensus_shares
+
+    votes = np.array([[10] + [0] * 9, [6, 4] + [0] * 8, [4, 4, 2] + [0] * 7, [0] * 9 + [10]])
+    shares = consensus_shares(votes)
+    assert shares == {"unanimous": 0.25, "majority": 0.25, "no majority": 0.5}

@@ -1,0 +1,279 @@
+"""FER Studio's live prediction app (Gradio): upload a photo or stream the webcam, see every face's expression.
+
+    python -m app.gradio_app [--checkpoint PATH] [--host 127.0.0.1] [--port 7860] [--share]
+                             [--auth user:password] [--max-file-size 10mb]
+
+Everything ML is `core`: `Predictor` finds and classifies faces, `annotate` draws them. This file only wires
+them to widgets. `build_app` makes the UI without serving it (tests use it); `main` parses flags and serves.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import plotly.graph_objects as go
+from PIL import Image
+
+from core.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
+from core.draw import annotate
+from core.errors import DataError
+from core.images import open_image
+from core.predict import FacePrediction, PredictionResult, Predictor
+
+TITLE = "FER Studio — live prediction"
+SMOOTH_WINDOW = 5  # frames averaged per face: ~0.75 s at STREAM_EVERY, steady labels without visible lag
+STREAM_EVERY = 0.15  # seconds between webcam frames; MTCNN + a small CNN take ~0.1 s a frame on 2 CPU cores
+STREAM_TIME_LIMIT = 600  # seconds one webcam session may hold a worker before it has to be restarted
+NO_SHARE = ("No public link: Gradio's share service could not be reached (no internet?). "
+            "Serving locally at {url}")
+
+
+@dataclass
+class Track:
+    """One face followed across webcam frames: where it was last seen and its recent probabilities."""
+
+    centre: tuple[float, float]
+    history: list[dict[str, float]]
+
+
+def box_centre(box: tuple[float, float, float, float] | None) -> tuple[float, float]:
+    return (0.0, 0.0) if box is None else ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+def match_faces(tracks: list[Track], faces: list[FacePrediction]) -> dict[int, int]:
+    """face index -> track index: closest centres first, each used once, never farther than the face's size
+    (a face that jumps further is a different person or a new detection, so it starts fresh)."""
+    pairs = []
+    for f, face in enumerate(faces):
+        reach = math.inf if face.box is None else max(face.box[2] - face.box[0], face.box[3] - face.box[1])
+        for t, track in enumerate(tracks):
+            distance = math.dist(box_centre(face.box), track.centre)
+            if distance <= reach:
+                pairs.append((distance, f, t))
+    matched: dict[int, int] = {}
+    for _, f, t in sorted(pairs):
+        if f not in matched and t not in matched.values():
+            matched[f] = t
+    return matched
+
+
+def smooth_faces(tracks: list[Track], faces: list[FacePrediction],
+                 window: int = SMOOTH_WINDOW) -> tuple[list[Track], list[FacePrediction]]:
+    """Each face's probabilities averaged over its last `window` frames, and the tracks for the next frame.
+
+    Pure: the caller keeps the tracks (in gr.State). Faces that left the frame drop their track."""
+    matched = match_faces(tracks, faces)
+    new_tracks, smoothed = [], []
+    for f, face in enumerate(faces):
+        previous = tracks[matched[f]].history if f in matched else []
+        # a model switch changes the class list; older frames then cannot be averaged in
+        kept = [h for h in previous if h.keys() == face.probabilities.keys()]
+        history = (kept[-(window - 1):] if window > 1 else []) + [dict(face.probabilities)]
+        mean = {c: sum(h[c] for h in history) / len(history) for c in face.probabilities}
+        label = max(mean, key=mean.get)
+        smoothed.append(FacePrediction(face.box, face.score, mean, label, mean[label]))
+        new_tracks.append(Track(box_centre(face.box), history))
+    return new_tracks, smoothed
+
+
+def reading_order(result: PredictionResult) -> PredictionResult:
+    """Faces numbered as people read a photo (rows top to bottom, left to right), so "face 3" in the message
+    and the chart can be found in the image; the detector lists them by confidence instead."""
+    if len(result.faces) < 2 or any(f.box is None for f in result.faces):
+        return result
+    rows: list[list[FacePrediction]] = []
+    for face in sorted(result.faces, key=lambda f: box_centre(f.box)[1]):
+        # same row: centre less than half a face below the row's first face
+        if rows and box_centre(face.box)[1] - box_centre(rows[-1][0].box)[1] < (face.box[3] - face.box[1]) / 2:
+            rows[-1].append(face)
+        else:
+            rows.append([face])
+    ordered = [face for row in rows for face in sorted(row, key=lambda f: box_centre(f.box)[0])]
+    return PredictionResult(ordered, result.message)
+
+
+@functools.lru_cache(maxsize=8)
+def cached_predictor(path: str, tta: bool) -> Predictor:
+    # one object per (model, tta): requests share it read-only, nobody flips .tta under another request
+    return Predictor.load(path, tta=tta)
+
+
+def predictor_for(model_path: str | None, tta: bool, allowed: frozenset[str]) -> Predictor:
+    if not model_path:
+        raise gr.Error("No model selected. Train one (python -m core train) or start with --checkpoint PATH.")
+    # only listed models: API callers could otherwise make the server open any file. Runs that finished
+    # after start-up are in the live catalog (the page lists them on reload)
+    if str(model_path) not in allowed and all(str(e.path) != str(model_path) for e in list_checkpoints()):
+        raise gr.Error(f"Unknown model {model_path!r}: use one the model list offers.")
+    try:
+        return cached_predictor(str(model_path), bool(tta))
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise gr.Error(f"Could not load the model {Path(model_path).name}: {exc}") from None
+
+
+def read_upload(upload: dict[str, Any]) -> Image.Image:
+    """The uploaded file decoded by core (pixel limit checked before decoding); a clear gr.Error otherwise."""
+    path = str(upload["path"])
+    name = upload.get("orig_name") or Path(path).name
+    try:
+        return open_image(path)
+    except DataError as exc:
+        problem = exc.problem.replace(path, name)  # the server's temporary path means nothing to the user
+        if "above the limit" in problem:
+            raise gr.Error(f"{name} is too large: {problem}. Resize it and try again.") from None
+        raise gr.Error(f"Could not read {name} as an image: {problem}. "
+                       "Upload a photo (JPEG, PNG, WebP ...).") from None
+
+
+def summary(result: PredictionResult) -> str:
+    """The message plus one line per face, in the order the chart numbers them."""
+    lines = [f"**{result.message}**"] if result.message else []
+    lines += [f"- face {i}: **{face.label}** {face.confidence:.0%}" for i, face in enumerate(result.faces, 1)]
+    return "\n".join(lines)
+
+
+def probability_figure(result: PredictionResult) -> go.Figure | None:
+    """One group of bars per class, one bar per face ("face 1", "face 2", ... as in the message)."""
+    if not result.faces:
+        return None
+    figure = go.Figure([go.Bar(name=f"face {i}", x=list(face.probabilities), y=list(face.probabilities.values()),
+                               hovertemplate="%{x}: %{y:.1%}<extra>" + f"face {i}</extra>")
+                        for i, face in enumerate(result.faces, 1)])
+    figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=40, b=10),
+                         yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+                         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+    return figure
+
+
+def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: bool, *,
+                   allowed: frozenset[str] = frozenset()) -> tuple[Image.Image, go.Figure | None, str]:
+    """Upload tab: annotated image, probability chart, message."""
+    if not upload or not upload.get("path"):
+        raise gr.Error("Upload an image first.")
+    image = read_upload(upload)
+    result = reading_order(predictor_for(model_path, tta, allowed).predict(image))
+    return annotate(image, result), probability_figure(result), summary(result)
+
+
+def predict_frame(frame: Image.Image | None, model_path: str | None, tta: bool, tracks: list[Track] | None, *,
+                  allowed: frozenset[str] = frozenset()) -> tuple[Image.Image | None, list[Track], str]:
+    """Webcam tab, once per frame: annotated frame with smoothed labels, tracks for the next frame, message."""
+    if frame is None:
+        return None, [], ""
+    result = predictor_for(model_path, tta, allowed).predict(frame, whole=False)
+    tracks, faces = smooth_faces(tracks or [], result.faces)
+    smoothed = reading_order(PredictionResult(faces, result.message))
+    return annotate(frame, smoothed), tracks, summary(smoothed)
+
+
+def model_choices(given: Path | None) -> tuple[list[tuple[str, str]], str | None]:
+    """Dropdown (label, path) pairs from the catalog, plus `given` when it lives elsewhere; and the default."""
+    entries: list[CheckpointEntry] = list_checkpoints()
+    default = default_checkpoint()
+    if given is not None:
+        same = [e for e in entries if e.path.resolve() == Path(given).resolve()]
+        entry = same[0] if same else describe(given)
+        if entry is None:
+            raise SystemExit(f"--checkpoint {given}: not a FER Studio checkpoint (.pt) or ONNX export (.onnx)")
+        entries = entries if same else [entry, *entries]
+        default = entry.path  # the catalog's spelling of the path, so the dropdown finds it among its choices
+    return [(e.label, str(e.path)) for e in entries], (str(default) if default is not None else None)
+
+
+def upload_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) -> None:
+    with gr.Row():
+        with gr.Column():
+            image = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo")
+            button = gr.Button("Predict", variant="primary")
+        with gr.Column():
+            annotated = gr.Image(label="Faces found", type="pil", interactive=False)
+            message = gr.Markdown()
+    chart = gr.Plot(label="Probabilities per face (numbered left to right, top to bottom)")
+    # preprocess=False: core decodes the file itself, so oversized or broken files get core's checks and
+    # messages instead of being decoded by Gradio first
+    gr.on([button.click, image.upload], functools.partial(predict_upload, allowed=allowed),
+          inputs=[image, model, tta], outputs=[annotated, chart, message], api_name="predict", preprocess=False)
+
+
+def webcam_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) -> None:
+    tracks = gr.State([])
+    with gr.Row():
+        camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam")
+        live = gr.Image(label="Live prediction", type="pil", interactive=False)
+    message = gr.Markdown()
+    camera.stream(functools.partial(predict_frame, allowed=allowed), inputs=[camera, model, tta, tracks],
+                  outputs=[live, tracks, message], stream_every=STREAM_EVERY, time_limit=STREAM_TIME_LIMIT,
+                  concurrency_limit=2, show_progress="hidden", api_name="predict_frame")
+
+
+def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
+    """The whole UI, not yet serving. `default_checkpoint` None picks core.catalog's default."""
+    choices, value = model_choices(default_checkpoint)
+    allowed = frozenset(path for _, path in choices)
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool
+        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model.")
+        if not choices:
+            gr.Markdown("**No model yet.** Train one in the studio or pass `--checkpoint PATH`.")
+        with gr.Row():
+            model = gr.Dropdown(choices, value=value, label="Model", scale=4)
+            tta = gr.Checkbox(False, label="flip TTA", info="also classify the mirrored face and average")
+        with gr.Tabs():
+            with gr.Tab("Upload"):
+                upload_tab(model, tta, allowed)
+            with gr.Tab("Webcam"):
+                webcam_tab(model, tta, allowed)
+        # the app outlives training runs (the studio starts it once): list newly finished ones on each page load
+        demo.load(lambda: gr.Dropdown(choices=model_choices(default_checkpoint)[0]), outputs=model,
+                  api_visibility="private")
+    return demo
+
+
+def auth_pair(text: str) -> tuple[str, str]:
+    user, sep, password = text.partition(":")
+    if not sep or not user or not password:
+        raise argparse.ArgumentTypeError("expected user:password, e.g. --auth alice:s3cret")
+    return user, password
+
+
+def file_size(text: str) -> str:
+    if not re.fullmatch(r"\d+\s*(b|kb|mb|gb|tb)", text.strip().lower()):
+        raise argparse.ArgumentTypeError("expected a size like 10mb, 500kb or 1gb")
+    return text.strip().lower()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m app.gradio_app", description=TITLE)
+    parser.add_argument("--checkpoint", type=Path, help=".pt checkpoint or .onnx export (default: the catalog's)")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 serves the local network too")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="ask Gradio for a temporary public link")
+    parser.add_argument("--auth", type=auth_pair, help="user:password required to open the app")
+    parser.add_argument("--max-file-size", type=file_size, default="10mb", help="largest upload accepted")
+    return parser.parse_args(argv)
+
+
+def launch_app(args: argparse.Namespace) -> gr.Blocks:
+    """Build and start serving without blocking; say plainly when a public link was asked for but not made."""
+    demo = build_app(args.checkpoint)
+    demo.queue()
+    # Gradio itself catches a failed share tunnel and goes on serving locally; we only add the explanation
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
+                max_file_size=args.max_file_size, prevent_thread_lock=True, ssr_mode=False, quiet=False)
+    if args.share and not demo.share_url:
+        print(NO_SHARE.format(url=demo.local_url), flush=True)
+    return demo
+
+
+def main(argv: list[str] | None = None) -> None:
+    demo = launch_app(parse_args(argv))
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""The Gradio prediction app as one long-lived background process that the Streamlit studio starts and finds again.
+
+Streamlit reruns its script on every click, so `ensure_gradio` must be cheap and idempotent: it reads
+`data_dir()/gradio.json` (pid, its kernel start time, port, url, started); if that process is still ours and its
+URL answers, that URL is returned; otherwise the app is started with `python -m app.gradio_app`, logging to
+`data_dir()/gradio.log`. A lock file serialises callers, so two browser tabs never start two servers.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from core.paths import REPO_ROOT, data_dir
+from core.runner import process_start_time, write_json
+
+START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
+# urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local
+LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def state_file() -> Path:
+    return data_dir() / "gradio.json"
+
+
+def log_file() -> Path:
+    return data_dir() / "gradio.log"
+
+
+def read_state() -> dict[str, Any] | None:
+    try:
+        state = json.loads(state_file().read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return state if isinstance(state, dict) and state.get("pid") and state.get("url") else None
+
+
+def is_ours(state: dict[str, Any]) -> bool:
+    """The recorded process still runs (same pid *and* start time, so a recycled pid does not count)."""
+    started = process_start_time(int(state["pid"]))
+    return started is not None and started in (state.get("pid_start"), "unknown")
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    try:
+        with LOCAL.open(url, timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+@contextmanager
+def locked() -> Iterator[None]:
+    data_dir().mkdir(parents=True, exist_ok=True)
+    with open(data_dir() / "gradio.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def ensure_gradio(port: int = 7860, checkpoint: Path | None = None, host: str = "127.0.0.1",
+                  timeout: float = START_TIMEOUT) -> str:
+    """The URL of the running app, starting it first if needed (then waiting up to `timeout` s for it).
+
+    An app that is already running is reused as it is, whatever port or checkpoint it was started with."""
+    with locked():
+        state = read_state()
+        if state and is_ours(state):
+            if answers(state["url"]):
+                return state["url"]
+            stop_process(int(state["pid"]))  # alive but deaf: hung, or its port was taken; start afresh
+        url = local_url(host, port)
+        if answers(url):
+            raise RuntimeError(f"port {port} is already served by another program ({url}); pick another port")
+        state = start(port, checkpoint, host)
+        wait_until_answering(state, timeout)
+        return state["url"]
+
+
+def start(port: int, checkpoint: Path | None, host: str) -> dict[str, Any]:
+    """Launch the app in its own session (it outlives the Streamlit script run that started it)."""
+    command = [sys.executable, "-m", "app.gradio_app", "--host", host, "--port", str(port)]
+    if checkpoint is not None:
+        command += ["--checkpoint", str(Path(checkpoint).resolve())]
+    with open(log_file(), "a") as log:
+        log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
+        log.flush()
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=REPO_ROOT, start_new_session=True)
+    state = {"pid": process.pid, "pid_start": process_start_time(process.pid), "port": port,
+             "url": local_url(host, port),
+             "started": time.time(), "checkpoint": str(checkpoint) if checkpoint else None}
+    write_json(state_file(), state)
+    return state
+
+
+def local_url(host: str, port: int) -> str:
+    # an app listening on every interface is still reached, and checked, through the loopback address
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
+
+
+def wait_until_answering(state: dict[str, Any], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(state["url"], timeout=1.0):
+            return
+        if not is_ours(state):
+            state_file().unlink(missing_ok=True)
+            raise RuntimeError(f"the Gradio app exited while starting; see {log_file()}:\n{log_tail()}")
+        time.sleep(0.3)
+    stop_process(int(state["pid"]))
+    state_file().unlink(missing_ok=True)
+    raise RuntimeError(f"the Gradio app did not answer at {state['url']} within {timeout:.0f} s; "
+                       f"see {log_file()}:\n{log_tail()}")
+
+
+def log_tail(lines: int = 15) -> str:
+    try:
+        return "\n".join(log_file().read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def stop_process(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the app's process group, SIGKILL it if it is still there after `grace` seconds."""
+    try:
+        group = os.getpgid(pid)
+        os.killpg(group, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if process_start_time(pid) is None:
+            return
+        time.sleep(0.1)
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def stop_gradio() -> bool:
+    """Stop the app if it runs; True when there was one to stop."""
+    with locked():
+        state = read_state()
+        running = bool(state) and is_ours(state)
+        if running:
+            stop_process(int(state["pid"]))
+        state_file().unlink(missing_ok=True)
+        return running

@@ -1,0 +1,66 @@
+"""Browse page: every image in pages of 48, filtered by split, labels, agreement, not-a-face votes and the model."""
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+from app.state import current_dataset, current_model_path, current_predictor
+from core.browse import ImageFilter, dataset_probabilities, filter_rows, page
+from core.classes import ALL_CLASSES
+from core.dataset import VOTE_COLUMNS
+from core.fer2013 import SPLITS
+
+PER_PAGE, COLUMNS = 48, 8
+
+dataset = current_dataset()
+st.title("Browse")
+predictor = current_predictor()
+probabilities = None
+if predictor is not None and st.toggle("Filter and show by the model's predictions", value=False):
+    with st.spinner("Predicting every image once (cached afterwards) ..."):
+        probabilities = dataset_probabilities(dataset, current_model_path())
+
+with st.expander("Filters", expanded=True):
+    left, middle, right = st.columns(3)
+    spec = ImageFilter(
+        splits=tuple(left.multiselect("Split", SPLITS)),
+        labels=tuple(left.multiselect("FER2013 label", sorted(set(dataset.meta["label"]) - {""}))),
+        ferplus=tuple(middle.multiselect("FERPlus majority", ALL_CLASSES + ("",), format_func=lambda c: c or "(none)"))
+        if dataset.has_ferplus else (),
+        disagree_only=middle.checkbox("FER2013 and FERPlus disagree") if dataset.has_ferplus else False,
+        agreement=right.slider("FERPlus agreement", 0.0, 1.0, (0.0, 1.0)) if dataset.has_ferplus else (0.0, 1.0),
+        min_not_face_votes=right.slider("At least this many not-a-face votes", 0, 10, 0) if dataset.has_ferplus else 0,
+        predicted=tuple(left.multiselect("Predicted class", predictor.classes)) if probabilities is not None else (),
+        confidence=middle.slider("Model confidence", 0.0, 1.0, (0.0, 1.0)) if probabilities is not None else (0.0, 1.0))
+rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None)
+pages = max(1, -(-len(rows) // PER_PAGE))
+number = st.number_input(f"Page (of {pages:,}; {len(rows):,} images match)", 1, pages, 1)
+shown = page(rows, number, PER_PAGE)
+
+
+def caption(row: int) -> str:
+    record = dataset.meta.iloc[row]
+    text = f"#{row} {record['label']}"
+    if dataset.has_ferplus:
+        text += f" | F+ {record['ferplus'] or '—'} {record['agreement']:.0%}"
+    if probabilities is not None:
+        text += f" | model {predictor.classes[int(probabilities[row].argmax())]}"
+    return text
+
+
+for start in range(0, len(shown), COLUMNS):
+    for cell, row in zip(st.columns(COLUMNS), shown[start:start + COLUMNS]):
+        cell.image(np.asarray(dataset.images[row]), caption=caption(row), width="stretch")
+
+st.divider()
+chosen = st.number_input("Open image #", 0, len(dataset) - 1, int(shown[0]) if len(shown) else 0)
+face, votes, model = st.columns([1, 2, 2])
+face.image(np.asarray(dataset.images[chosen]), width=240, caption=caption(chosen))
+if dataset.has_ferplus:
+    counts = dataset.meta.iloc[chosen][list(VOTE_COLUMNS)].astype(int)
+    votes.plotly_chart(px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts.to_numpy(),
+                              labels={"x": "FERPlus column", "y": "votes"}, title="FERPlus votes"), width="stretch")
+if predictor is not None:
+    result = predictor.predict(np.asarray(dataset.images[chosen]), whole=True)
+    probs = result.faces[0].probabilities
+    model.plotly_chart(px.bar(x=list(probs), y=list(probs.values()), labels={"x": "class", "y": "probability"},
+                              title=f"Model: {result.faces[0].label}"), width="stretch")

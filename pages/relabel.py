@@ -1,0 +1,86 @@
+"""Relabel page: a queue of disputed images, most disputed first; one key per class, plus skip, undo, not-a-face.
+
+Every change is an event in the SQLite label store; the current label is derived from the events.
+"""
+import numpy as np
+import plotly.express as px
+import streamlit as st
+
+from app.state import annotator, current_dataset, current_model_path, current_predictor
+from core.browse import dataset_probabilities
+from core.classes import ALL_CLASSES
+from core.dataset import VOTE_COLUMNS
+from core.labels import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
+from core.paths import data_dir
+from core.relabel_queue import QUEUE_EXPLANATION, disputed_queue
+
+st.title("Relabel")
+dataset, store, who = current_dataset(), LabelStore(), annotator()
+if not who:
+    st.warning("Type your name as **Annotator** in the sidebar first: every change is recorded under it.")
+    st.stop()
+predictor = current_predictor()
+use_model = predictor is not None and st.toggle("Let the model's disagreement raise images in the queue")
+probabilities = dataset_probabilities(dataset, current_model_path()) if use_model else None
+queue = disputed_queue(dataset, store.current_labels(), probabilities,
+                       predictor.classes if use_model else None, include_done=False)
+st.caption(QUEUE_EXPLANATION)
+done = len(dataset) - len(queue)
+st.progress(done / max(len(dataset), 1), text=f"{done:,} of {len(dataset):,} images relabeled; "
+                                              f"{len(queue):,} left in the queue")
+if queue.empty:
+    st.success("The queue is empty: every image has a relabel.")
+    st.stop()
+position = min(int(st.query_params.get("pos", 0)), len(queue) - 1)
+item = queue.iloc[position]
+
+
+def record(label: str) -> None:
+    store.relabel(item["image_id"], label, who, old_label=item["label"])
+
+
+def move(step: int) -> None:
+    st.query_params["pos"] = max(0, position + step)
+
+
+def undo() -> None:
+    store.undo(who)
+
+
+face, details = st.columns([1, 2])
+face.image(np.asarray(dataset.images[item["row"]]), width=288,
+           caption=f"#{item['row']} {item['image_id']} ({item['split']}), queue position {position + 1}")
+details.markdown(f"**Current label:** {item['label']} &nbsp; **FERPlus majority:** {item['ferplus'] or '—'}")
+details.caption(item["reasons"])
+if dataset.has_ferplus:
+    votes = dataset.meta.iloc[int(item["row"])][list(VOTE_COLUMNS)].astype(int)
+    details.plotly_chart(px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=votes.to_numpy(), height=220,
+                                labels={"x": "", "y": "FERPlus votes"}), width="stretch")
+if predictor is not None:
+    probs = predictor.predict(np.asarray(dataset.images[item["row"]]), whole=True).faces[0].probabilities
+    details.plotly_chart(px.bar(x=list(probs), y=list(probs.values()), height=220,
+                                labels={"x": "", "y": "model probability"}), width="stretch")
+
+st.markdown("**Keys:** " + " · ".join(f"`{i}` {c}" for i, c in enumerate(ALL_CLASSES, 1))
+            + " · `N` not a face · `S` skip · `U` undo your last change")
+keys = st.columns(len(ALL_CLASSES) + 3)
+for i, (cell, name) in enumerate(zip(keys, ALL_CLASSES), 1):
+    cell.button(name, key=f"class-{name}", shortcut=str(i), on_click=record, args=(name,), width="stretch",
+                type="primary" if name == item["label"] else "secondary")
+keys[-3].button("not a face", shortcut="n", on_click=record, args=(NOT_A_FACE,), width="stretch")
+keys[-2].button("skip", shortcut="s", on_click=move, args=(1,), width="stretch")
+keys[-1].button("undo", shortcut="u", on_click=undo, width="stretch")
+
+with st.expander("History and exports"):
+    everyone = st.checkbox("Show every annotator", value=False)
+    st.dataframe(store.history(annotator=None if everyone else who), hide_index=True, width="stretch")
+    disagreements = store.disagreements()
+    if not disagreements.empty:
+        st.caption("Images that two annotators labelled differently:")
+        st.dataframe(disagreements, hide_index=True, width="stretch")
+    exports = data_dir() / "exports"
+    if st.button("Export current labels (FER2013 and FERPlus formats)"):
+        exports.mkdir(parents=True, exist_ok=True)
+        for path in (export_fer2013_csv(dataset, exports / "fer2013_relabeled.csv", store),
+                     export_ferplus_csv(dataset, exports / "fer2013new_relabeled.csv", store)):
+            st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name)
