@@ -1,0 +1,143 @@
+"""Real-browser tests of the studio: headless Chromium (Debian's) driven by Playwright against the app on 127.0.0.1.
+
+Screenshots land in tests/artifacts/. Skipped where Chromium or Playwright is missing (.ci/run installs both).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from core.classes import ALL_CLASSES
+from core.labels import LabelStore
+from core.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """The Streamlit app on a free port, with its own empty data and runs folders."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("studio")
+    env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs")}
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+                               "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    yield url, root
+    server.terminate()
+    server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"])
+        yield chromium
+        chromium.close()
+
+
+def open_relabel(browser, url: str, who: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/relabel?annotator={who}")
+    page.get_by_text("Keys:").wait_for(timeout=90_000)
+    return page
+
+
+def wait_until(condition, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished rerunning (its 'running' status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
+
+
+def press(page, key: str, store: LabelStore, events: int) -> None:
+    settle(page)
+    page.locator("h1").first.click()  # focus the page, not an input, so shortcuts reach the buttons
+    page.keyboard.press(key)
+    wait_until(lambda: store.count() >= events)
+    settle(page)
+
+
+def test_relabel_with_the_keyboard_and_undo(studio, browser):
+    url, root = studio
+    store = LabelStore(root / "data" / "labels.sqlite")
+    page = open_relabel(browser, url, "alice")
+    press(page, "1", store, 1)
+    press(page, "2", store, 2)
+    assert sorted(store.current_labels().values()) == sorted(ALL_CLASSES[:2])
+    press(page, "u", store, 3)
+    assert list(store.current_labels().values()) == [ALL_CLASSES[0]]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "relabel.png"))
+    page.close()
+
+
+def test_two_annotators_at_once_lose_nothing(studio, browser):
+    url, root = studio
+    store = LabelStore(root / "data" / "labels.sqlite")
+    before = store.count()
+    pages = [open_relabel(browser, url, who) for who in ("carol", "dave")]
+    for round_ in range(4):
+        for page in pages:
+            settle(page)
+        for page in pages:  # back to back: both sessions write at the same moment
+            page.locator("h1").first.click()
+            page.keyboard.press(str(round_ % 7 + 1))
+        wait_until(lambda: store.count() >= before + 2 * (round_ + 1))
+    history = store.history()
+    assert (history["annotator"] == "carol").sum() == 4 and (history["annotator"] == "dave").sum() == 4
+    for page in pages:
+        page.close()
+
+
+def test_train_a_tiny_run_and_see_its_curve(studio, browser):
+    url, _ = studio
+    page = browser.new_page(viewport={"width": 1400, "height": 1400})
+    page.goto(f"{url}/train")
+    page.get_by_text("Start training").wait_for(timeout=90_000)
+    for label, value in (("Epochs", "3"), ("Batch size", "8"), ("Max steps per epoch", "2")):
+        field = page.get_by_label(label, exact=False)
+        field.fill(value)
+        field.press("Tab")
+    page.get_by_text("Start training").click()
+    page.locator("[data-testid=stPlotlyChart]").first.wait_for(timeout=180_000)
+    page.get_by_text("finished").first.wait_for(timeout=180_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+    page.close()
