@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from core.augment import NO_AUGMENT, AugmentOptions
-from core.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
+from core.config import AMP_MODES, LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
 from core.fer2013 import SPLITS
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
@@ -34,7 +34,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
         schedule=args.schedule, milestones=args.milestones, label_smoothing=args.label_smoothing,
         class_weights=args.class_weights, early_stopping=args.early_stopping, augment=augment, tta=args.tta,
-        seed=args.seed, device=args.device, max_steps_per_epoch=args.max_steps_per_epoch, print_freq=args.print_freq)
+        seed=args.seed, device=args.device, amp=args.amp, max_steps_per_epoch=args.max_steps_per_epoch,
+        print_freq=args.print_freq)
 
 
 def step_printer(config: TrainConfig):
@@ -165,6 +166,7 @@ def add_train_commands(commands) -> None:
     p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation evaluate applies")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--amp", default="auto", choices=AMP_MODES, help="bf16 autocast (auto: GPUs and bf16-capable CPUs)")
     p.add_argument("--max-steps-per-epoch", type=int, default=0, help="0 = whole epochs")
     p.add_argument("--print_freq", "--print-freq", dest="print_freq", type=int, default=50)
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
