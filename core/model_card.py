@@ -54,10 +54,24 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     final = recorded or plain
     plot_confusion(final["reports"]["PrivateTest"]["confusion"], payload["classes"], out_dir / f"{name}_confusion.png",
                    title=f"{name}: PrivateTest (tta {final['tta']})")
+    record_private_accuracy(target, plain, recorded)
     command = (run / "command.txt").read_text().strip() if (run / "command.txt").is_file() else "(not recorded)"
     card = model_card(name, payload, plain, recorded, training_summary(run), command)
     (out_dir / f"{name}.md").write_text(card)
     return target
+
+
+def record_private_accuracy(target: Path, plain: dict, recorded: dict | None) -> None:
+    """Write the reported PrivateTest accuracy into the shipped copy's metrics, so pickers can show it.
+
+    Only reported: the checkpoint was selected on PublicTest before this was measured."""
+    payload = torch.load(target, map_location="cpu", weights_only=True)
+    payload["metrics"] = {**payload["metrics"],
+                          "private_accuracy": (recorded or plain)["reports"]["PrivateTest"]["accuracy"],
+                          "private_accuracy_without_tta": plain["reports"]["PrivateTest"]["accuracy"]}
+    temporary = target.with_name(f".{target.name}.tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, target)
 
 
 def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, summary: dict, command: str) -> str:

@@ -76,10 +76,12 @@ def live_view(run_id: str) -> None:
         runner.stop(run_id)
     frame = epoch_frame(run_id)
     if not frame.empty:
-        curves = frame.melt(id_vars="epoch", value_vars=["train_loss", "public_loss", "train_accuracy",
-                                                         "public_accuracy", "lr"])
-        st.plotly_chart(px.line(curves, x="epoch", y="value", color="variable", facet_row="variable",
-                                markers=True, height=600).update_yaxes(matches=None), width="stretch")
+        loss, accuracy, lr = st.columns([2, 2, 1])
+        for cell, title, columns in ((loss, "loss", ["train_loss", "public_loss"]),
+                                     (accuracy, "accuracy", ["train_accuracy", "public_accuracy"]),
+                                     (lr, "learning rate", ["lr"])):
+            cell.plotly_chart(px.line(frame, x="epoch", y=columns, markers=True, title=title, height=320)
+                              .update_layout(legend_title_text="", yaxis_title=""), width="stretch")
     report = runs_dir() / run_id / "best_report.json"
     if status["state"] == "finished" and report.is_file():
         st.markdown(seed_table(json.loads(report.read_text())["reports"]))

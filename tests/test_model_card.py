@@ -1,6 +1,7 @@
 """Shipping a run: the checkpoint is copied and its model card holds the command, timing and metric tables."""
 from __future__ import annotations
 
+from core.checkpoint import load_checkpoint
 from core.cli import main
 from core.paths import SAMPLE_DIR
 from core.model_card import ship
@@ -18,3 +19,5 @@ def test_ship_writes_checkpoint_card_and_confusion(tmp_path, capsys):
     assert "python -m core train --data-path" in card and "--tta flip" in card
     assert "## Metrics without test-time augmentation" in card and "## Metrics with `flip`" in card
     assert card.count("| Accuracy Score |") == 2 and "| disgust |" in card
+    metrics = load_checkpoint(target)["metrics"]
+    assert 0 <= metrics["private_accuracy"] <= 1 and "private_accuracy_without_tta" in metrics
