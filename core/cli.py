@@ -9,6 +9,7 @@ from pathlib import Path
 from core.classes import CLASS_SETS, resolve_classes
 from core.cli_predict import add_predict_commands
 from core.cli_train import add_train_commands
+from core.cli_web import add_web_commands
 from core.errors import DataError
 from core.progress import tqdm_progress
 
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_commands(commands)
     add_predict_commands(commands)
+    add_web_commands(commands)
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "sample_data")
