@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.augment import AugmentOptions
+from core.config import AugmentOptions
 from core.config import TrainConfig
 from core.folders import export_folders
 from core.registry import create_model, list_models, model_spec

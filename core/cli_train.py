@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from core.augment import NO_AUGMENT, AugmentOptions
-from core.config import AMP_MODES, LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
+from core.config import (AMP_MODES, LABEL_SOURCES, NO_AUGMENT, OPTIMIZERS, SCHEDULES, TTA_MODES, AugmentOptions,
+                         TrainConfig)
 from core.fer2013 import SPLITS
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")

@@ -7,8 +7,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.augment import AugmentOptions
 from core.classes import resolve_classes
+
+SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
+
+
+@dataclass
+class AugmentOptions:
+    """Augmentation settings; plain types only because they are saved in a run's config.json."""
+
+    flip: bool = True  # horizontal flip, p=0.5
+    shift: float = 0.1  # max translation, fraction of the side
+    rotate: float = 10.0  # max rotation, degrees
+    scale: float = 0.1  # zoom in/out by up to this fraction
+    brightness: float = 0.2  # multiply by 1 +- this
+    contrast: float = 0.2  # blend with the per-image mean by 1 +- this
+    erase: float = 0.25  # probability of erasing one rectangle (2%-20% of the area), filled with noise or 0
+    invert: float = 0.0  # probability of inverting (seed 003 used RandomInvert(0.2))
+    color_jitter: bool = False  # seed 003's ColorJitter: brightness and contrast 0.5 instead of the fields above
+
+    def __post_init__(self) -> None:
+        for name in ("shift", "rotate", "scale", "brightness", "contrast"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"augment {name} must be >= 0, got {getattr(self, name)}")
+        for name in ("erase", "invert"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"augment {name} is a probability in [0, 1], got {getattr(self, name)}")
+        if self.scale >= 1:
+            raise ValueError(f"augment scale must be < 1 (a zoom of 1 - scale must stay positive), got {self.scale}")
+
+    def jitter(self) -> tuple[float, float]:
+        """The (brightness, contrast) ranges actually applied."""
+        if self.color_jitter:
+            return SEED_003_JITTER, SEED_003_JITTER
+        return self.brightness, self.contrast
+
+
+NO_AUGMENT = AugmentOptions(flip=False, shift=0, rotate=0, scale=0, brightness=0, contrast=0, erase=0, invert=0)
+
 
 LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled")
 OPTIMIZERS = ("sgd", "adam", "adamw")

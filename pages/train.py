@@ -7,7 +7,7 @@ import streamlit as st
 import torch
 
 from core import runner
-from core.augment import AugmentOptions
+from core.config import AugmentOptions
 from core.classes import ALL_CLASSES, CLASS_SETS
 from core.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
 from core.metrics import seed_table
