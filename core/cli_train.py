@@ -136,7 +136,7 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
 def cmd_ship(args: argparse.Namespace) -> int:
     from core.model_card import ship
 
-    target = ship(args.run, args.name)
+    target = ship(args.run_dir, args.name)
     print(f"shipped {target} with its model card {target.with_suffix('.md')}")
     return 0
 
@@ -179,8 +179,8 @@ def add_train_commands(commands) -> None:
     p.set_defaults(run=cmd_train)
 
     p = commands.add_parser("ship", help="(maintainers) copy a run's best.pt to checkpoints/ with a model card")
-    p.add_argument("--run", type=Path, required=True)
-    p.add_argument("--name", required=True)
+    p.add_argument("--run", dest="run_dir", type=Path, required=True, help="the run folder (runs/<id>)")
+    p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
     p.set_defaults(run=cmd_ship)
 
     p = commands.add_parser("evaluate", help="evaluate a checkpoint: seed-style table and confusion matrices")

@@ -8,6 +8,13 @@ from core.model_card import ship
 from core.store import load_sample
 
 
+def test_ship_command_parses(monkeypatch, tmp_path, capsys):
+    seen = {}
+    monkeypatch.setattr("core.model_card.ship", lambda run, name: seen.update(run=run, name=name) or tmp_path / "x.pt")
+    assert main(["ship", "--run", "runs/abc", "--name", "demo"]) == 0
+    assert str(seen["run"]) == "runs/abc" and seen["name"] == "demo"
+
+
 def test_ship_writes_checkpoint_card_and_confusion(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",
