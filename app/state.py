@@ -92,3 +92,22 @@ def show_sidebar(dataset: FerDataset) -> None:
                 st.query_params["model"] = chosen
         else:
             st.info("No trained model yet: train one on the Train page.")
+
+
+def votes_chart(dataset: FerDataset, row: int, height: int | None = None):
+    """A bar chart of one image's ten FERPlus vote counts."""
+    import plotly.express as px
+
+    from core.dataset import VOTE_COLUMNS
+
+    counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int).to_numpy()
+    return px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts, height=height,
+                  labels={"x": "FERPlus column", "y": "votes"}, title="FERPlus votes")
+
+
+def probabilities_chart(probabilities: dict[str, float], title: str, height: int | None = None):
+    """A bar chart of one face's class probabilities."""
+    import plotly.express as px
+
+    return px.bar(x=list(probabilities), y=list(probabilities.values()), height=height, title=title,
+                  labels={"x": "class", "y": "probability"})

@@ -22,15 +22,20 @@ from core.train import fit, resolve_device
 
 def my_turn(run: Path, device: str) -> bool:
     """True when no live run on the same device was queued before this one."""
-    mine = read_status(run).get("queued") or read_status(run).get("created", 0)
+    mine = queued_at(read_status(run))
     for other in run.parent.iterdir():
         if other == run or not (other / "status.json").is_file():
             continue
         theirs = read_status(other)
         if theirs.get("state") == "queued" and theirs.get("device") == device and is_alive(theirs) \
-                and (theirs.get("queued") or theirs.get("created", 0)) < mine:
+                and queued_at(theirs) < mine:
             return False
     return True
+
+
+def queued_at(status: dict) -> float:
+    """When a run joined the queue: a resumed run queues anew, a new one when it was created."""
+    return status.get("queued") or status.get("created", 0)
 
 
 @contextmanager

@@ -1,12 +1,10 @@
 """Browse page: every image in pages of 48, filtered by split, labels, agreement, not-a-face votes and the model."""
 import numpy as np
-import plotly.express as px
 import streamlit as st
 
-from app.state import current_dataset, current_model_path, current_predictor
+from app.state import current_dataset, current_model_path, current_predictor, probabilities_chart, votes_chart
 from core.browse import ImageFilter, dataset_probabilities, filter_rows, page
 from core.classes import ALL_CLASSES
-from core.dataset import VOTE_COLUMNS
 from core.fer2013 import SPLITS
 
 PER_PAGE, COLUMNS = 48, 8
@@ -56,11 +54,7 @@ chosen = st.number_input("Open image #", 0, len(dataset) - 1, int(shown[0]) if l
 face, votes, model = st.columns([1, 2, 2])
 face.image(np.asarray(dataset.images[chosen]), width=240, caption=caption(chosen))
 if dataset.has_ferplus:
-    counts = dataset.meta.iloc[chosen][list(VOTE_COLUMNS)].astype(int)
-    votes.plotly_chart(px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts.to_numpy(),
-                              labels={"x": "FERPlus column", "y": "votes"}, title="FERPlus votes"), width="stretch")
+    votes.plotly_chart(votes_chart(dataset, int(chosen)), width="stretch")
 if predictor is not None:
-    result = predictor.predict(np.asarray(dataset.images[chosen]), whole=True)
-    probs = result.faces[0].probabilities
-    model.plotly_chart(px.bar(x=list(probs), y=list(probs.values()), labels={"x": "class", "y": "probability"},
-                              title=f"Model: {result.faces[0].label}"), width="stretch")
+    face_result = predictor.predict(np.asarray(dataset.images[chosen]), whole=True).faces[0]
+    model.plotly_chart(probabilities_chart(face_result.probabilities, f"Model: {face_result.label}"), width="stretch")

@@ -3,13 +3,12 @@
 Every change is an event in the SQLite label store; the current label is derived from the events.
 """
 import numpy as np
-import plotly.express as px
 import streamlit as st
 
-from app.state import annotator, current_dataset, current_model_path, current_predictor
+from app.state import (annotator, current_dataset, current_model_path, current_predictor, probabilities_chart,
+                       votes_chart)
 from core.browse import dataset_probabilities
 from core.classes import ALL_CLASSES
-from core.dataset import VOTE_COLUMNS
 from core.labels import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
 from core.paths import data_dir
 from core.relabel_queue import QUEUE_EXPLANATION, disputed_queue
@@ -53,13 +52,11 @@ face.image(np.asarray(dataset.images[item["row"]]), width=288,
 details.markdown(f"**Current label:** {item['label']} &nbsp; **FERPlus majority:** {item['ferplus'] or '—'}")
 details.caption(item["reasons"])
 if dataset.has_ferplus:
-    votes = dataset.meta.iloc[int(item["row"])][list(VOTE_COLUMNS)].astype(int)
-    details.plotly_chart(px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=votes.to_numpy(), height=220,
-                                labels={"x": "", "y": "FERPlus votes"}), width="stretch")
+    details.plotly_chart(votes_chart(dataset, int(item["row"]), height=260), width="stretch")
 if predictor is not None:
-    probs = predictor.predict(np.asarray(dataset.images[item["row"]]), whole=True).faces[0].probabilities
-    details.plotly_chart(px.bar(x=list(probs), y=list(probs.values()), height=220,
-                                labels={"x": "", "y": "model probability"}), width="stretch")
+    face_result = predictor.predict(np.asarray(dataset.images[item["row"]]), whole=True).faces[0]
+    details.plotly_chart(probabilities_chart(face_result.probabilities, f"Model: {face_result.label}", height=260),
+                         width="stretch")
 
 st.markdown("**Keys:** " + " · ".join(f"`{i}` {c}" for i, c in enumerate(ALL_CLASSES, 1))
             + " · `N` not a face · `S` skip · `U` undo your last change")
