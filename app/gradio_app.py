@@ -24,7 +24,7 @@ from core.catalog import CheckpointEntry, default_checkpoint, describe, list_che
 from core.draw import annotate
 from core.errors import DataError
 from core.images import open_image
-from core.predict import FacePrediction, PredictionResult, Predictor
+from core.predict import FacePrediction, PredictionResult, Predictor, summary
 
 TITLE = "FER Studio — live prediction"
 SMOOTH_WINDOW = 5  # frames averaged per face: ~0.75 s at STREAM_EVERY, steady labels without visible lag
@@ -129,13 +129,6 @@ def read_upload(upload: dict[str, Any]) -> Image.Image:
             raise gr.Error(f"{name} is too large: {problem}. Resize it and try again.") from None
         raise gr.Error(f"Could not read {name} as an image: {problem}. "
                        "Upload a photo (JPEG, PNG, WebP ...).") from None
-
-
-def summary(result: PredictionResult) -> str:
-    """The message plus one line per face, in the order the chart numbers them."""
-    lines = [f"**{result.message}**"] if result.message else []
-    lines += [f"- face {i}: **{face.label}** {face.confidence:.0%}" for i, face in enumerate(result.faces, 1)]
-    return "\n".join(lines)
 
 
 def probability_figure(result: PredictionResult) -> go.Figure | None:

@@ -9,7 +9,8 @@ from app.state import current_dataset, show_sidebar
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
-st.set_page_config(page_title="FER Studio", page_icon=":material/mood:", layout="wide")
+# an emoji favicon is drawn locally; a :material/...: one would be fetched from Google on every page view
+st.set_page_config(page_title="FER Studio", page_icon="🙂", layout="wide")
 navigation = st.navigation([
     st.Page(PAGES / "data.py", title="Data", icon=":material/dataset:", default=True),
     st.Page(PAGES / "browse.py", title="Browse", icon=":material/grid_view:"),

@@ -5,6 +5,7 @@ bookmark keeps them; everything else lives on disk through `core`.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -13,8 +14,21 @@ import streamlit as st
 from core.dataset import FerDataset
 from core.store import current_dataset_dir, load_dataset
 
+# Markdown and Streamlit directive characters (`:red[...]`, `$math$`, links, images): text that people or files supply
+# is shown literally, never interpreted (Streamlit already escapes raw HTML).
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&=])")
 IMPORT_HINT = ("python -m core import-data --fer2013 ../shared/data/fer2013/fer2013.csv.gz "
                "--ferplus ../shared/data/fer2013/fer2013new.csv")
+
+
+# GitHub-style autolinks (http://..., www...., a@b.c) ignore backslash escapes: an invisible word joiner breaks them.
+AUTOLINK_STARTS = re.compile(r"(://|www\.|@)", re.IGNORECASE)
+
+
+def escape_markdown(text: object) -> str:
+    """`text` on one line with every Markdown special character escaped and no autolink, for st.markdown & co."""
+    flat = AUTOLINK_STARTS.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], " ".join(str(text).split()))
+    return MARKDOWN_SPECIALS.sub(r"\\\1", flat)
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")
@@ -77,7 +91,7 @@ def show_sidebar(dataset: FerDataset) -> None:
                        "the Data page, or with:")
             st.code(IMPORT_HINT, language="bash", wrap_lines=True)
         else:
-            st.success(f"Data set: **{dataset.info.get('source')}**, {len(dataset):,} images "
+            st.success(f"Data set: **{escape_markdown(dataset.info.get('source'))}**, {len(dataset):,} images "
                        f"(imported {dataset.info.get('created', '?')})")
         name = st.text_input("Annotator", value=annotator(), max_chars=64, placeholder="your name (for relabels)")
         if name.strip() != annotator():

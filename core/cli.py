@@ -148,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
-    except (DataError, ValueError, FileNotFoundError) as exc:
+    except (DataError, ValueError, OSError) as exc:  # bad input, unreadable or unwritable files, full disks
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-written was kept (imports and checkpoints are written atomically)",
+              file=sys.stderr)
+        return 130

@@ -59,13 +59,16 @@ def step_printer(config: TrainConfig):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.train import fit
+    from core.train import RunFolder, fit
 
     out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
     config = TrainConfig.load(out / "config.json") if args.resume else config_from_args(args)
+    if rank == 0 and args.resume:
+        epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
+        print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     if rank == 0:
         print(f"training {config.short()} into {out}", flush=True)
         out.mkdir(parents=True, exist_ok=True)

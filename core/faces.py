@@ -28,14 +28,18 @@ class FaceDetector:
 
         self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False)
         self.max_side = max_side
+        self.min_face_size = min_face_size
         self.threshold = threshold
 
     def detect(self, rgb: Image.Image) -> list[Face]:
         """Faces in an RGB image, most confident first."""
         scale = min(1.0, self.max_side / max(rgb.size))
-        small = rgb if scale == 1.0 else rgb.resize((round(rgb.width * scale), round(rgb.height * scale)),
-                                                    Image.Resampling.BILINEAR)
-        if min(small.size) < 12:  # below MTCNN's smallest pyramid level
+        # max(1, ...): a long thin strip would otherwise shrink to zero pixels across, which Pillow refuses
+        small = rgb if scale == 1.0 else rgb.resize((max(1, round(rgb.width * scale)),
+                                                     max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR)
+        # MTCNN's image pyramid starts at scale 12 / min_face_size: a smaller side leaves it no level at all
+        # (torch.cat of an empty list), and no face of the minimum size can fit anyway
+        if min(small.size) < max(12, self.min_face_size):
             return []
         boxes, scores = self.mtcnn.detect(small)
         if boxes is None:

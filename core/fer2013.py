@@ -29,16 +29,28 @@ class Fer2013Csv:
     emotions: np.ndarray  # (N,) int8, index into FER2013_CLASSES
     usage: np.ndarray  # (N,) str, one of SPLITS
     path: str
+    lines: np.ndarray | None = None  # (N,) each row's line in the file
 
 
 def file_line(row: int) -> int:
-    """The 1-based line of data row `row` in a csv with one header line."""
+    """The 1-based line of data row `row` in a csv with one header line (and no blank lines)."""
     return row + HEADER_LINES + 1
 
 
+def sniff_compression(path: Path) -> str | None:
+    """gzip by its magic bytes, whatever the name says; anything else is read as plain text."""
+    with open(path, "rb") as handle:
+        return "gzip" if handle.read(2) == b"\x1f\x8b" else None
+
+
 def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
-    """Read a csv (plain or .gz) as strings and check its columns; any problem is a DataError naming the file."""
+    """Read a csv (plain or gzipped) as strings and check its columns; any problem is a DataError naming the file.
+
+    Blank lines are dropped; the frame's index is each row's 1-based line in the file, for error messages.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise DataError("is a folder, not a csv file", path=path)
     if not path.is_file():
         raise DataError("no such file", path=path)
     if path.stat().st_size == 0:
@@ -46,8 +58,8 @@ def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would silently drop data
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression="infer",
-                                skipinitialspace=True, index_col=False)
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression=sniff_compression(path),
+                                skipinitialspace=True, index_col=False, skip_blank_lines=False)
     except pd.errors.ParserWarning:
         raise DataError("malformed csv (a row has more fields than the header)", path=path) from None
     except pd.errors.EmptyDataError:
@@ -60,36 +72,44 @@ def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}", path=path)
+    frame.index = np.arange(len(frame)) + HEADER_LINES + 1  # kept by the filter below: rows keep their lines
+    frame = frame[(frame != "").any(axis=1)]  # blank lines (skipinitialspace made spaces-only cells "")
     if len(frame) == 0:
         raise DataError("the file has a header but no rows", path=path)
     return frame
 
 
-def parse_pixels(text: str, *, path: str | Path, row: int) -> np.ndarray:
-    """Parse one row's space-separated pixels into a (48, 48) uint8 face; strict about count and range."""
+def parse_pixels(text: str, *, path: str | Path, row: int | None = None, line: int | None = None) -> np.ndarray:
+    """Parse one row's space-separated pixels into a (48, 48) uint8 face; strict about count and range.
+
+    `line` is the row's line in the file (else derived from the data row number `row`), for error messages."""
+    line = line if line is not None else file_line(row) if row is not None else None
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns (not raises) on trailing garbage in older versions
         try:
-            values = np.fromstring(text, dtype=np.int64, sep=" ")
+            # NUL ends a C string: numpy would silently stop reading there
+            values = np.fromstring(text, dtype=np.int64, sep=" ") if "\x00" not in text else None
         except (ValueError, DeprecationWarning):
-            raise DataError("pixels must be whole numbers separated by spaces", path=path,
-                            line=file_line(row)) from None
+            values = None
+    if values is None:
+        raise DataError("pixels must be whole numbers separated by spaces", path=path, line=line)
     if values.size != N_PIXELS:
-        raise DataError(f"expected {N_PIXELS} pixels (48x48), found {values.size}", path=path, line=file_line(row))
-    if values.min() < 0 or values.max() > 255:
-        bad = values[(values < 0) | (values > 255)][0]
-        raise DataError(f"pixel value {bad} is outside 0..255", path=path, line=file_line(row))
+        raise DataError(f"expected {N_PIXELS} pixels (48x48), found {values.size}", path=path, line=line)
+    outside = np.flatnonzero((values < 0) | (values > 255))
+    if outside.size:
+        written = text.split()[outside[0]]  # as written: numpy clips huge numbers to the int64 range
+        raise DataError(f"pixel value {written} is outside 0..255", path=path, line=line)
     return values.astype(np.uint8).reshape(FACE_SIDE, FACE_SIDE)
 
 
 def parse_codes(column: pd.Series, valid: Sequence[str], *, what: str, path: str | Path) -> np.ndarray:
-    """Check every cell of a column is one of `valid` and return the positions of the first bad one as errors."""
+    """Check every cell of a column is one of `valid`; the first bad one is a DataError naming its line."""
     values = column.str.strip().to_numpy(dtype=object)
     ok = np.isin(values, np.asarray(valid, dtype=object))
     if not ok.all():
-        row = int(np.flatnonzero(~ok)[0])
-        raise DataError(f"unknown {what} {values[row]!r}; expected one of {', '.join(valid)}",
-                        path=path, line=file_line(row))
+        bad = int(np.flatnonzero(~ok)[0])
+        found = f"unknown {what} {values[bad]!r}" if values[bad] else f"missing {what}"
+        raise DataError(f"{found}; expected one of {', '.join(valid)}", path=path, line=int(column.index[bad]))
     return values
 
 
@@ -101,6 +121,7 @@ def read_fer2013(path: str | Path, track: Track = no_progress) -> Fer2013Csv:
     usage = parse_codes(frame["Usage"], SPLITS, what="Usage", path=path).astype(str)
     images = np.empty((len(frame), FACE_SIDE, FACE_SIDE), dtype=np.uint8)
     pixel_rows = frame["pixels"].to_numpy(dtype=object)
+    lines = frame.index.to_numpy()
     for row, text in enumerate(track(pixel_rows, len(pixel_rows), "parsing pixels")):
-        images[row] = parse_pixels(text, path=path, row=row)
-    return Fer2013Csv(images=images, emotions=emotions, usage=usage, path=str(path))
+        images[row] = parse_pixels(text, path=path, line=int(lines[row]))
+    return Fer2013Csv(images=images, emotions=emotions, usage=usage, path=str(path), lines=lines)

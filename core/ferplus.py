@@ -16,6 +16,8 @@ from core.fer2013 import SPLITS, file_line, parse_codes, read_csv_columns
 
 N_EMOTIONS = len(FERPLUS_CLASSES)  # the first 8 vote columns; then unknown and NF (not a face)
 NOT_FACE_COLUMN = FERPLUS_VOTE_COLUMNS.index("NF")
+MAX_VOTES = np.iinfo(np.int16).max
+WHOLE_NUMBER = r"[0-9]+"  # ASCII digits only: str.isdigit() also takes '²' and other scripts' digits
 
 
 @dataclass
@@ -25,23 +27,25 @@ class FerPlusVotes:
     votes: np.ndarray  # (N, 10) int16 over FERPLUS_VOTE_COLUMNS
     usage: np.ndarray  # (N,) str
     path: str
+    lines: np.ndarray | None = None  # (N,) each row's line in the file
 
 
 def read_ferplus(path: str | Path) -> FerPlusVotes:
     """Read fer2013new.csv; the `Image name` column is not trusted (blank and repeated names occur)."""
     frame = read_csv_columns(path, ("Usage",) + FERPLUS_VOTE_COLUMNS)
     usage = parse_codes(frame["Usage"], SPLITS, what="Usage", path=path).astype(str)
-    cells = frame[list(FERPLUS_VOTE_COLUMNS)].apply(lambda col: col.str.strip()).to_numpy(dtype=str)
-    numeric = np.char.isdigit(cells)
+    cells = frame[list(FERPLUS_VOTE_COLUMNS)].apply(lambda col: col.str.strip())
+    numeric = cells.apply(lambda col: col.str.fullmatch(WHOLE_NUMBER)).to_numpy(dtype=bool)
     if not numeric.all():
         row, col = (int(i[0]) for i in np.nonzero(~numeric))
-        raise DataError(f"vote count {FERPLUS_VOTE_COLUMNS[col]}={cells[row, col]!r} is not a whole number >= 0",
-                        path=path, line=file_line(row))
-    votes = cells.astype(np.int64)
-    if votes.max() > np.iinfo(np.int16).max:
-        row = int(np.nonzero(votes > np.iinfo(np.int16).max)[0][0])
-        raise DataError("vote count is implausibly large", path=path, line=file_line(row))
-    return FerPlusVotes(votes=votes.astype(np.int16), usage=usage, path=str(path))
+        raise DataError(f"vote count {FERPLUS_VOTE_COLUMNS[col]}={cells.iat[row, col]!r} is not a whole number >= 0",
+                        path=path, line=int(frame.index[row]))
+    too_long = cells.apply(lambda col: col.str.len() > 5).to_numpy(dtype=bool)  # before int64 could overflow
+    votes = np.where(too_long, MAX_VOTES + 1, cells.mask(too_long, "0").to_numpy(dtype=str).astype(np.int64))
+    if votes.max() > MAX_VOTES:
+        row = int(np.nonzero(votes > MAX_VOTES)[0][0])
+        raise DataError("vote count is implausibly large", path=path, line=int(frame.index[row]))
+    return FerPlusVotes(votes=votes.astype(np.int16), usage=usage, path=str(path), lines=frame.index.to_numpy())
 
 
 def majority_labels(votes: np.ndarray) -> np.ndarray:
@@ -73,8 +77,9 @@ def check_aligned(votes: FerPlusVotes, usage: np.ndarray, fer_path: str) -> None
     mismatch = np.flatnonzero(votes.usage != usage)
     if mismatch.size:
         row = int(mismatch[0])
+        line = int(votes.lines[row]) if votes.lines is not None else file_line(row)
         raise DataError(f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
-                        "the files are not aligned", path=votes.path, line=file_line(row))
+                        "the files are not aligned", path=votes.path, line=line)
 
 
 def fleiss_kappa(votes: np.ndarray) -> float:

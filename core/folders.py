@@ -3,7 +3,8 @@
 - Kaggle: `train/` and `test/`, one folder per class name (`angry/`, `happy/`, ...).
 - Emotion_Classification seed: `train/` and `valid/` (or `validation/`), `category_0..n` folders, plus the
   label list given separately (`--labels angry,fearful,happy,neutral,sad,surprised`).
-Any image format, size, colour or gray is accepted and converted to a 48x48 gray face.
+Any image format, size (from 12x12 up to 40 M pixels), colour or gray is accepted and converted to a 48x48
+gray face; an unreadable or too small image stops the import with a message naming the file.
 Splits: `train` -> Training; `valid`/`validation`/`val` -> PublicTest; `test` -> PrivateTest when a validation
 folder exists, else PublicTest (it is then the only held-out set).
 """
@@ -20,7 +21,7 @@ from PIL import Image
 from core.classes import canonical_class
 from core.dataset import FerDataset, label_column
 from core.errors import DataError
-from core.images import open_image, to_face_array
+from core.images import open_image, to_face_array, too_small
 from core.progress import Track, no_progress
 
 CATEGORY = re.compile(r"category_(\d+)$", re.IGNORECASE)
@@ -95,7 +96,11 @@ def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
     entries = list_images(root, labels)
     images = np.empty((len(entries), 48, 48), dtype=np.uint8)
     for i, (path, _, _) in enumerate(track(entries, len(entries), "reading images")):
-        images[i] = to_face_array(open_image(path))
+        image = open_image(path)
+        problem = too_small(image.size)  # resized to 48x48 it would pass for a face: a bad training image
+        if problem:
+            raise DataError(problem, path=path)
+        images[i] = to_face_array(image)
     meta = pd.DataFrame({
         "image_id": [p.relative_to(root).as_posix() for p, _, _ in entries],
         "split": [s for _, s, _ in entries],

@@ -1,34 +1,82 @@
 """Turning any image a user has into the gray square faces the models see.
 
 Handles every PIL mode people meet in practice (RGB, RGBA, LA, P, CMYK, 1, 16-bit and float),
-EXIF rotation, animated files (first frame) and refuses decompression bombs before decoding.
+EXIF rotation, animated files (first frame) and refuses decompression bombs before decoding. Every unusable
+file is a DataError that says what is wrong with it: empty, not an image, truncated, too large.
 """
 from __future__ import annotations
 
+import os
+import re
 import warnings
 from pathlib import Path
+from typing import BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import DataError
 
 FACE_SIDE = 48  # FER2013 faces are 48x48 gray
 MAX_PIXELS = 40_000_000  # about 6300x6300; larger images are refused, not decoded
+MIN_SIDE = 12  # MTCNN's smallest window; fewer pixels than that cannot show a face
+BOMB_SIZE = re.compile(r"\((\d+) pixels\)")  # Pillow's DecompressionBombError: "Image size (N pixels) exceeds ..."
+ImageSource = Union[str, Path, BinaryIO]  # a file, or an upload's bytes (Streamlit's UploadedFile)
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open and fully decode an image file, upright (EXIF); raise DataError naming the file if unusable."""
+def source_name(source: ImageSource) -> str:
+    """How messages name an image: its path, or an upload's own file name."""
+    return str(source) if isinstance(source, (str, Path)) else str(getattr(source, "name", None) or "the upload")
+
+
+def is_empty(source: ImageSource) -> bool:
+    """Whether the file (or file object) holds no bytes at all; Pillow would only say it cannot identify it."""
+    if isinstance(source, (str, Path)):
+        return Path(source).is_file() and Path(source).stat().st_size == 0
+    position = source.tell()
+    size = source.seek(0, os.SEEK_END)
+    source.seek(position)
+    return size == 0
+
+
+def open_image(source: ImageSource) -> Image.Image:
+    """Open and fully decode an image file (or binary file object), upright (EXIF); DataError naming it if unusable.
+
+    Animated images give their first frame, with `info["frames"]` holding how many there are."""
+    name = source_name(source)
+    if is_empty(source):
+        raise DataError("the file is empty", path=name)
     try:
-        with Image.open(path) as img:
-            check_pixel_limit(img, path)
+        with Image.open(source) as img:
+            check_pixel_limit(img, name)
+            frames = getattr(img, "n_frames", 1)
             img.seek(0)  # animated GIF/WebP/APNG: the first frame
             img.load()
-            return ImageOps.exif_transpose(img)
+            upright = ImageOps.exif_transpose(img)
     except DataError:
         raise
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataError(f"not a readable image ({exc})", path=path) from None
+    except Exception as exc:  # Pillow's decoders raise many types (OSError, SyntaxError, struct.error ...)
+        raise DataError(unreadable_problem(exc), path=name) from None
+    if frames > 1:
+        upright.info["frames"] = frames
+    return upright
+
+
+def unreadable_problem(exc: Exception) -> str:
+    """What to tell a person whose file Pillow could not open."""
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image (or an unsupported format)"
+    if isinstance(exc, Image.DecompressionBombError):
+        found = BOMB_SIZE.search(str(exc))
+        pixels = f"has {int(found.group(1)):,} pixels" if found else "has too many pixels"
+        return f"image {pixels}, above the limit of {MAX_PIXELS:,} pixels"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, OSError) and exc.errno is not None:  # permissions, a folder ...: not the file's fault
+        return f"cannot be read ({exc.strerror})"
+    if "truncated" in str(exc):  # Pillow: "image file is truncated (156 bytes not processed)"
+        return "the image file is truncated: it ends before the image does"
+    return f"the image file is damaged ({exc})"
 
 
 def check_pixel_limit(img: Image.Image, path: str | Path | None = None) -> None:
@@ -38,6 +86,13 @@ def check_pixel_limit(img: Image.Image, path: str | Path | None = None) -> None:
         raise DataError(f"image is {width}x{height} pixels, above the limit of {MAX_PIXELS:,} pixels", path=path)
     if width < 1 or height < 1:
         raise DataError(f"image has no pixels ({width}x{height})", path=path)
+
+
+def too_small(size: tuple[int, int]) -> str | None:
+    """Why an image of this size cannot hold a face, or None when it can."""
+    if min(size) >= MIN_SIDE:
+        return None
+    return f"the image is {size[0]}x{size[1]} pixels, too small to hold a face (at least {MIN_SIDE}x{MIN_SIDE})"
 
 
 def to_gray(img: Image.Image) -> Image.Image:

@@ -15,6 +15,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -103,7 +104,7 @@ class LabelStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.local = threading.local()
         connection = self.connect()
-        connection.execute("PRAGMA journal_mode = WAL")  # persistent in the file: set once, here
+        enable_wal(connection)
         if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'events'").fetchone() is None:
             with self.transaction():  # pages build a store per rerun: only a new file needs the write lock
                 for statement in SCHEMA:
@@ -201,6 +202,21 @@ class LabelStore:
     def count(self) -> int:
         """How many events (labels and undos) the store holds."""
         return int(self.connect().execute("SELECT COUNT(*) FROM events").fetchone()[0])
+
+
+def enable_wal(connection: sqlite3.Connection) -> None:
+    """Put the file in WAL mode (it stays so, but only a new file has it yet). While another connection writes,
+    SQLite refuses the switch at once instead of waiting on busy_timeout: processes opening a new store together
+    met "database is locked" here, so wait as busy_timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)
 
 
 def current_label(connection: sqlite3.Connection, image_id: str, excluding: int | None = None) -> str | None:

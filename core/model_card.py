@@ -86,7 +86,7 @@ def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, sum
              f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
              f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
              "", "## Command", "", "```bash", command, "```", "",
-             f"## Metrics without test-time augmentation", "", seed_table(plain["reports"])]
+             "## Metrics without test-time augmentation", "", seed_table(plain["reports"])]
     if recorded:
         lines += [f"## Metrics with `{recorded['tta']}` test-time augmentation (the default for this checkpoint)", "",
                   seed_table(recorded["reports"])]

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from core.faces import crop_face, get_detector
-from core.images import as_pil, to_face_array, to_gray, to_rgb
+from core.images import as_pil, to_face_array, to_gray, to_rgb, too_small
 
 SMALL_IMAGE = 128  # an image this small with no face found is taken to be a face crop already
 
@@ -101,8 +101,21 @@ class Predictor:
 
     def predict(self, image: Image.Image | np.ndarray, whole: bool | None = None) -> PredictionResult:
         """Every face in `image`. `whole=True` classifies the whole image as one face; None decides: small
-        images in which no face is found are classified whole (e.g. a 48x48 FER2013 face)."""
+        images in which no face is found are classified whole (e.g. a 48x48 FER2013 face). An image too small
+        to hold a face gives an empty result that says so; the message also says when only the first frame of
+        an animated image (opened by `open_image`) was used."""
         pil = as_pil(image)
+        result = self.predict_faces(pil, whole)
+        frames = pil.info.get("frames", 1)
+        if frames > 1:
+            result.message += f" (animated image: the first of its {frames} frames)"
+        return result
+
+    def predict_faces(self, pil: Image.Image, whole: bool | None) -> PredictionResult:
+        """`predict` for a PIL image, without the note on animated images."""
+        problem = too_small(pil.size)
+        if problem:
+            return PredictionResult([], problem)
         if whole:
             return self.result([None], [None], to_face_array(pil, self.input_size)[None], "whole image classified")
         device = self.device if self.device.startswith("cuda") else "cpu"
@@ -123,6 +136,13 @@ class Predictor:
                                 self.classes[int(row.argmax())], float(row.max()))
                  for box, score, row in zip(boxes, scores, probabilities)]
         return PredictionResult(faces, message)
+
+
+def summary(result: PredictionResult) -> str:
+    """The message in bold plus one Markdown line per face, in the order the faces are listed."""
+    lines = [f"**{result.message}**"] if result.message else []
+    lines += [f"- face {i}: **{face.label}** {face.confidence:.0%}" for i, face in enumerate(result.faces, 1)]
+    return "\n".join(lines)
 
 
 def is_face_crop(size: tuple[int, int], faces: list) -> bool:

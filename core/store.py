@@ -1,8 +1,10 @@
 """The local data-set store: imported data sets under the data folder, swapped in atomically.
 
 Layout: `<data>/datasets/<id>/{images.npy, meta.parquet, info.json}` and `<data>/CURRENT` naming the one in use.
-A new import is written to a temporary folder, renamed into place, and only then does CURRENT (replaced
-atomically) point at it, so a crash or kill at any moment leaves the previous data set intact and loadable.
+A new import is written to a temporary folder, flushed, renamed into place, and only then does CURRENT (a flushed
+temporary file renamed over it) point at it, so a crash or kill at any moment leaves the previous data set intact
+and loadable; what an interrupted import left behind is deleted by the next one. Imports running at once take
+turns (a lock on the datasets folder; the last one wins), and a reader that loses a race with a switch reads again.
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +24,13 @@ from core.dataset import FerDataset
 from core.fer2013 import SPLITS
 from core.paths import SAMPLE_DIR, data_dir
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; imports there must not overlap
+    fcntl = None
+
 CURRENT_FILE = "CURRENT"
+LOAD_ATTEMPTS = 3
 
 
 def write_dataset_dir(dataset: FerDataset, folder: Path) -> None:
@@ -48,7 +58,32 @@ def save_dataset(dataset: FerDataset, root: Path | None = None) -> Path:
     root = Path(root or data_dir())
     datasets = root / "datasets"
     datasets.mkdir(parents=True, exist_ok=True)
-    name = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    # held throughout: the clean-up below deletes every other folder, which must not be one still being written
+    with exclusive_lock(datasets):
+        name = time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        final = write_new_folder(dataset, datasets, name)
+        point_current_at(root, name)
+        remove_stale(datasets, keep=name)
+    return final
+
+
+@contextmanager
+def exclusive_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive flock on `folder` (no lock file to leave behind); the OS drops it when its holder dies,
+    so a killed import never blocks the next one."""
+    if fcntl is None:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # which releases the lock
+
+
+def write_new_folder(dataset: FerDataset, datasets: Path, name: str) -> Path:
+    """Write `dataset` as `datasets/name` through a temporary folder, so the folder, once there, is complete."""
     temporary = datasets / f".tmp-{name}"
     temporary.mkdir()
     try:
@@ -57,21 +92,42 @@ def save_dataset(dataset: FerDataset, root: Path | None = None) -> Path:
         write_dataset_dir(FerDataset(dataset.images, dataset.meta, info), temporary)
         final = datasets / name
         os.rename(temporary, final)
+        fsync_folder(datasets)  # the rename must be on disk before CURRENT can name the folder
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
-    pointer = root / f".{CURRENT_FILE}.{name}"
-    pointer.write_text(name)
-    os.replace(pointer, root / CURRENT_FILE)
-    remove_stale(datasets, keep=name)
     return final
 
 
+def point_current_at(root: Path, name: str) -> None:
+    """Replace CURRENT with one naming data set `name`: readers and crashes see the old name or the new one."""
+    pointer = root / f".{CURRENT_FILE}.{name}"
+    with open(pointer, "w", encoding="utf-8") as handle:
+        handle.write(name)
+        handle.flush()
+        os.fsync(handle.fileno())  # else a power cut after the rename can leave an empty CURRENT
+    os.replace(pointer, root / CURRENT_FILE)
+    fsync_folder(root)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames into it) to disk; a no-op where folders cannot be opened (Windows)."""
+    if os.name != "posix":
+        return
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def remove_stale(datasets: Path, keep: str) -> None:
-    """Delete data sets no longer current, and temporary folders of interrupted imports."""
+    """Delete data sets no longer current, temporary folders of interrupted imports, and their CURRENT pointers."""
     for folder in datasets.iterdir():
         if folder.is_dir() and folder.name != keep:
             shutil.rmtree(folder, ignore_errors=True)
+    for pointer in datasets.parent.glob(f".{CURRENT_FILE}.*"):
+        pointer.unlink(missing_ok=True)
 
 
 def current_dataset_dir(root: Path | None = None) -> Path | None:
@@ -80,7 +136,10 @@ def current_dataset_dir(root: Path | None = None) -> Path | None:
     pointer = root / CURRENT_FILE
     if not pointer.is_file():
         return None
-    folder = root / "datasets" / pointer.read_text().strip()
+    name = pointer.read_text().strip()
+    if not (root / "datasets" / name).is_dir():  # an import may have switched and deleted it since: look again
+        name = pointer.read_text().strip()
+    folder = root / "datasets" / name
     return folder if folder.is_dir() else None
 
 
@@ -93,9 +152,15 @@ def load_sample() -> FerDataset:
 
 def load_dataset(root: Path | None = None, *, fallback_to_sample: bool = True) -> FerDataset:
     """The current imported data set; the shipped sample when nothing was imported (unless told not to)."""
-    folder = current_dataset_dir(root)
-    if folder is not None:
-        return read_dataset_dir(folder)
+    for attempt in range(LOAD_ATTEMPTS):
+        folder = current_dataset_dir(root)
+        if folder is None:
+            break
+        try:
+            return read_dataset_dir(folder)
+        except FileNotFoundError:  # an import switched CURRENT and deleted this folder while we read it
+            if attempt == LOAD_ATTEMPTS - 1 or current_dataset_dir(root) == folder:
+                raise
     if fallback_to_sample:
         return load_sample()
     raise FileNotFoundError(f"no data set imported under {Path(root or data_dir())}; run "

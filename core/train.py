@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -116,7 +117,7 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
         if on_step and ((step + 1) % config.print_freq == 0 or step + 1 == steps):
             on_step({"kind": "step", "step": step + 1, "steps": steps, "loss": totals["loss"] / totals["seen"],
                      "lr": lr, "seconds": time.perf_counter() - start})
-        if should_stop and should_stop():
+        if should_stop and step + 1 < steps and should_stop():  # after the last step it is the epoch's end
             stopped = True
             break
     return {"loss": totals["loss"] / max(totals["seen"], 1), "accuracy": totals["correct"] / max(totals["seen"], 1),
@@ -179,6 +180,33 @@ class RunFolder:
     def records(self) -> list[dict[str, Any]]:
         log = self.path / "metrics.jsonl"
         return [json.loads(line) for line in log.read_text().splitlines() if line] if log.is_file() else []
+
+    def rewind_to_last_checkpoint(self) -> tuple[int, int]:
+        """Make metrics.jsonl agree with last.pt before resuming; return the (epoch, step) training continues after.
+
+        A kill can land after last.pt was saved but before its epoch was logged, or after steps that last.pt does
+        not hold; a stop mid-epoch logs a partial epoch that the resumed one replaces. So: drop what came after
+        last.pt, add its epoch record if it is missing, and the log reads as if the run had never been interrupted.
+        """
+        payload = load_checkpoint(self.path / "last.pt")
+        at = (payload["training_state"]["next_epoch"], payload["training_state"]["next_step"])
+        kept = [r for r in self.records() if happened_before(r, at)]
+        last = payload["metrics"]
+        if last["epoch"] < at[0] and not any(r.get("kind") == "epoch" and r["epoch"] == last["epoch"] for r in kept):
+            kept.append(last)
+        temporary = self.path / f".metrics.jsonl.{os.getpid()}.tmp"
+        temporary.write_text("".join(json.dumps(r) + "\n" for r in kept))
+        os.replace(temporary, self.path / "metrics.jsonl")
+        return at
+
+
+def happened_before(record: dict[str, Any], at: tuple[int, int]) -> bool:
+    """Whether a metrics record describes training that last.pt (continuing at epoch, step `at`) holds."""
+    if record.get("kind") == "epoch":
+        return record["epoch"] < at[0]  # whole epochs only: a partial one is replaced when its epoch ends
+    if record.get("kind") == "step":
+        return (record["epoch"], record["step"]) <= at
+    return True
 
 
 def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: StepCallback | None = None,

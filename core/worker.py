@@ -1,7 +1,8 @@
 """The process behind one training run: `python -m core.worker RUN_DIR [--resume]`.
 
 It waits for its turn on the device (first queued, first served), trains with `fit`, keeps status.json up to
-date (progress, ETA), turns SIGTERM into a graceful stop, and records why it failed when it does.
+date (progress, ETA), turns SIGTERM into a graceful stop, and records why it failed when it does. It runs in its
+own session, so the app that started it can be killed (or ctrl-C'd) without taking the run with it.
 """
 from __future__ import annotations
 
@@ -15,35 +16,38 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.fer2013 import SPLITS
-from core.runner import ACTIVE, is_alive, read_status, update_status
-from core.train import fit, resolve_device
+from core.runner import is_alive, merge_status, queued_at, read_status, status_lock, update_status
 
 
-def my_turn(run: Path, device: str) -> bool:
-    """True when no live run on the same device was queued before this one."""
+def device_key(name: str) -> str:
+    """One name per physical device, so "auto", "cpu" and "cuda" vs "cuda:0" share one queue."""
+    from core.train import resolve_device  # torch: imported after the SIGTERM handler is in place
+
+    device = resolve_device(name)
+    return "cpu" if device.type == "cpu" else f"{device.type}:{device.index or 0}"
+
+
+def my_turn(run: Path, queue: str) -> bool:
+    """True when no live run queued before this one waits for the same device (or has yet to say which)."""
     mine = queued_at(read_status(run))
     for other in run.parent.iterdir():
         if other == run or not (other / "status.json").is_file():
             continue
         theirs = read_status(other)
-        if theirs.get("state") == "queued" and theirs.get("device") == device and is_alive(theirs) \
+        if theirs.get("state") == "queued" and theirs.get("queue") in (None, queue) and is_alive(theirs) \
                 and queued_at(theirs) < mine:
             return False
     return True
 
 
-def queued_at(status: dict) -> float:
-    """When a run joined the queue: a resumed run queues anew, a new one when it was created."""
-    return status.get("queued") or status.get("created", 0)
-
-
 @contextmanager
-def device_turn(run: Path, device: str, stop: threading.Event):
+def device_turn(run: Path, queue: str, stop: threading.Event):
     """Hold the device's lock file for the duration of the run; waits while others go first."""
-    with open(run.parent / f".device-{device.replace(':', '-')}.lock", "w") as lock:
+    with open(run.parent / f".device-{queue.replace(':', '-')}.lock", "w") as lock:
         while not stop.is_set():
-            if my_turn(run, device):
+            if read_status(run).get("stop_requested"):  # asked before this process could be signalled
+                stop.set()
+            elif my_turn(run, queue):
                 try:
                     fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
@@ -71,9 +75,13 @@ def progress_reporter(run: Path, config: TrainConfig):
 def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -> str:
     """Train, then evaluate best.pt on every split; return the final state."""
     from core.cli_train import report
+    from core.fer2013 import SPLITS
+    from core.train import RunFolder, fit
 
-    started = time.time()
-    update_status(run, state="running", started=started, reason=None)
+    if resume:
+        epoch, step = RunFolder(run).rewind_to_last_checkpoint()
+        print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
+    update_status(run, state="running", started=time.time(), reason=None)
     stopped = False
     for record in fit(config, run, on_step=progress_reporter(run, config), should_stop=stop.is_set,
                       resume=resume):
@@ -86,18 +94,26 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
     return "finished"
 
 
+def stop_while_queued(run: Path) -> None:
+    """Mark a run that never started as stopped, unless something else (kill) already ended it."""
+    with status_lock(run):
+        if read_status(run).get("state") == "queued":
+            merge_status(run, {"state": "stopped", "finished": time.time(), "reason": "stopped while queued"})
+
+
 def main(argv: list[str] | None = None) -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # first: a stop during the slow imports is kept
     parser = argparse.ArgumentParser(prog="python -m core.worker", description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     config = TrainConfig.load(args.run / "config.json")
-    device = str(resolve_device(config.device))
-    with device_turn(args.run, read_status(args.run).get("device", device), stop) as ready:
+    queue = device_key(config.device)
+    update_status(args.run, queue=queue)
+    with device_turn(args.run, queue, stop) as ready:
         if not ready:
-            update_status(args.run, state="stopped", finished=time.time(), reason="stopped while queued")
+            stop_while_queued(args.run)
             return 0
         try:
             state = train(args.run, config, args.resume, stop)

@@ -6,13 +6,14 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from app.state import IMPORT_HINT, cached_dataset, current_dataset, streamlit_progress
+from app.state import IMPORT_HINT, cached_dataset, current_dataset, escape_markdown, streamlit_progress
 from core.augment import AugmentOptions, preview_grid
 from core.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
 from core.fer2013 import SPLITS
 from core.ferplus import consensus_shares, fleiss_kappa
 from core.folders import read_image_folders
+from core.paths import contained_path, import_roots, safe_file_name
 from core.store import save_dataset
 
 st.title("Data")
@@ -28,18 +29,24 @@ with st.expander("Import a data set", expanded=current_dataset().is_sample):
         root = st.text_input("Folder holding train/ and test/ (or valid/)")
         labels = st.text_input("Class names for category_0..n folders (comma separated, optional)")
         start_folders = st.button("Import folders", type="primary")
+    roots = import_roots()
+    st.caption(f"Paths on this server must lie inside {' or '.join(f'`{r}`' for r in roots)} "
+               "(`FER_IMPORT_ROOTS` changes that).")
+    tmp = ""
     try:
         with tempfile.TemporaryDirectory() as tmp:
             dataset = None
             if start_csv:
-                fer = Path(tmp) / fer_upload.name if fer_upload else Path(fer_path)
-                plus = Path(tmp) / plus_upload.name if plus_upload else (Path(plus_path) if plus_path else None)
+                # upload names keep only their last part; typed paths must stay inside the import folders
+                fer = Path(tmp) / safe_file_name(fer_upload.name) if fer_upload else contained_path(fer_path, roots)
+                plus = (Path(tmp) / safe_file_name(plus_upload.name) if plus_upload
+                        else contained_path(plus_path, roots) if plus_path.strip() else None)
                 for upload, target in ((fer_upload, fer), (plus_upload, plus)):
                     if upload:
                         target.write_bytes(upload.getbuffer())
                 dataset = build_fer2013_dataset(fer, plus, track=streamlit_progress("Reading the csv"))
             if start_folders:
-                dataset = read_image_folders(root, labels.split(",") if labels else None,
+                dataset = read_image_folders(contained_path(root, roots), labels.split(",") if labels else None,
                                              track=streamlit_progress("Reading images"))
             if dataset is not None:
                 save_dataset(dataset)
@@ -47,7 +54,7 @@ with st.expander("Import a data set", expanded=current_dataset().is_sample):
                 st.success(f"Imported {len(dataset):,} images.")
                 st.rerun()
     except (DataError, ValueError, OSError) as exc:
-        st.error(f"Nothing was imported: {exc}")
+        st.error(f"Nothing was imported: {escape_markdown(str(exc).replace(tmp + '/', '') if tmp else exc)}")
 
 dataset = current_dataset()
 if dataset.is_sample:

@@ -5,10 +5,11 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app.state import current_model_path, current_predictor
+from app.state import current_model_path, current_predictor, escape_markdown
 from core.draw import annotate
 from core.errors import DataError
 from core.images import open_image
+from core.predict import summary
 
 st.title("Predict")
 predictor = current_predictor()
@@ -28,18 +29,17 @@ if source is not None:
     try:
         image = open_image(source)
         result = predictor.predict(image, whole=True if whole else None)
-    except DataError as exc:
-        st.error(f"That file cannot be used: {exc.problem}")
+    except DataError as exc:  # open_image names every problem (empty, not an image, truncated, too large)
+        st.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
         st.stop()
     left, right = st.columns(2)
     left.image(annotate(image, result), caption=result.message, width="stretch")
+    right.markdown(summary(result))
     if result.faces:
         rows = [{"face": f"face {i}", "class": c, "probability": p}
                 for i, face in enumerate(result.faces, 1) for c, p in face.probabilities.items()]
         right.plotly_chart(px.bar(pd.DataFrame(rows), x="class", y="probability", color="face", barmode="group"),
                            width="stretch")
-    else:
-        right.info(result.message)
 
 st.divider()
 st.subheader("Live webcam and a shareable link")

@@ -5,12 +5,13 @@ Every change is an event in the SQLite label store; the current label is derived
 import numpy as np
 import streamlit as st
 
-from app.state import (annotator, current_dataset, current_model_path, current_predictor, probabilities_chart,
-                       votes_chart)
+from app.state import (annotator, current_dataset, current_model_path, current_predictor, escape_markdown,
+                       probabilities_chart, votes_chart)
 from core.browse import dataset_probabilities
 from core.classes import ALL_CLASSES
+from core.errors import DataError
 from core.labels import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
-from core.paths import data_dir
+from core.paths import contained_path, data_dir
 from core.relabel_queue import QUEUE_EXPLANATION, disputed_queue
 
 st.title("Relabel")
@@ -18,6 +19,7 @@ dataset, store, who = current_dataset(), LabelStore(), annotator()
 if not who:
     st.warning("Type your name as **Annotator** in the sidebar first: every change is recorded under it.")
     st.stop()
+st.caption(f"Recording as **{escape_markdown(who)}**")
 predictor = current_predictor()
 use_model = predictor is not None and st.toggle("Let the model's disagreement raise images in the queue")
 probabilities = dataset_probabilities(dataset, current_model_path()) if use_model else None
@@ -75,8 +77,12 @@ with st.expander("History and exports"):
     if not disagreements.empty:
         st.caption("Images that two annotators labelled differently:")
         st.dataframe(disagreements, hide_index=True, width="stretch")
-    exports = data_dir() / "exports"
     if st.button("Export current labels (FER2013 and FERPlus formats)"):
+        try:
+            exports = contained_path(data_dir() / "exports", [data_dir()])  # a symlink there cannot lead elsewhere
+        except DataError as exc:
+            st.error(f"Not exported: {escape_markdown(exc)}")
+            st.stop()
         exports.mkdir(parents=True, exist_ok=True)
         for path in (export_fer2013_csv(dataset, exports / "fer2013_relabeled.csv", store),
                      export_ferplus_csv(dataset, exports / "fer2013new_relabeled.csv", store)):

@@ -6,6 +6,7 @@ import plotly.express as px
 import streamlit as st
 import torch
 
+from app.state import escape_markdown
 from core import runner
 from core.config import AugmentOptions
 from core.classes import ALL_CLASSES, CLASS_SETS
@@ -54,7 +55,7 @@ if submitted:
                              max_steps_per_epoch=int(steps), print_freq=10)
         st.query_params["run"] = runner.start_run(config)
     except ValueError as exc:
-        st.error(f"Cannot start: {exc}")
+        st.error(f"Cannot start: {escape_markdown(exc)}")
 
 
 def epoch_frame(run_id: str) -> pd.DataFrame:
@@ -66,9 +67,9 @@ def epoch_frame(run_id: str) -> pd.DataFrame:
 def live_view(run_id: str) -> None:
     status = runner.status(run_id)
     eta = status.get("eta_seconds")
-    st.subheader(f"Run {run_id}: {status['state']}")
+    st.subheader(f"Run {escape_markdown(run_id)}: {status['state']}")
     if status.get("reason"):
-        st.warning(status["reason"])
+        st.warning(escape_markdown(status["reason"]))
     st.progress(float(status.get("progress") or 0.0),
                 text=f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
                      + (f", about {eta // 60} min {eta % 60} s left" if eta else ""))
@@ -92,6 +93,9 @@ def live_view(run_id: str) -> None:
 
 runs = runner.list_runs()
 chosen = st.query_params.get("run") or (runs[0]["id"] if runs else None)
+if chosen and chosen not in {r["id"] for r in runs}:  # a run id from the URL names a folder: only known ones count
+    st.warning(f"There is no run called {escape_markdown(chosen)} in the runs folder.")
+    chosen = runs[0]["id"] if runs else None
 if chosen:
     live_view(chosen)
 if runs:

@@ -54,8 +54,9 @@ def test_data_page_on_the_sample_says_it_is_a_sample():
     assert any("Fleiss" in m.label for m in app.metric)
 
 
-def test_data_page_imports_from_a_server_path(small_csvs):
+def test_data_page_imports_from_a_server_path(small_csvs, monkeypatch):
     fer_path, plus_path, _ = small_csvs
+    monkeypatch.setenv("FER_IMPORT_ROOTS", str(fer_path.parent))  # typed paths must lie inside the import roots
     app = run_page()
     app.text_input[0].set_value(str(fer_path))
     app.text_input[1].set_value(str(plus_path))

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -140,4 +141,21 @@ def test_train_a_tiny_run_and_see_its_curve(studio, browser):
     page.get_by_text("finished").first.wait_for(timeout=180_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "train.png"), full_page=True)
+    page.close()
+
+
+def test_hostile_annotator_names_are_shown_as_text(studio, browser):
+    url, _ = studio
+    name = "<img src=x onerror=window.pwned=1>![t](http://evil.invalid/t)"  # within the 64 characters allowed
+    page = browser.new_page()
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{url}/relabel?annotator={urllib.parse.quote(name)}")
+    page.get_by_text("Recording as").wait_for(timeout=90_000)
+    settle(page)
+    shown = page.get_by_text("Recording as").inner_text()
+    assert shown.replace("\u2060", "") == f"Recording as {name}"  # word joiners keep URLs from becoming links
+    assert page.evaluate("window.pwned") is None
+    assert page.locator("img[src*='evil.invalid'], a[href*='evil.invalid']").count() == 0
+    assert {urllib.parse.urlsplit(u).hostname for u in requested if not u.startswith("data:")} == {"127.0.0.1"}
     page.close()

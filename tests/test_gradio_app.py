@@ -297,3 +297,24 @@ def test_webcam_frames_carry_their_tracks(checkpoint):
     annotated, tracks, message = predict_frame(frame, checkpoint, False, tracks, allowed=allowed)
     assert annotated.size == frame.size and "1 face found" in message
     assert len(tracks) == 1 and len(tracks[0].history) == 2
+
+
+def outward_address() -> str | None:
+    """This machine's address on its network (what another machine would connect to), if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # UDP connect sends nothing: it only picks the outward interface
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_the_app_listens_on_loopback_only_unless_asked(servers):
+    address = outward_address()
+    if address is None:
+        pytest.skip("this machine has no network address besides loopback")
+    port = int(servers["plain"].rstrip("/").rsplit(":", 1)[1])
+    assert get_status(servers["plain"]) == 200
+    with pytest.raises(OSError):  # refused: nothing listens on the outward address
+        socket.create_connection((address, port), timeout=5).close()

@@ -111,7 +111,7 @@ def test_predict_command_image_folder_and_video(checkpoint, photos, tmp_path, ca
     assert "face 6:" in capsys.readouterr().out and (folder / "test_pred.png").is_file()
     assert main(["predict", "--path", str(folder), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "p.csv")]) == 0
     text = (tmp_path / "p.csv").read_text()
-    assert "broken.png" in text and "not a readable image" in text and text.count("happy.jpeg") == 1
+    assert "broken.png" in text and "not an image (or an unsupported format)" in text and text.count("happy.jpeg") == 1
     frame = np.asarray(Image.open(photos / "happy.jpeg").convert("RGB").resize((320, 240)))[:, :, ::-1]
     writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 10, (320, 240))
     for _ in range(4):

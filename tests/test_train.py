@@ -11,7 +11,7 @@ from core.cli import main
 from core.config import TrainConfig
 from core.dataset import FerDataset, with_relabels
 from core.store import load_sample
-from core.train import fit
+from core.train import RunFolder, fit
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
 
@@ -60,9 +60,14 @@ def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
     first = list(fit(config, tmp_path, dataset=load_sample(), should_stop=stop_after_three))
     assert len(first) == 1 and first[0]["stopped"]
     assert load_checkpoint(tmp_path / "last.pt")["training_state"]["next_step"] == 3
+    assert RunFolder(tmp_path).rewind_to_last_checkpoint() == (1, 3)  # what the runner and `train --resume` do
     rest = list(fit(config, tmp_path, dataset=load_sample(), resume=True))
     assert [r["epoch"] for r in rest] == [1, 2] and not any(r["stopped"] for r in rest)
     assert load_checkpoint(tmp_path / "last.pt")["training_state"]["next_epoch"] == 3
+    logged = RunFolder(tmp_path).records()  # the partial epoch 1 was dropped: each epoch and step once
+    assert [r["epoch"] for r in logged if r.get("kind") == "epoch"] == [1, 2]
+    steps = [(r["epoch"], r["step"]) for r in logged if r.get("kind") == "step"]
+    assert len(steps) == len(set(steps))
 
 
 def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
