@@ -7,7 +7,6 @@ URL answers, that URL is returned; otherwise the app is started with `python -m 
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
@@ -21,7 +20,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.paths import REPO_ROOT, data_dir
-from core.runner import process_start_time, write_json
+from core.files import exclusive_lock, write_json
+from core.runner import process_start_time
 
 START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
 # urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local
@@ -61,12 +61,8 @@ def answers(url: str, timeout: float = 2.0) -> bool:
 @contextmanager
 def locked() -> Iterator[None]:
     data_dir().mkdir(parents=True, exist_ok=True)
-    with open(data_dir() / "gradio.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive_lock(data_dir() / "gradio.lock"):
+        yield
 
 
 def ensure_gradio(port: int = 7860, checkpoint: Path | None = None, host: str = "127.0.0.1",

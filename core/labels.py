@@ -16,18 +16,18 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS, canonical_class
 from core.dataset import VOTE_COLUMNS, FerDataset, with_relabels
+from core.files import write_atomically
 from core.paths import data_dir
 
 NOT_A_FACE = "not_a_face"  # a label that takes the image out of training
@@ -292,21 +292,3 @@ def pixel_strings(images: Iterable[np.ndarray]) -> Iterator[str]:
     """FER2013's space-separated pixels, one face at a time, so a full export never holds every string at once."""
     for face in images:
         yield " ".join(PIXEL_TEXT[np.asarray(face, dtype=np.uint8).ravel()])
-
-
-def write_atomically(path: str | Path, write: Callable[[TextIO], Any]) -> Path:
-    """Let `write` fill a temporary file beside `path`, flush it to disk, then rename it over `path`: readers see
-    the old file or the whole new one, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path

@@ -9,13 +9,11 @@ changed under a lock file, so the app, the worker and the CLI never lose each ot
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,18 +22,12 @@ from pathlib import Path
 from typing import Any
 
 from core.config import TrainConfig
+from core.files import exclusive_lock, write_json
 from core.paths import REPO_ROOT, check_run_name, runs_dir
 
 ACTIVE = ("queued", "running")
 LAUNCH_GRACE_S = 60  # a queued run without a pid yet is being launched (or its launcher died), for this long
 LOCK_WAIT_S = 5.0  # status.json updates take microseconds; a lock held this long belongs to a frozen process
-
-
-def write_json(path: Path, values: dict[str, Any]) -> None:
-    """Replace a JSON file atomically, so readers never see half of it."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")  # app sessions are threads
-    temporary.write_text(json.dumps(values, indent=2))
-    os.replace(temporary, path)
 
 
 def read_status(run: Path) -> dict[str, Any]:
@@ -52,17 +44,8 @@ def status_lock(run: Path) -> Iterator[None]:
     A holder that is frozen (SIGSTOP, a debugger) must not hang the app: after LOCK_WAIT_S it goes ahead unlocked,
     which can at worst lose one merge; every write stays atomic.
     """
-    with open(run / ".status.lock", "a") as handle:
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(0.01)
-        yield  # closing the file releases the lock
+    with exclusive_lock(run / ".status.lock", wait=LOCK_WAIT_S):
+        yield
 
 
 def merge_status(run: Path, changes: dict[str, Any]) -> dict[str, Any]:

@@ -13,8 +13,6 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +20,8 @@ import pandas as pd
 
 from core.dataset import FerDataset
 from core.fer2013 import SPLITS
+from core.files import exclusive_lock, write_atomically
 from core.paths import SAMPLE_DIR, data_dir
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; imports there must not overlap
-    fcntl = None
 
 CURRENT_FILE = "CURRENT"
 LOAD_ATTEMPTS = 3
@@ -67,21 +61,6 @@ def save_dataset(dataset: FerDataset, root: Path | None = None) -> Path:
     return final
 
 
-@contextmanager
-def exclusive_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive flock on `folder` (no lock file to leave behind); the OS drops it when its holder dies,
-    so a killed import never blocks the next one."""
-    if fcntl is None:
-        yield
-        return
-    descriptor = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(descriptor)  # which releases the lock
-
-
 def write_new_folder(dataset: FerDataset, datasets: Path, name: str) -> Path:
     """Write `dataset` as `datasets/name` through a temporary folder, so the folder, once there, is complete."""
     temporary = datasets / f".tmp-{name}"
@@ -101,12 +80,7 @@ def write_new_folder(dataset: FerDataset, datasets: Path, name: str) -> Path:
 
 def point_current_at(root: Path, name: str) -> None:
     """Replace CURRENT with one naming data set `name`: readers and crashes see the old name or the new one."""
-    pointer = root / f".{CURRENT_FILE}.{name}"
-    with open(pointer, "w", encoding="utf-8") as handle:
-        handle.write(name)
-        handle.flush()
-        os.fsync(handle.fileno())  # else a power cut after the rename can leave an empty CURRENT
-    os.replace(pointer, root / CURRENT_FILE)
+    write_atomically(root / CURRENT_FILE, lambda handle: handle.write(name))  # flushed before the rename
     fsync_folder(root)
 
 

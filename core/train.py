@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from torch import nn
 from core import distributed
 from core.checkpoint import load_checkpoint, save_checkpoint
 from core.config import TrainConfig
+from core.files import write_atomically
 from core.registry import create_model, model_spec
 from core.training_data import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
                                 to_model_input)
@@ -194,9 +194,8 @@ class RunFolder:
         last = payload["metrics"]
         if last["epoch"] < at[0] and not any(r.get("kind") == "epoch" and r["epoch"] == last["epoch"] for r in kept):
             kept.append(last)
-        temporary = self.path / f".metrics.jsonl.{os.getpid()}.tmp"
-        temporary.write_text("".join(json.dumps(r) + "\n" for r in kept))
-        os.replace(temporary, self.path / "metrics.jsonl")
+        lines = [json.dumps(r) + "\n" for r in kept]
+        write_atomically(self.path / "metrics.jsonl", lambda handle: handle.writelines(lines))
         return at
 
 

@@ -178,9 +178,14 @@ def replace_one_cell(data, cells: list[list[str]]) -> tuple[int, str]:
     return row, token
 
 
-def check_one_cell(result, error_line: int | None, row: int, token: str, values, expected) -> None:
+def check_one_cell(reader, path: Path, row: int, token: str, values, expected) -> None:
     """Parsed: the untouched rows are exactly as written; refused: the error names the changed row's line
     (tokens that change the csv structure may move the error elsewhere, so only their type is checked)."""
+    try:
+        result, error_line = reader(path), None
+        event("parsed")
+    except DataError as exc:
+        result, error_line = None, exc.line
     if STRUCTURE.search(token):
         return
     if result is None:
@@ -196,12 +201,8 @@ def check_one_cell(result, error_line: int | None, row: int, token: str, values,
 def test_fer2013_any_cell_gives_values_or_data_error(folder, rows, data):
     cells = fer_cells(rows)
     row, token = replace_one_cell(data, cells)
-    try:
-        fer, line = read_fer2013(write(folder, csv_bytes(FER_HEADER, cells))), None
-        event("parsed")
-    except DataError as exc:
-        fer, line = None, exc.line
-    check_one_cell(fer, line, row, token, fer_values, expected_fer_values(rows))
+    path = write(folder, csv_bytes(FER_HEADER, cells))
+    check_one_cell(read_fer2013, path, row, token, fer_values, expected_fer_values(rows))
 
 
 @ANY_CELL_SETTINGS
@@ -209,12 +210,8 @@ def test_fer2013_any_cell_gives_values_or_data_error(folder, rows, data):
 def test_ferplus_any_cell_gives_values_or_data_error(folder, rows, data):
     cells = plus_cells(rows)
     row, token = replace_one_cell(data, cells)
-    try:
-        plus, line = read_ferplus(write(folder, csv_bytes(PLUS_HEADER, cells))), None
-        event("parsed")
-    except DataError as exc:
-        plus, line = None, exc.line
-    check_one_cell(plus, line, row, token, plus_values, expected_plus_values(rows))
+    path = write(folder, csv_bytes(PLUS_HEADER, cells))
+    check_one_cell(read_ferplus, path, row, token, plus_values, expected_plus_values(rows))
 
 
 # --- garbage: DataError, or well-formed values ----------------------------------------------------------------

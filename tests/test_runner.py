@@ -19,7 +19,8 @@ from core import runner
 from core.checkpoint import load_checkpoint
 from core.config import TrainConfig
 from core.paths import SAMPLE_DIR
-from core.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, status, stop, update_status, write_json
+from core.files import write_json
+from core.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, status, stop, update_status
 
 
 def tiny_config(epochs: int, steps: int = 2, device: str = "cpu") -> TrainConfig:
