@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.dataset import build_fer2013_dataset
-from core.fer2013 import parse_pixels, read_csv_columns
+from core.fer2013 import file_line, parse_pixels, read_csv_columns
 from core.paths import shared_data_dir
 from core.store import load_dataset, save_dataset
 
@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     texts = read_csv_columns(args.csv, ("pixels",))["pixels"].to_numpy()[: args.rows]
-    ours = seconds(lambda: [parse_pixels(t, path=args.csv, row=i) for i, t in enumerate(texts)])
+    ours = seconds(lambda: [parse_pixels(t, path=args.csv, line=file_line(i)) for i, t in enumerate(texts)])
     loop = seconds(lambda: python_loop_parse(texts))
     print(f"pixel parsing, {len(texts)} rows: numpy {ours:.2f} s, python loop {loop:.2f} s "
           f"-> numpy is {loop / ours:.1f}x faster")

@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 
 from core.config import AugmentOptions
-from core.config import TrainConfig
 from core.folders import export_folders
 from core.registry import create_model, list_models, model_spec
 from core.store import load_dataset

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from core.images import MIN_SIDE
+
 
 @dataclass
 class Face:
@@ -37,9 +39,9 @@ class FaceDetector:
         # max(1, ...): a long thin strip would otherwise shrink to zero pixels across, which Pillow refuses
         small = rgb if scale == 1.0 else rgb.resize((max(1, round(rgb.width * scale)),
                                                      max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR)
-        # MTCNN's image pyramid starts at scale 12 / min_face_size: a smaller side leaves it no level at all
+        # MTCNN's image pyramid starts at scale MIN_SIDE / min_face_size: a smaller side leaves it no level at all
         # (torch.cat of an empty list), and no face of the minimum size can fit anyway
-        if min(small.size) < max(12, self.min_face_size):
+        if min(small.size) < max(MIN_SIDE, self.min_face_size):
             return []
         boxes, scores = self.mtcnn.detect(small)
         if boxes is None:

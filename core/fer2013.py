@@ -29,11 +29,10 @@ class Fer2013Csv:
     emotions: np.ndarray  # (N,) int8, index into FER2013_CLASSES
     usage: np.ndarray  # (N,) str, one of SPLITS
     path: str
-    lines: np.ndarray | None = None  # (N,) each row's line in the file
 
 
-def file_line(row: int) -> int:
-    """The 1-based line of data row `row` in a csv with one header line (and no blank lines)."""
+def file_line(row: int | np.ndarray) -> int | np.ndarray:
+    """The 1-based line of data row `row` in a csv with one header line, counting blank lines as rows."""
     return row + HEADER_LINES + 1
 
 
@@ -72,18 +71,17 @@ def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataError(f"missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}", path=path)
-    frame.index = np.arange(len(frame)) + HEADER_LINES + 1  # kept by the filter below: rows keep their lines
+    frame.index = file_line(np.arange(len(frame)))  # kept by the filter below: rows keep their lines
     frame = frame[(frame != "").any(axis=1)]  # blank lines (skipinitialspace made spaces-only cells "")
     if len(frame) == 0:
         raise DataError("the file has a header but no rows", path=path)
     return frame
 
 
-def parse_pixels(text: str, *, path: str | Path, row: int | None = None, line: int | None = None) -> np.ndarray:
+def parse_pixels(text: str, *, path: str | Path, line: int | None = None) -> np.ndarray:
     """Parse one row's space-separated pixels into a (48, 48) uint8 face; strict about count and range.
 
-    `line` is the row's line in the file (else derived from the data row number `row`), for error messages."""
-    line = line if line is not None else file_line(row) if row is not None else None
+    `line` is the row's line in the file, for error messages."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns (not raises) on trailing garbage in older versions
         try:
@@ -124,4 +122,4 @@ def read_fer2013(path: str | Path, track: Track = no_progress) -> Fer2013Csv:
     lines = frame.index.to_numpy()
     for row, text in enumerate(track(pixel_rows, len(pixel_rows), "parsing pixels")):
         images[row] = parse_pixels(text, path=path, line=int(lines[row]))
-    return Fer2013Csv(images=images, emotions=emotions, usage=usage, path=str(path), lines=lines)
+    return Fer2013Csv(images=images, emotions=emotions, usage=usage, path=str(path))

@@ -12,7 +12,7 @@ import numpy as np
 
 from core.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.errors import DataError
-from core.fer2013 import SPLITS, file_line, parse_codes, read_csv_columns
+from core.fer2013 import SPLITS, parse_codes, read_csv_columns
 
 N_EMOTIONS = len(FERPLUS_CLASSES)  # the first 8 vote columns; then unknown and NF (not a face)
 NOT_FACE_COLUMN = FERPLUS_VOTE_COLUMNS.index("NF")
@@ -27,7 +27,7 @@ class FerPlusVotes:
     votes: np.ndarray  # (N, 10) int16 over FERPLUS_VOTE_COLUMNS
     usage: np.ndarray  # (N,) str
     path: str
-    lines: np.ndarray | None = None  # (N,) each row's line in the file
+    lines: np.ndarray  # (N,) each row's line in the file, for error messages
 
 
 def read_ferplus(path: str | Path) -> FerPlusVotes:
@@ -77,9 +77,8 @@ def check_aligned(votes: FerPlusVotes, usage: np.ndarray, fer_path: str) -> None
     mismatch = np.flatnonzero(votes.usage != usage)
     if mismatch.size:
         row = int(mismatch[0])
-        line = int(votes.lines[row]) if votes.lines is not None else file_line(row)
         raise DataError(f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
-                        "the files are not aligned", path=votes.path, line=line)
+                        "the files are not aligned", path=votes.path, line=int(votes.lines[row]))
 
 
 def fleiss_kappa(votes: np.ndarray) -> float:

@@ -5,6 +5,8 @@ import os
 import re
 from pathlib import Path
 
+from core.errors import DataError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
@@ -40,8 +42,6 @@ def contained_path(path: str | Path, roots: list[Path]) -> Path:
     Paths typed in the UI go through here, so `../`, absolute paths and symlinks cannot reach other files on the
     server. Raises DataError naming the allowed folders otherwise.
     """
-    from core.errors import DataError
-
     text = str(path).strip()
     if not text or "\x00" in text:
         raise DataError("a path is required" if not text else "a path cannot contain NUL characters")
@@ -70,8 +70,6 @@ def check_run_name(name: str) -> str:
 
     Run names become folders under the runs folder, so `../x`, `/tmp/x` or `a/b` must never get through.
     """
-    from core.errors import DataError
-
     if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
         raise DataError(f"a run name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit; "
                         f"got {name!r}")
