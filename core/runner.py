@@ -103,10 +103,15 @@ def settle_dead(run: Path) -> dict[str, Any]:
         if current.get("state") not in ACTIVE or is_alive(current):
             return current
         if current.get("stop_requested") and current["state"] == "queued":
-            return merge_status(run, {"state": "stopped", "finished": time.time(), "reason": "stopped while queued"})
+            return merge_status(run, stopped_while_queued())
         return merge_status(run, {"state": "failed", "finished": time.time(),
                                   "reason": f"the worker process (pid {current.get('pid')}) ended without reporting: "
                                             "killed (e.g. kill -9), out of memory, or the machine stopped"})
+
+
+def stopped_while_queued() -> dict[str, Any]:
+    """The status of a run stopped before it could start training."""
+    return {"state": "stopped", "finished": time.time(), "reason": "stopped while queued"}
 
 
 def run_path(run_id: str, root: Path | None = None) -> Path:

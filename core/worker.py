@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.config import TrainConfig
-from core.runner import is_alive, merge_status, queued_at, read_status, status_lock, update_status
+from core.runner import (is_alive, merge_status, queued_at, read_status, status_lock, stopped_while_queued,
+                         update_status)
 
 
 def device_key(name: str) -> str:
@@ -98,7 +99,7 @@ def stop_while_queued(run: Path) -> None:
     """Mark a run that never started as stopped, unless something else (kill) already ended it."""
     with status_lock(run):
         if read_status(run).get("state") == "queued":
-            merge_status(run, {"state": "stopped", "finished": time.time(), "reason": "stopped while queued"})
+            merge_status(run, stopped_while_queued())
 
 
 def main(argv: list[str] | None = None) -> int:
