@@ -82,6 +82,8 @@ class TrainConfig:
     amp: str = "auto"  # bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)
     max_steps_per_epoch: int = 0  # 0 = whole epochs; small numbers make smoke tests and demos quick
     print_freq: int = 50  # steps between progress records
+    folds: int = 0  # cross-validation: > 1 trains on every image (all splits) outside fold `fold` of `folds`
+    fold: int = 0  # the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -98,7 +100,9 @@ class TrainConfig:
                   (self.epochs >= 1, "epochs must be at least 1"),
                   (self.batch_size >= 1, "batch_size must be at least 1"),
                   (self.lr > 0, "lr must be positive"),
-                  (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)")]
+                  (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+                  (self.folds == 0 or (self.folds >= 2 and 0 <= self.fold < self.folds),
+                   "folds must be 0 or at least 2, with 0 <= fold < folds")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{message} (got config {self.short()})")

@@ -56,9 +56,30 @@ def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
     return dataset.labels(source, config.class_names())
 
 
+def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
+    """The cross-validation fold (0 .. folds-1) of each of `n` rows: a seeded shuffle dealt round-robin."""
+    fold = np.empty(n, dtype=np.int64)
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    return fold
+
+
+def heldout_rows(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
+    """The rows (all splits) a cross-validation run holds out and predicts: fold `config.fold`."""
+    return np.flatnonzero(fold_of_rows(len(dataset), config.folds, config.seed) == config.fold)
+
+
 def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device) -> dict[str, SplitTensors]:
-    """Tensors for every split present; rows outside the class set (or with no label) are dropped."""
+    """Tensors for every split present; rows outside the class set (or with no label) are dropped.
+
+    A cross-validation run (`config.folds`) has one split, Training: every labelled row outside the held-out fold;
+    with no PublicTest its checkpoints follow the training accuracy, so best.pt is in effect the last epoch.
+    """
     labels = hard_labels(dataset, config)
+    if config.folds:
+        keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
+        return {"Training": SplitTensors(
+            images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
+            targets=torch.from_numpy(labels[keep]).long().to(device))}
     soft = dataset.soft_labels(config.class_names()) if config.labels == "ferplus-soft" else None
     if soft is not None:  # as in Microsoft's FERPlus, images most voted unknown or not-a-face are left out
         emotion_on_top = dataset.meta[list(VOTE_COLUMNS)].to_numpy().argmax(axis=1) < len(FERPLUS_CLASSES)

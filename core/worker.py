@@ -91,6 +91,10 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
         stopped = record["stopped"]
     if stopped:
         return "stopped"
+    if config.folds:  # cross-validation: the held-out fold's probabilities are the result
+        from core.cross_validation import write_heldout
+        write_heldout(run, config)
+        return "finished"
     report(run / "best.pt", list(SPLITS), None, None, run)
     return "finished"
 
