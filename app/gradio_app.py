@@ -20,11 +20,11 @@ import gradio as gr
 import plotly.graph_objects as go
 from PIL import Image
 
-from core.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
-from core.draw import annotate
+from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
+from core.inference.draw import annotate
 from core.errors import DataError
-from core.images import open_image
-from core.predict import FacePrediction, PredictionResult, Predictor, summary
+from core.data.images import open_image
+from core.inference.predictor import FacePrediction, PredictionResult, Predictor, summary
 
 TITLE = "FER Studio — live prediction"
 SMOOTH_WINDOW = 5  # frames averaged per face: ~0.75 s at STREAM_EVERY, steady labels without visible lag
@@ -206,7 +206,7 @@ def webcam_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) ->
 
 
 def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
-    """The whole UI, not yet serving. `default_checkpoint` None picks core.catalog's default."""
+    """The whole UI, not yet serving. `default_checkpoint` None picks core.inference.catalog's default."""
     choices, value = model_choices(default_checkpoint)
     allowed = frozenset(path for _, path in choices)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool

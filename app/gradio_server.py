@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from core.paths import REPO_ROOT, data_dir
 from core.files import exclusive_lock, write_json
-from core.runner import process_start_time
+from core.training.runner import process_start_time
 
 START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
 # urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local

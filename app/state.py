@@ -11,8 +11,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.dataset import FerDataset
-from core.store import current_dataset_dir, load_dataset
+from core.data.dataset import FerDataset
+from core.data.store import current_dataset_dir, load_dataset
 
 # Markdown and Streamlit directive characters (`:red[...]`, `$math$`, links, images): text that people or files supply
 # is shown literally, never interpreted (Streamlit already escapes raw HTML).
@@ -44,14 +44,14 @@ def current_dataset() -> FerDataset:
 
 @st.cache_resource(show_spinner="Loading the model ...")
 def cached_predictor(path: str, mtime_ns: int):
-    from core.predict import Predictor
+    from core.inference.predictor import Predictor
 
     return Predictor.load(path)
 
 
 def current_model_path() -> Path | None:
     """The model chosen in the sidebar (kept in the URL), else the default one."""
-    from core.catalog import default_checkpoint
+    from core.inference.catalog import default_checkpoint
 
     chosen = st.query_params.get("model")
     if chosen and Path(chosen).is_file():
@@ -83,7 +83,7 @@ def streamlit_progress(text: str):
 
 def show_sidebar(dataset: FerDataset) -> None:
     """Which data set is loaded, who is annotating, and which model is in use."""
-    from core.catalog import list_checkpoints
+    from core.inference.catalog import list_checkpoints
 
     with st.sidebar:
         if dataset.is_sample:
@@ -112,7 +112,7 @@ def votes_chart(dataset: FerDataset, row: int, height: int | None = None):
     """A bar chart of one image's ten FERPlus vote counts."""
     import plotly.express as px
 
-    from core.dataset import VOTE_COLUMNS
+    from core.data.dataset import VOTE_COLUMNS
 
     counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int).to_numpy()
     return px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts, height=height,

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from core.catalog import default_checkpoint
-from core.faces import FaceDetector
-from core.onnx_export import export_onnx
+from core.inference.catalog import default_checkpoint
+from core.inference.faces import FaceDetector
+from core.export.onnx import export_onnx
 from core.paths import shared_data_dir
-from core.predict import Predictor
+from core.inference.predictor import Predictor
 
 
 def median_ms(fn, repeat: int) -> float:

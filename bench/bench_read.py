@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.dataset import build_fer2013_dataset
-from core.fer2013 import file_line, parse_pixels, read_csv_columns
+from core.data.dataset import build_fer2013_dataset
+from core.data.fer2013 import file_line, parse_pixels, read_csv_columns
 from core.paths import shared_data_dir
-from core.store import load_dataset, save_dataset
+from core.data.store import load_dataset, save_dataset
 
 
 def seconds(fn) -> float:

@@ -19,12 +19,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.config import AugmentOptions
-from core.folders import export_folders
-from core.registry import create_model, list_models, model_spec
-from core.store import load_dataset
-from core.train import cpu_has_bf16
-from core.training_data import to_model_input
+from core.training.config import AugmentOptions
+from core.data.folders import export_folders
+from core.models.registry import create_model, list_models, model_spec
+from core.data.store import load_dataset
+from core.training.loop import cpu_has_bf16
+from core.training.tensors import to_model_input
 
 
 def step_seconds(model, batch: torch.Tensor, bf16: bool, steps: int) -> float:

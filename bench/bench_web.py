@@ -2,7 +2,7 @@
 
     python bench/bench_web.py [--checkpoint checkpoints/fer2013_fernet.pt] [--frames 50]
 
-Exports the checkpoint with core.web_export, serves it on 127.0.0.1 and opens it in Debian's Chromium via
+Exports the checkpoint with core.export.web, serves it on 127.0.0.1 and opens it in Debian's Chromium via
 Playwright. Prints the median ms per frame over --frames frames for the model alone (one face, what the page's
 readout shows) and for a whole 288x288 guide-box crop (gray + PIL-exact resize + normalise + model), against a
 baseline measured in the same run: Python onnxruntime on one thread, the same model, the same one face.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.catalog import default_checkpoint
-from core.web_export import export_web, serve_folder
+from core.inference.catalog import default_checkpoint
+from core.export.web import export_web, serve_folder
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 # Ten warm-up calls (V8 tiers the wasm up to optimised code while it runs), then `frames` timed calls, all inside

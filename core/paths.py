@@ -8,7 +8,7 @@ from pathlib import Path
 from core.errors import DataError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = Path(__file__).resolve().parent / "sample_data"
+SAMPLE_DIR = Path(__file__).resolve().parent / "data" / "sample_data"
 CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
 
 

@@ -3,9 +3,9 @@ import numpy as np
 import streamlit as st
 
 from app.state import current_dataset, current_model_path, current_predictor, probabilities_chart, votes_chart
-from core.browse import ImageFilter, dataset_probabilities, filter_rows, page
-from core.classes import ALL_CLASSES
-from core.fer2013 import SPLITS
+from core.inference.dataset_predictions import ImageFilter, dataset_probabilities, filter_rows, page
+from core.data.classes import ALL_CLASSES
+from core.data.fer2013 import SPLITS
 
 PER_PAGE, COLUMNS = 48, 8
 

@@ -7,14 +7,14 @@ import plotly.express as px
 import streamlit as st
 
 from app.state import IMPORT_HINT, cached_dataset, current_dataset, escape_markdown, streamlit_progress
-from core.augment import AugmentOptions, preview_grid
-from core.dataset import VOTE_COLUMNS, build_fer2013_dataset
+from core.data.augment import AugmentOptions, preview_grid
+from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
-from core.fer2013 import SPLITS
-from core.ferplus import consensus_shares, fleiss_kappa
-from core.folders import read_image_folders
+from core.data.fer2013 import SPLITS
+from core.data.ferplus import consensus_shares, fleiss_kappa
+from core.data.folders import read_image_folders
 from core.paths import contained_path, import_roots, safe_file_name
-from core.store import save_dataset
+from core.data.store import save_dataset
 
 st.title("Data")
 with st.expander("Import a data set", expanded=current_dataset().is_sample):

@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from core.registry import list_models, model_spec, parameter_count
+from core.models.registry import list_models, model_spec, parameter_count
 
 st.title("Models")
 st.write("The architectures in the model registry; `python -m core models` prints the same list.")

@@ -6,10 +6,10 @@ import plotly.express as px
 import streamlit as st
 
 from app.state import current_model_path, current_predictor, escape_markdown
-from core.draw import annotate
+from core.inference.draw import annotate
 from core.errors import DataError
-from core.images import open_image
-from core.predict import summary
+from core.data.images import open_image
+from core.inference.predictor import summary
 
 st.title("Predict")
 predictor = current_predictor()

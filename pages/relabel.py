@@ -7,12 +7,12 @@ import streamlit as st
 
 from app.state import (annotator, current_dataset, current_model_path, current_predictor, escape_markdown,
                        probabilities_chart, votes_chart)
-from core.browse import dataset_probabilities
-from core.classes import ALL_CLASSES
+from core.inference.dataset_predictions import dataset_probabilities
+from core.data.classes import ALL_CLASSES
 from core.errors import DataError
-from core.labels import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
+from core.labels.store import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
 from core.paths import contained_path, data_dir
-from core.relabel_queue import QUEUE_EXPLANATION, disputed_queue
+from core.labels.queue import QUEUE_EXPLANATION, disputed_queue
 
 st.title("Relabel")
 dataset, store, who = current_dataset(), LabelStore(), annotator()

@@ -7,14 +7,14 @@ import streamlit as st
 import torch
 
 from app.state import escape_markdown
-from core import runner
-from core.config import AugmentOptions
-from core.classes import ALL_CLASSES, CLASS_SETS
-from core.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
-from core.metrics import seed_table
+from core.training import runner
+from core.training.config import AugmentOptions
+from core.data.classes import ALL_CLASSES, CLASS_SETS
+from core.training.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
+from core.evaluation.metrics import seed_table
 from core.paths import runs_dir
-from core.registry import list_models
-from core.train import RunFolder
+from core.models.registry import list_models
+from core.training.loop import RunFolder
 
 st.title("Train")
 defaults = TrainConfig()

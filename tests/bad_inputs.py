@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.classes import FERPLUS_VOTE_COLUMNS
+from core.data.classes import FERPLUS_VOTE_COLUMNS
 from core.paths import shared_data_dir
 
 GOOD_PIXELS = " ".join(["7"] * 2304)

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.classes import FERPLUS_VOTE_COLUMNS
-from core.fer2013 import SPLITS
+from core.data.classes import FERPLUS_VOTE_COLUMNS
+from core.data.fer2013 import SPLITS
 from core.paths import shared_data_dir
 
 

@@ -6,11 +6,11 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.config import TrainConfig
-from core.dataset import build_fer2013_dataset
+from core.training.config import TrainConfig
+from core.data.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
-from core.store import load_sample, save_dataset
-from core.train import fit
+from core.data.store import load_sample, save_dataset
+from core.training.loop import fit
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -20,7 +20,7 @@ def isolated(tmp_path, monkeypatch):
     """Empty data, runs and checkpoint folders, so the app shows the sample and no models."""
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr("core.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 
 
@@ -100,7 +100,7 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     app.button[0].click().run()
     assert not app.exception
     run_id = app.query_params["run"]
-    from core import runner
+    from core.training import runner
     deadline = time.time() + 120
     while runner.status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
@@ -110,7 +110,7 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
 
 
 def test_models_page_lists_every_registered_model():
-    from core.registry import list_models
+    from core.models.registry import list_models
 
     app = run_page("models.py")
     assert list(app.dataframe[0].value["model"]) == list_models()
@@ -122,7 +122,7 @@ def test_relabel_page_asks_for_a_name_first():
 
 
 def test_relabel_page_records_events_and_undo(isolated):
-    from core.labels import LabelStore
+    from core.labels.store import LabelStore
 
     app = run_page("relabel.py", annotator="ann")
     app.button(key="class-happy").click().run()

@@ -19,14 +19,14 @@ import pytest
 from PIL import Image
 
 import bad_inputs as bad
-from core.cli import main
-from core.dataset import build_fer2013_dataset
+from core.cli.main import main
+from core.data.dataset import build_fer2013_dataset
 from core.errors import DataError
-from core.folders import read_image_folders
-from core.images import open_image, to_face_array
+from core.data.folders import read_image_folders
+from core.data.images import open_image, to_face_array
 from core.paths import REPO_ROOT
-from core.predict import Predictor
-from core.store import current_dataset_dir
+from core.inference.predictor import Predictor
+from core.data.store import current_dataset_dir
 
 CHECKPOINT = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"  # the shipped model: real labels on real faces
 FACE, OTHER = bad.photo("happy.jpeg"), bad.photo("angry.jpeg")
@@ -115,7 +115,7 @@ def unescape(markdown: str) -> str:
 
 
 def read_summary(summary: str) -> tuple[str, list[str]]:
-    """The message and the face labels from core.predict.summary's Markdown, as both apps show it."""
+    """The message and the face labels from core.inference.predictor.summary's Markdown, as both apps show it."""
     message, *lines = summary.splitlines()
     return message.strip("*"), [re.match(r"- face \d+: \*\*(\w+)\*\*", line).group(1) for line in lines]
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.browse import ImageFilter, dataset_probabilities, filter_rows, page
-from core.config import TrainConfig
-from core.store import load_sample
-from core.train import fit
+from core.inference.dataset_predictions import ImageFilter, dataset_probabilities, filter_rows, page
+from core.training.config import TrainConfig
+from core.data.store import load_sample
+from core.training.loop import fit
 
 
 def test_filters_combine():

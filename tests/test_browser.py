@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from core.classes import ALL_CLASSES
-from core.labels import LabelStore
+from core.data.classes import ALL_CLASSES
+from core.labels.store import LabelStore
 from core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow

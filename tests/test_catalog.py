@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from core.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
-from core.checkpoint import save_checkpoint
-from core.registry import create_model
+from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
+from core.models.checkpoint import save_checkpoint
+from core.models.registry import create_model
 
 CLASSES7 = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -76,7 +76,7 @@ def test_label_says_source_classes_and_accuracy(shipped):
 
 def test_onnx_exports_are_listed(tmp_path):
     pytest.importorskip("onnx")
-    from core.onnx_export import export_onnx
+    from core.export.onnx import export_onnx
 
     folder = tmp_path / "checkpoints"
     source = write_checkpoint(tmp_path / "source.pt", metrics={"public_accuracy": 0.6})

@@ -1,7 +1,7 @@
 """Class names, synonyms and class sets."""
 import pytest
 
-from core.classes import CLASS_SETS, FER2013_CLASSES, FERPLUS_CLASSES, canonical_class, resolve_classes
+from core.data.classes import CLASS_SETS, FER2013_CLASSES, FERPLUS_CLASSES, canonical_class, resolve_classes
 
 
 def test_named_class_sets():

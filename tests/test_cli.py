@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from core.cli import main
+from core.cli.main import main
 from core.paths import REPO_ROOT
-from core.store import current_dataset_dir
+from core.data.store import current_dataset_dir
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from core.checkpoint import load_checkpoint
-from core.cli_train import launch_distributed
-from core.cli import build_parser
+from core.models.checkpoint import load_checkpoint
+from core.cli.train import launch_distributed
+from core.cli.main import build_parser
 from core.paths import REPO_ROOT, SAMPLE_DIR
 
 pytestmark = pytest.mark.slow
@@ -42,7 +42,7 @@ def test_launcher_drops_its_own_flags_and_fixes_the_run_folder(tmp_path, monkeyp
     args = build_parser().parse_args(argv)
     args.argv = argv
     seen = []
-    monkeypatch.setattr("core.distributed.subprocess.run",
+    monkeypatch.setattr("core.training.distributed.subprocess.run",
                         lambda command: seen.append(command) or subprocess.CompletedProcess(command, 0))
     assert launch_distributed(args, tmp_path / "run") == 0
     command = seen[0]

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from conftest import fake_faces, write_fer2013, write_ferplus
-from core.dataset import build_fer2013_dataset
+from core.data.dataset import build_fer2013_dataset
 from core.errors import DataError
-from core.fer2013 import read_fer2013
+from core.data.fer2013 import read_fer2013
 
 
 def test_reads_faces_labels_and_splits(small_csvs):

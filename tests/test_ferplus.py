@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 from conftest import write_ferplus
-from core.classes import FERPLUS_CLASSES
+from core.data.classes import FERPLUS_CLASSES
 from core.errors import DataError
-from core.ferplus import agreement, majority_labels, read_ferplus, vote_distribution
+from core.data.ferplus import agreement, majority_labels, read_ferplus, vote_distribution
 
 #   neutral happy surprise sad angry disgust fear contempt unknown NF
 CASES = [
@@ -53,7 +53,7 @@ def test_bad_vote_cells(tmp_path, cell, message):
 
 
 def test_fleiss_kappa_extremes_and_a_known_value():
-    from core.ferplus import fleiss_kappa
+    from core.data.ferplus import fleiss_kappa
 
     perfect = np.array([[10] + [0] * 9, [0, 10] + [0] * 8, [0, 0, 10] + [0] * 7])
     assert fleiss_kappa(perfect) == pytest.approx(1.0)
@@ -63,7 +63,7 @@ def test_fleiss_kappa_extremes_and_a_known_value():
 
 
 def test_consensus_shares_sum_to_one():
-    from core.ferplus import consensus_shares
+    from core.data.ferplus import consensus_shares
 
     votes = np.array([[10] + [0] * 9, [6, 4] + [0] * 8, [4, 4, 2] + [0] * 7, [0] * 9 + [10]])
     shares = consensus_shares(votes)

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.dataset import build_fer2013_dataset
+from core.data.dataset import build_fer2013_dataset
 from core.errors import DataError
-from core.folders import export_folders, read_image_folders
-from core.images import open_image, to_face_array
+from core.data.folders import export_folders, read_image_folders
+from core.data.images import open_image, to_face_array
 
 
 def save(path: Path, img: Image.Image) -> None:

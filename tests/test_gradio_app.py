@@ -25,7 +25,7 @@ from PIL import Image
 
 from app.gradio_app import Track, launch_app, parse_args, predict_frame, reading_order, smooth_faces
 from core.paths import REPO_ROOT, shared_data_dir
-from core.predict import FacePrediction, PredictionResult
+from core.inference.predictor import FacePrediction, PredictionResult
 
 pytestmark = pytest.mark.slow
 
@@ -58,9 +58,9 @@ def isolated(tmp_path_factory) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> str:
-    from core.config import TrainConfig
-    from core.store import load_sample
-    from core.train import fit
+    from core.training.config import TrainConfig
+    from core.data.store import load_sample
+    from core.training.loop import fit
 
     out = tmp_path_factory.mktemp("tiny")
     config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,

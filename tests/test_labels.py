@@ -13,16 +13,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS
-from core.dataset import FerDataset, build_fer2013_dataset
-from core.fer2013 import read_fer2013
-from core.ferplus import read_ferplus
-from core.labels import (NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv, relabeled_dataset)
+from core.data.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS
+from core.data.dataset import FerDataset, build_fer2013_dataset
+from core.data.fer2013 import read_fer2013
+from core.data.ferplus import read_ferplus
+from core.labels.store import (NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv, relabeled_dataset)
 from core.paths import REPO_ROOT
 
 WRITER = """
 import sys
-from core.labels import LabelStore
+from core.labels.store import LabelStore
 store, who, n = LabelStore(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 i = 0
 while n < 0 or i < n:
@@ -200,7 +200,7 @@ def test_failed_export_leaves_the_previous_file(dataset, tmp_path, monkeypatch):
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("core.labels.os.replace", fail)
+    monkeypatch.setattr("core.labels.store.os.replace", fail)
     with pytest.raises(OSError):
         export_fer2013_csv(dataset, out, labels={"fer0000000": "sad"})
     assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["fer.csv"]

@@ -26,9 +26,9 @@ import pandas as pd
 import pytest
 
 from conftest import fake_faces, write_fer2013, write_ferplus
-from core.classes import FER2013_CLASSES
-from core.dataset import FerDataset, build_fer2013_dataset
-from core.labels import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
+from core.data.classes import FER2013_CLASSES
+from core.data.dataset import FerDataset, build_fer2013_dataset
+from core.labels.store import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
 from core.paths import REPO_ROOT
 
 IMAGES = 300

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from core.metrics import classification_report, confusion_matrix, plot_confusion, seed_table
+from core.evaluation.metrics import classification_report, confusion_matrix, plot_confusion, seed_table
 
 CLASSES = ["happy", "sad", "neutral"]
 # supports 3, 2, 5; confusion rows [2 1 0] [0 1 1] [1 1 3]; predicted counts 3, 3, 4

@@ -1,16 +1,16 @@
 """Shipping a run: the checkpoint is copied and its model card holds the command, timing and metric tables."""
 from __future__ import annotations
 
-from core.checkpoint import load_checkpoint
-from core.cli import main
+from core.models.checkpoint import load_checkpoint
+from core.cli.main import main
 from core.paths import SAMPLE_DIR
-from core.model_card import ship
-from core.store import load_sample
+from core.evaluation.model_card import ship
+from core.data.store import load_sample
 
 
 def test_ship_command_parses(monkeypatch, tmp_path, capsys):
     seen = {}
-    monkeypatch.setattr("core.model_card.ship", lambda run, name: seen.update(run=run, name=name) or tmp_path / "x.pt")
+    monkeypatch.setattr("core.evaluation.model_card.ship", lambda run, name: seen.update(run=run, name=name) or tmp_path / "x.pt")
     assert main(["ship", "--run", "runs/abc", "--name", "demo"]) == 0
     assert str(seen["run"]) == "runs/abc" and seen["name"] == "demo"
 

@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.cli import main
-from core.config import TrainConfig
-from core.draw import annotate
-from core.faces import crop_face, square_box
-from core.onnx_export import check_parity, export_onnx, read_metadata
+from core.cli.main import main
+from core.training.config import TrainConfig
+from core.inference.draw import annotate
+from core.inference.faces import crop_face, square_box
+from core.export.onnx import check_parity, export_onnx, read_metadata
 from core.paths import shared_data_dir
-from core.predict import Predictor
-from core.store import load_sample
-from core.train import fit
+from core.inference.predictor import Predictor
+from core.data.store import load_sample
+from core.training.loop import fit
 
 
 @pytest.fixture(scope="module")

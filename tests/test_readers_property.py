@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from core.classes import FERPLUS_VOTE_COLUMNS
+from core.data.classes import FERPLUS_VOTE_COLUMNS
 from core.errors import DataError
-from core.fer2013 import SPLITS, read_fer2013
-from core.ferplus import read_ferplus
+from core.data.fer2013 import SPLITS, read_fer2013
+from core.data.ferplus import read_ferplus
 
 # no example database: the tests must not leave a .hypothesis/ folder in the checkout
 SETTINGS = settings(max_examples=100, deadline=None, database=None,

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from core.dataset import build_fer2013_dataset
-from core.store import load_dataset, save_dataset
+from core.data.dataset import build_fer2013_dataset
+from core.data.store import load_dataset, save_dataset
 
 pytestmark = pytest.mark.realdata
 

@@ -7,9 +7,9 @@ from facenet_pytorch import InceptionResnetV1
 from torch import nn
 from torchvision.models import efficientnet_b0
 
-from core import registry
-from core.registry import create_model, list_models, model_spec
-from core.transfer_models import adapt_first_conv
+from core.models import registry
+from core.models.registry import create_model, list_models, model_spec
+from core.models.transfer import adapt_first_conv
 
 NUM_CLASSES = 5
 

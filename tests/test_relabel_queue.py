@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.classes import FER2013_CLASSES
-from core.dataset import FerDataset, build_fer2013_dataset
-from core.relabel_queue import QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, reasons
+from core.data.classes import FER2013_CLASSES
+from core.data.dataset import FerDataset, build_fer2013_dataset
+from core.labels.queue import QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, reasons
 
 # the small_csvs fixture: row 0 FER2013 angry vs FERPlus neutral (60% agreement), row 1 all votes "not a face",
 # every other row 80% agreement with FER2013

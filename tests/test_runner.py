@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from core import runner
-from core.checkpoint import load_checkpoint
-from core.config import TrainConfig
+from core.training import runner
+from core.models.checkpoint import load_checkpoint
+from core.training.config import TrainConfig
 from core.paths import SAMPLE_DIR
 from core.files import write_json
-from core.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, status, stop, update_status
+from core.training.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, status, stop, update_status
 
 
 def tiny_config(epochs: int, steps: int = 2, device: str = "cpu") -> TrainConfig:

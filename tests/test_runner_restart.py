@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import runner
+from core.training import runner
 from core.paths import REPO_ROOT
-from core.train import RunFolder
+from core.training.loop import RunFolder
 
 pytestmark = pytest.mark.slow
 MAIN = str(REPO_ROOT / "app" / "main.py")

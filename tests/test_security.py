@@ -16,14 +16,14 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app.state import escape_markdown
-from core.catalog import list_checkpoints
-from core.checkpoint import load_checkpoint
-from core.config import TrainConfig
+from core.inference.catalog import list_checkpoints
+from core.models.checkpoint import load_checkpoint
+from core.training.config import TrainConfig
 from core.errors import DataError
 from core.paths import REPO_ROOT, check_run_name, contained_path, safe_file_name
-from core.predict import Predictor
-from core.runner import list_runs, run_path, start_run
-from core.transfer_models import load_local_state_dict
+from core.inference.predictor import Predictor
+from core.training.runner import list_runs, run_path, start_run
+from core.models.transfer import load_local_state_dict
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -144,7 +144,7 @@ def test_escape_markdown_shows_text_literally():
 def studio_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr("core.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
+    monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.dataset import build_fer2013_dataset
-from core.fer2013 import SPLITS
-from core.store import current_dataset_dir, load_dataset, load_sample, make_sample, save_dataset
+from core.data.dataset import build_fer2013_dataset
+from core.data.fer2013 import SPLITS
+from core.data.store import current_dataset_dir, load_dataset, load_sample, make_sample, save_dataset
 
 
 def test_save_then_load_round_trips(small_csvs, tmp_path):
@@ -37,7 +37,7 @@ def test_failed_write_leaves_previous_data_set(small_csvs, tmp_path, monkeypatch
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("core.store.os.rename", fail)
+    monkeypatch.setattr("core.data.store.os.rename", fail)
     with pytest.raises(OSError):
         save_dataset(broken, root)
     assert load_dataset(root).has_ferplus  # the previous import is intact and current

@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import core.store
-from core.dataset import build_fer2013_dataset
+import core.data.store
+from core.data.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
-from core.store import current_dataset_dir, load_dataset, save_dataset
+from core.data.store import current_dataset_dir, load_dataset, save_dataset
 
 TESTS_DIR = Path(__file__).resolve().parent
 # where to die: the call inside save_dataset that never returns, as (module, attribute)
@@ -51,15 +51,15 @@ def run_import_patched(point: str, action: str, *argv: str) -> None:
     KILL_POINTS[point], SIGKILL itself (action "kill") or wait SLOW_SECONDS before each such call ("slow")."""
     import importlib
 
-    import core.cli
-    import core.store
+    import core.cli.main
+    import core.data.store
 
     module, attribute = KILL_POINTS[point]
     owner = importlib.import_module(module)
     *path, name = attribute.split(".")
     for part in path:
         owner = getattr(owner, part)
-    real_call, real_save = getattr(owner, name), core.store.save_dataset
+    real_call, real_save = getattr(owner, name), core.data.store.save_dataset
 
     def dawdle(*args, **kwargs):
         time.sleep(SLOW_SECONDS)
@@ -72,8 +72,8 @@ def run_import_patched(point: str, action: str, *argv: str) -> None:
         setattr(owner, name, die if action == "kill" else dawdle)
         return real_save(*args, **kwargs)
 
-    core.store.save_dataset = save_patched  # the command imports it when it runs, so it gets this one
-    sys.exit(core.cli.main(list(argv)))
+    core.data.store.save_dataset = save_patched  # the command imports it when it runs, so it gets this one
+    sys.exit(core.cli.main.main(list(argv)))
 
 
 def start_import(point: str, action: str, root: Path, csv: Path) -> subprocess.Popen:
@@ -200,7 +200,7 @@ def test_a_load_racing_an_import_gets_the_new_data_set(previous, small_csvs, mon
         monkeypatch.setattr(Path, "is_dir", lambda path: (path.parent == root / "datasets" and switch_once())
                             or real_is_dir(path))
     else:
-        real_read = core.store.read_dataset_dir
-        monkeypatch.setattr(core.store, "read_dataset_dir", lambda folder: switch_once() or real_read(folder))
+        real_read = core.data.store.read_dataset_dir
+        monkeypatch.setattr(core.data.store, "read_dataset_dir", lambda folder: switch_once() or real_read(folder))
     dataset = load_dataset(root, fallback_to_sample=False)
     assert switched and not dataset.has_ferplus and len(dataset) == len(newer)

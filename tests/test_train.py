@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 import torch
 
-from core.checkpoint import load_checkpoint, model_from_checkpoint
-from core.cli import main
-from core.config import TrainConfig
-from core.dataset import FerDataset, with_relabels
-from core.store import load_sample
-from core.train import RunFolder, fit
+from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.cli.main import main
+from core.training.config import TrainConfig
+from core.data.dataset import FerDataset, with_relabels
+from core.data.store import load_sample
+from core.training.loop import RunFolder, fit
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
 

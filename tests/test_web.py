@@ -1,4 +1,4 @@
-"""The exported web page (core/web_export.py + web/) in a real headless Chromium driven by Playwright.
+"""The exported web page (core/export/web.py + web/) in a real headless Chromium driven by Playwright.
 
 Checks that the browser gives the same probabilities as Python onnxruntime for the same crops, that its gray
 conversion and bilinear resize are PIL's to the byte, the upload path, a fake webcam, file:// and the ms per frame.
@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from core.paths import REPO_ROOT, shared_data_dir
-from core.web_export import WEB_DIR, guide_box, serve_folder
+from core.export.web import WEB_DIR, guide_box, serve_folder
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -66,10 +66,10 @@ def site(tmp_path_factory) -> Path:
     pytest.importorskip("playwright.sync_api")
     if shutil.which("npm") is None and not (WEB_DIR / "node_modules" / "onnxruntime-web").is_dir():
         pytest.skip("npm is not installed and web/node_modules is missing")
-    from core.config import TrainConfig
-    from core.store import load_sample
-    from core.train import fit
-    from core.web_export import export_web
+    from core.training.config import TrainConfig
+    from core.data.store import load_sample
+    from core.training.loop import fit
+    from core.export.web import export_web
 
     root = tmp_path_factory.mktemp("web")
     config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2,
@@ -120,7 +120,7 @@ def site_meta(site: Path) -> dict:
 
 
 def test_crops_give_the_same_probabilities_as_python(page, site, session):
-    from core.store import load_sample
+    from core.data.store import load_sample
 
     batch = normalised(np.asarray(load_sample().images[:16]), site_meta(site))
     expected = softmax(session.run(None, {"input": batch})[0])
@@ -168,7 +168,7 @@ def test_tta_averages_with_the_mirror_as_predictor_does(page, site, session):
 
 
 def test_upload_predicts_the_guide_box_as_python_does(page, site, session):
-    from core.images import open_image, to_gray
+    from core.data.images import open_image, to_gray
 
     photo = PHOTOS / "happy.jpeg"
     if not photo.is_file():
@@ -233,8 +233,8 @@ def test_file_url_explains_that_it_needs_a_server(page, site):
 
 
 def test_missing_npm_is_a_clear_error(tmp_path, monkeypatch):
-    import core.web_export
+    import core.export.web
 
-    monkeypatch.setattr(core.web_export.shutil, "which", lambda name: None)
+    monkeypatch.setattr(core.export.web.shutil, "which", lambda name: None)
     with pytest.raises(FileNotFoundError, match="npm is not on PATH"):
-        core.web_export.runtime_dist(tmp_path)
+        core.export.web.runtime_dist(tmp_path)

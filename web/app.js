@@ -1,10 +1,10 @@
-/* FER Studio in the browser: find the face, crop it exactly as core/predict.py does, run the ONNX model with
+/* FER Studio in the browser: find the face, crop it exactly as core/inference/predictor.py does, run the ONNX model with
  * onnxruntime-web (wasm, one thread, runtime files served from ./ort/), show the class probabilities.
  * Tests drive window.ferPredictCrops / window.ferPredictImageData and read window.ferLast. */
 "use strict";
 
 (() => {
-  const config = window.FER_CONFIG; // written by core/web_export.py: classes, input_size, normalization
+  const config = window.FER_CONFIG; // written by core/export/web.py: classes, input_size, normalization
   const SMOOTH_FRAMES = 5; // webcam: average the last few frames so the bars do not flicker
   const GUIDE_FRACTION = 0.6; // guide box side, as a share of the shorter image side (core/web_export.guide_box)
   const FACE_MARGIN = 0.2; // as core/faces.crop_face

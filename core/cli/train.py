@@ -1,0 +1,196 @@
+"""The `train` and `evaluate` commands. Flags follow the seeds' (`--data-path`, `--batch-size`, `--print_freq`)."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from core.training.config import (AMP_MODES, LABEL_SOURCES, NO_AUGMENT, OPTIMIZERS, SCHEDULES, TTA_MODES, AugmentOptions,
+                         TrainConfig)
+from core.data.fer2013 import SPLITS
+
+LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
+
+
+def parse_option(text: str) -> tuple[str, object]:
+    """`key=value` with the value read as JSON when it parses (numbers, true/false), else as text."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    augment = NO_AUGMENT if args.no_augment else AugmentOptions()
+    augment = dataclasses.replace(augment, invert=args.invert, color_jitter=args.color_jitter)
+    return TrainConfig(
+        model=args.model, model_options=dict(parse_option(o) for o in args.model_option), classes=args.classes,
+        labels=args.labels, data_path=str(args.data_path) if args.data_path else None, epochs=args.epochs,
+        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        schedule=args.schedule, milestones=args.milestones, label_smoothing=args.label_smoothing,
+        class_weights=args.class_weights, early_stopping=args.early_stopping, augment=augment, tta=args.tta,
+        seed=args.seed, device=args.device, amp=args.amp, max_steps_per_epoch=args.max_steps_per_epoch,
+        print_freq=args.print_freq)
+
+
+def step_printer(config: TrainConfig):
+    """A tqdm bar per epoch on a terminal; a plain line every print_freq steps otherwise."""
+    if not sys.stderr.isatty():
+        return lambda r: print(f"epoch {r['epoch']} step {r['step']}/{r['steps']} loss {r['loss']:.4f} "
+                               f"lr {r['lr']:.2e}", flush=True)
+    from tqdm import tqdm
+
+    bars: dict[int, tqdm] = {}
+
+    def show(record: dict) -> None:
+        bar = bars.get(record["epoch"])
+        if bar is None:
+            bar = bars[record["epoch"]] = tqdm(total=record["steps"], desc=f"epoch {record['epoch']}", unit="step")
+        bar.update(record["step"] - bar.n)
+        bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}")
+        if record["step"] == record["steps"]:
+            bar.close()
+    return show
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.training.loop import RunFolder, fit
+
+    out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
+    if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
+        return launch_distributed(args, out)
+    rank = int(os.environ.get("RANK", "0"))
+    config = TrainConfig.load(out / "config.json") if args.resume else config_from_args(args)
+    if rank == 0 and args.resume:
+        epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
+        print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
+    if rank == 0:
+        print(f"training {config.short()} into {out}", flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "command.txt").write_text("python -m core " + " ".join(args.argv) + "\n")
+    record = {}
+    for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
+        if rank == 0:
+            print(epoch_line(record, config.epochs), flush=True)
+    if "weights_sha1" in record:
+        print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
+    return report(out / "best.pt", list(SPLITS), None, None, out) if rank == 0 else 0
+
+
+def epoch_line(record: dict, epochs: int) -> str:
+    public = f"{record['public_accuracy']:.4f}" if record["public_accuracy"] is not None else "-"
+    return (f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f} "
+            f"acc {record['train_accuracy']:.4f} | PublicTest acc {public} | {record['seconds']:.0f} s"
+            + (" | best" if record["best"] else "") + (" | stopped" if record["stopped"] else ""))
+
+
+def launch_distributed(args: argparse.Namespace, out: Path) -> int:
+    """Re-run this same command under torchrun, minus the launcher flags, with one --out for every rank."""
+    from core.training.distributed import launch_torchrun
+
+    argv, items = [], iter(args.argv)
+    for item in items:
+        if item.split("=", 1)[0] in LAUNCHER_FLAGS:
+            if "=" not in item:
+                next(items, None)  # and its value
+            continue
+        argv.append(item)
+    if args.out is None:
+        argv += ["--out", str(out)]
+    return launch_torchrun(args.nproc_per_node, args.nnodes, args.node_rank, args.master, argv)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    return report(args.checkpoint, [args.split] if args.split else list(SPLITS), args.tta, args.data_path,
+                  args.out, as_json=args.json)
+
+
+def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
+           as_json: bool = False) -> int:
+    """Evaluate, print the seed-style table (or JSON), write report.json and confusion-matrix PNGs."""
+    from core.evaluation.evaluate import evaluate_checkpoint
+    from core.evaluation.metrics import plot_confusion, seed_table
+    from core.training.tensors import load_training_dataset
+
+    dataset = load_training_dataset(str(data_path)) if data_path else None
+    result = evaluate_checkpoint(checkpoint, splits, tta=tta, dataset=dataset)
+    out = Path(out or Path(checkpoint).parent)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = Path(checkpoint).stem
+    (out / f"{stem}_report.json").write_text(json.dumps(result, indent=2))
+    for split, split_report in result["reports"].items():
+        plot_confusion(split_report["confusion"], result["classes"], out / f"{stem}_confusion_{split}.png",
+                       title=f"{result['model']} on {split} (tta {result['tta']})")
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['labels']} labels, "
+              f"tta {result['tta']}")
+        print(seed_table(result["reports"]))
+        print(f"confusion matrices and {stem}_report.json written to {out}")
+    return 0
+
+
+def cmd_ship(args: argparse.Namespace) -> int:
+    from core.evaluation.model_card import ship
+
+    target = ship(args.run_dir, args.name)
+    print(f"shipped {target} with its model card {target.with_suffix('.md')}")
+    return 0
+
+
+def add_train_commands(commands) -> None:
+    from core.data.classes import CLASS_SETS
+
+    p = commands.add_parser("train", help="train a model (writes config.json, metrics.jsonl, best.pt, last.pt)")
+    p.add_argument("--data-path", type=Path, help="data store, fer2013.csv or image folders (default: the import)")
+    p.add_argument("--model", default="fernet", help="a registered model (python -m core models)")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=0.5")
+    p.add_argument("--classes", default="fer7", help=f"{', '.join(CLASS_SETS)} or a list like happy,sad,neutral")
+    p.add_argument("--labels", default="fer2013", choices=LABEL_SOURCES)
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=0.05, help="peak lr for onecycle, start lr otherwise")
+    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="sgd uses Nesterov momentum")
+    p.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
+    p.add_argument("--milestones", type=int, nargs="+", default=[100, 120], help="epochs where step divides lr by 10")
+    p.add_argument("--weight-decay", type=float, default=5e-4)
+    p.add_argument("--label-smoothing", type=float, default=0.1)
+    p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
+    p.add_argument("--early-stopping", type=int, default=0, metavar="EPOCHS")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--invert", type=float, default=0.0, help="RandomInvert probability (seed 003 used 0.2)")
+    p.add_argument("--color-jitter", action="store_true", help="seed 003's strong ColorJitter(0.5, 0.5)")
+    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation evaluate applies")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--amp", default="auto", choices=AMP_MODES, help="bf16 autocast (auto: GPUs and bf16-capable CPUs)")
+    p.add_argument("--max-steps-per-epoch", type=int, default=0, help="0 = whole epochs")
+    p.add_argument("--print_freq", "--print-freq", dest="print_freq", type=int, default=50)
+    p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    p.add_argument("--nproc-per-node", type=int, default=1, help="processes per machine (GPUs, or CPU workers); "
+                   ">1 launches torchrun with DistributedDataParallel")
+    p.add_argument("--nnodes", type=int, default=1, help="machines taking part (multi-node)")
+    p.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nnodes")
+    p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
+    p.set_defaults(run=cmd_train)
+
+    p = commands.add_parser("ship", help="(maintainers) copy a run's best.pt to checkpoints/ with a model card")
+    p.add_argument("--run", dest="run_dir", type=Path, required=True, help="the run folder (runs/<id>)")
+    p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
+    p.set_defaults(run=cmd_ship)
+
+    p = commands.add_parser("evaluate", help="evaluate a checkpoint: seed-style table and confusion matrices")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--split", choices=SPLITS, help="one split (default: all three)")
+    p.add_argument("--tta", choices=TTA_MODES, help="default: what the checkpoint records")
+    p.add_argument("--data-path", type=Path, help="evaluate on this data instead of the checkpoint's")
+    p.add_argument("--out", type=Path, help="where to write the report and PNGs (default: beside the checkpoint)")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(run=cmd_evaluate)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics, evaluating a checkpoint, reports and model cards."""

@@ -1,0 +1,97 @@
+"""Shipping a trained run as a checkpoint in checkpoints/ with its model card (a short markdown beside it).
+
+The card gives the exact command, hardware, training time, the seed-style metrics table on all three splits
+(with and without the checkpoint's test-time augmentation) and the PrivateTest confusion matrix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from core.models.checkpoint import load_checkpoint
+from core.evaluation.evaluate import evaluate_checkpoint
+from core.data.fer2013 import SPLITS
+from core.evaluation.metrics import plot_confusion, seed_table
+from core.paths import CHECKPOINTS_DIR
+from core.models.registry import parameter_count
+
+
+def hardware() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        names = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {gpu}; torch {torch.__version__}"
+
+
+def training_summary(run: Path) -> dict[str, Any]:
+    """Epochs, wall time and the selected epoch from the run's metrics log."""
+    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
+              if line and json.loads(line).get("kind") == "epoch"]
+    best = max(epochs, key=lambda r: r["public_accuracy"] or 0)
+    return {"epochs": len(epochs), "seconds": sum(r["seconds"] for r in epochs), "best_epoch": best["epoch"],
+            "best_public": best["public_accuracy"]}
+
+
+def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=None) -> Path:
+    """Copy run/best.pt to out_dir/NAME.pt, evaluate it on every split, write NAME.md and NAME_confusion.png."""
+    run, out_dir = Path(run), Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / f"{name}.pt"
+    shutil.copyfile(run / "best.pt", target)
+    payload = load_checkpoint(target)
+    plain = evaluate_checkpoint(target, list(SPLITS), tta="none", dataset=dataset)
+    recorded = evaluate_checkpoint(target, list(SPLITS), dataset=dataset) if payload["tta"] != "none" else None
+    final = recorded or plain
+    plot_confusion(final["reports"]["PrivateTest"]["confusion"], payload["classes"], out_dir / f"{name}_confusion.png",
+                   title=f"{name}: PrivateTest (tta {final['tta']})")
+    record_private_accuracy(target, plain, recorded)
+    command = (run / "command.txt").read_text().strip() if (run / "command.txt").is_file() else "(not recorded)"
+    card = model_card(name, payload, plain, recorded, training_summary(run), command)
+    (out_dir / f"{name}.md").write_text(card)
+    return target
+
+
+def record_private_accuracy(target: Path, plain: dict, recorded: dict | None) -> None:
+    """Write the reported PrivateTest accuracy into the shipped copy's metrics, so pickers can show it.
+
+    Only reported: the checkpoint was selected on PublicTest before this was measured."""
+    payload = torch.load(target, map_location="cpu", weights_only=True)
+    payload["metrics"] = {**payload["metrics"],
+                          "private_accuracy": (recorded or plain)["reports"]["PrivateTest"]["accuracy"],
+                          "private_accuracy_without_tta": plain["reports"]["PrivateTest"]["accuracy"]}
+    temporary = target.with_name(f".{target.name}.tmp")
+    torch.save(payload, temporary)
+    os.replace(temporary, target)
+
+
+def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, summary: dict, command: str) -> str:
+    params = parameter_count(payload["model"], num_classes=len(payload["classes"]), **payload["model_options"])
+    private = (recorded or plain)["reports"]["PrivateTest"]
+    lines = [f"# {name}", "",
+             f"- model: `{payload['model']}` {payload['model_options'] or ''} ({params:,} parameters), input "
+             f"{payload['input_size']}x{payload['input_size']} gray, normalisation {payload['normalization']}",
+             f"- classes ({len(payload['classes'])}): {', '.join(payload['classes'])}; labels: {payload['label_source']}",
+             f"- protocol: trained on Training, checkpoint selected on PublicTest (epoch {summary['best_epoch']} of "
+             f"{summary['epochs']}), reported on PrivateTest",
+             f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
+             f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
+             "", "## Command", "", "```bash", command, "```", "",
+             "## Metrics without test-time augmentation", "", seed_table(plain["reports"])]
+    if recorded:
+        lines += [f"## Metrics with `{recorded['tta']}` test-time augmentation (the default for this checkpoint)", "",
+                  seed_table(recorded["reports"])]
+    lines += ["## PrivateTest per class", "", "| class | precision | recall | F1 | images |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+              for c, m in private["per_class"].items()]
+    lines += ["", f"![confusion matrix]({name}_confusion.png)", ""]
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Export: ONNX files and the static in-browser app."""

@@ -1,0 +1,77 @@
+"""Face detection behind one small interface: facenet-pytorch's MTCNN (weights ship in its wheel).
+
+We use MTCNN for boxes only and cut our own crops (square, with a margin, gray, at the model's size), so the
+classifier sees faces framed like FER2013's, normalised exactly as in training.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from core.data.images import MIN_SIDE
+
+
+@dataclass
+class Face:
+    """One detected face: box (x0, y0, x1, y1) in image pixels and the detector's confidence."""
+
+    box: tuple[float, float, float, float]
+    score: float
+
+
+class FaceDetector:
+    """MTCNN created once; frames larger than `max_side` are shrunk before detection (the main speed lever)."""
+
+    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640, threshold: float = 0.9):
+        from facenet_pytorch import MTCNN
+
+        self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False)
+        self.max_side = max_side
+        self.min_face_size = min_face_size
+        self.threshold = threshold
+
+    def detect(self, rgb: Image.Image) -> list[Face]:
+        """Faces in an RGB image, most confident first."""
+        scale = min(1.0, self.max_side / max(rgb.size))
+        # max(1, ...): a long thin strip would otherwise shrink to zero pixels across, which Pillow refuses
+        small = rgb if scale == 1.0 else rgb.resize((max(1, round(rgb.width * scale)),
+                                                     max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR)
+        # MTCNN's image pyramid starts at scale MIN_SIDE / min_face_size: a smaller side leaves it no level at all
+        # (torch.cat of an empty list), and no face of the minimum size can fit anyway
+        if min(small.size) < max(MIN_SIDE, self.min_face_size):
+            return []
+        boxes, scores = self.mtcnn.detect(small)
+        if boxes is None:
+            return []
+        faces = [Face(tuple(float(v) / scale for v in box), float(score))
+                 for box, score in zip(boxes, scores) if score >= self.threshold]
+        return sorted(faces, key=lambda f: -f.score)
+
+
+@functools.lru_cache(maxsize=4)
+def get_detector(device: str = "cpu", min_face_size: int = 40, max_side: int = 640) -> FaceDetector:
+    """One detector per settings for the whole process (building MTCNN costs ~0.1 s and memory)."""
+    return FaceDetector(device, min_face_size, max_side)
+
+
+def square_box(box: tuple[float, float, float, float], margin: float) -> tuple[int, int, int, int]:
+    """The square around `box`, grown by `margin` of its side, centred on it (may extend past the image)."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * (1.0 + margin)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    left, top = round(cx - side / 2), round(cy - side / 2)
+    return left, top, left + round(side), top + round(side)
+
+
+def crop_face(gray: Image.Image, box: tuple[float, float, float, float], size: int, margin: float = 0.2) -> np.ndarray:
+    """A square gray crop around a face, edge-padded where it leaves the image, resized to size x size."""
+    left, top, right, bottom = square_box(box, margin)
+    array = np.asarray(gray)
+    pad = max(0, -left, -top, right - array.shape[1], bottom - array.shape[0])
+    if pad:
+        array = np.pad(array, pad, mode="edge")
+    crop = array[top + pad:bottom + pad, left + pad:right + pad]
+    return np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)

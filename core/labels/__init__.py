@@ -1,0 +1,1 @@
+"""Labels: the relabel store (events in SQLite), the Relabel queue, exports."""

@@ -1,0 +1,127 @@
+"""The Relabel page's queue: every image of a data set, the ones most worth a second look first.
+
+The score adds up independent signs of a wrong label, each between 0 and 1: FER2013 and the FERPlus majority
+disagree; the FERPlus annotators split their votes; FERPlus annotators voted "not a face"; a model confidently
+predicts another class than the current label. Everything is computed on whole columns, so the full data set
+(35,887 images) is ranked in a fraction of a second.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from core.data.classes import canonical_class
+from core.data.dataset import VOTE_COLUMNS, FerDataset
+
+QUEUE_EXPLANATION = (
+    "Images are ordered by a dispute score: +1 when the FER2013 label and the FERPlus majority disagree, plus the "
+    "share of FERPlus votes against the most voted answer, plus the share of 'not a face' votes, plus the model's "
+    "confidence when it predicts another class than the current label. Images already relabeled come last."
+)
+QUEUE_COLUMNS = ("image_id", "row", "split", "label", "original", "relabeled", "ferplus", "agreement", "disagree",
+                 "nf_share", "model_label", "model_confidence", "model_term", "score", "reasons")
+
+
+def disputed_queue(dataset: FerDataset, current_labels: dict[str, str] | None = None,
+                   model_probabilities: np.ndarray | None = None, model_classes: Sequence[str] | None = None,
+                   *, include_done: bool = True) -> pd.DataFrame:
+    """All images, most disputed first, already relabeled ones last (or left out with `include_done=False`).
+
+    `label` is the current label (the relabel where there is one, else the source's), `original` the source's.
+    `model_probabilities` is (N, len(model_classes)), row-aligned with the data set. Without FERPlus votes only
+    the model term counts.
+    """
+    meta = dataset.meta
+    original = meta["label"].astype(object).to_numpy()
+    relabels = meta["image_id"].map(current_labels) if current_labels else pd.Series(np.nan, index=meta.index)
+    relabeled = relabels.notna().to_numpy()
+    label = np.where(relabeled, relabels.to_numpy(dtype=object), original)
+    queue = pd.DataFrame({"image_id": meta["image_id"].to_numpy(), "row": np.arange(len(meta)),
+                          "split": meta["split"].to_numpy(), "label": label, "original": original,
+                          "relabeled": relabeled})
+    queue = queue.assign(**ferplus_terms(dataset), **model_terms(label, model_probabilities, model_classes))
+    queue["score"] = (queue["disagree"].astype(float) + (1.0 - queue["agreement"]).fillna(0.0)
+                      + queue["nf_share"].fillna(0.0) + queue["model_term"])
+    if not include_done:
+        queue = queue[~queue["relabeled"]]
+    order = np.lexsort((queue["row"].to_numpy(), -queue["score"].to_numpy(), queue["relabeled"].to_numpy()))
+    queue = queue.iloc[order].reset_index(drop=True)
+    queue["reasons"] = explain(queue)
+    return queue[list(QUEUE_COLUMNS)]
+
+
+def ferplus_terms(dataset: FerDataset) -> dict[str, np.ndarray]:
+    """The FERPlus columns of the queue; without votes, empty majority and NaN shares (which score 0)."""
+    n = len(dataset)
+    if not dataset.has_ferplus:
+        return {"ferplus": np.full(n, "", dtype=object), "agreement": np.full(n, np.nan),
+                "disagree": np.zeros(n, dtype=bool), "nf_share": np.full(n, np.nan)}
+    meta = dataset.meta
+    majority = meta["ferplus"].astype(object).to_numpy()
+    original = meta["label"].astype(object).to_numpy()
+    disagree = (meta["disagree"].to_numpy(dtype=bool) if "disagree" in meta.columns
+                else (majority != "") & (original != "") & (majority != original))
+    votes = meta[list(VOTE_COLUMNS)].to_numpy(dtype=np.float64)
+    total = votes.sum(axis=1)
+    nf_share = np.divide(votes[:, VOTE_COLUMNS.index("votes_NF")], total, out=np.zeros(n), where=total > 0)
+    return {"ferplus": majority, "agreement": meta["agreement"].to_numpy(dtype=np.float64),
+            "disagree": disagree, "nf_share": nf_share}
+
+
+def model_terms(label: np.ndarray, probabilities: np.ndarray | None,
+                classes: Sequence[str] | None) -> dict[str, np.ndarray]:
+    """The model's top class and confidence per image, and its score term: that confidence when the top class
+    is not the current label (images without a label have nothing to contradict)."""
+    n = len(label)
+    if probabilities is None:
+        return {"model_label": np.full(n, "", dtype=object), "model_confidence": np.full(n, np.nan),
+                "model_term": np.zeros(n)}
+    if classes is None:
+        raise ValueError("model_probabilities needs model_classes: the class name of each column")
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    names = np.array([canonical_class(c) for c in classes], dtype=object)
+    if probabilities.shape != (n, len(names)):
+        raise ValueError(f"model_probabilities has shape {probabilities.shape}; expected ({n}, {len(names)}): "
+                         "one row per image, one column per model class")
+    top = probabilities.argmax(axis=1)
+    confidence = probabilities[np.arange(n), top]
+    predicted = names[top]
+    contradicts = (predicted != label) & (label != "")
+    return {"model_label": predicted, "model_confidence": confidence,
+            "model_term": np.where(contradicts, confidence, 0.0)}
+
+
+def percent(shares: pd.Series) -> np.ndarray:
+    """Shares in 0..1 as "40%" strings (NaN as 0%)."""
+    whole = np.rint(np.nan_to_num(np.asarray(shares, dtype=np.float64)) * 100).astype(np.int64)
+    return whole.astype(str).astype(object) + "%"
+
+
+def explain(queue: pd.DataFrame) -> np.ndarray:
+    """Short reasons, one per queue row ("FER2013 says sad, FERPlus says neutral; FERPlus agreement 40%; ..."),
+    built column-wise so explaining the whole queue costs no more than a few vector operations."""
+    text = {c: queue[c].astype(object).fillna("").to_numpy() for c in ("label", "original", "ferplus", "model_label")}
+    flag = {c: queue[c].astype(bool).to_numpy() for c in ("relabeled", "disagree")}
+    agreement = pd.to_numeric(queue["agreement"], errors="coerce")
+    nf_share = pd.to_numeric(queue["nf_share"], errors="coerce").fillna(0.0).to_numpy()
+    model_term = pd.to_numeric(queue["model_term"], errors="coerce").fillna(0.0).to_numpy()
+    parts = [
+        np.where(flag["relabeled"], "relabeled as " + text["label"], ""),
+        np.where(flag["disagree"], "FER2013 says " + text["original"] + ", FERPlus says " + text["ferplus"], ""),
+        np.where(agreement.notna().to_numpy(), "FERPlus agreement " + percent(agreement), ""),
+        np.where(nf_share > 0, percent(nf_share) + " of FERPlus votes say not a face", ""),
+        np.where(model_term > 0, "model says " + text["model_label"] + " (" + percent(queue["model_confidence"])
+                 + ")", ""),
+    ]
+    joined = np.full(len(queue), "", dtype=object)
+    for part in parts:
+        part = part.astype(object)
+        joined = joined + np.where((joined != "") & (part != ""), "; ", "") + part
+    return np.where(joined != "", joined, "no sign of a wrong label")
+
+
+def reasons(row: pd.Series) -> str:
+    """The reasons text of one queue row (the same text as the queue's `reasons` column)."""
+    return str(explain(row.to_frame().T.reset_index(drop=True))[0])

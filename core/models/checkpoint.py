@@ -1,0 +1,68 @@
+"""Checkpoints that describe themselves: weights plus everything needed to use them, in plain types.
+
+They load with `torch.load(weights_only=True)` (no pickled code runs) and are written atomically.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from core.models.registry import create_model
+
+FORMAT = "fer-studio-checkpoint/1"
+NORMALIZATION = {"mean": 0.5, "std": 0.5}  # gray in [0, 1] -> roughly [-1, 1]
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any], classes: list[str],
+                    input_size: int, metrics: dict[str, Any], epoch: int,
+                    training_state: dict[str, Any] | None = None) -> Path:
+    """Write a checkpoint via a temporary file and a rename, so a crash never leaves half a file."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "model": config["model"],
+        # a local pretrained-weights path is not needed (the state_dict holds them) and may not exist elsewhere
+        "model_options": {k: v for k, v in config.get("model_options", {}).items() if k != "weights"},
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "classes": list(classes),
+        "in_chans": 1,
+        "input_size": int(input_size),
+        "normalization": dict(NORMALIZATION),
+        "label_source": config["labels"],
+        "tta": config.get("tta", "none"),
+        "config": config,
+        "metrics": metrics,
+        "epoch": int(epoch),
+    }
+    if training_state is not None:
+        payload["training_state"] = training_state  # optimizer, scheduler: only what resume needs
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    torch.save(payload, temporary)
+    os.replace(temporary, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load a checkpoint safely (weights_only) and check it is one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError ... for bad files
+        raise ValueError(f"{path} is not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a FER Studio checkpoint (no '{FORMAT}' format tag)")
+    return payload
+
+
+def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
+    """Rebuild the model a checkpoint describes, weights loaded, in eval mode."""
+    model = create_model(payload["model"], num_classes=len(payload["classes"]), in_chans=payload["in_chans"],
+                         **payload["model_options"])
+    model.load_state_dict(payload["state_dict"])
+    return model.eval()

@@ -1,0 +1,35 @@
+"""Out-of-fold predictions: each cross-validation run predicts the fold it never trained on.
+
+A run with `config.folds = K, fold = k` trains on every labelled image outside fold k (all splits) and, when it
+ends, writes `heldout.npz` into its run folder: the rows of fold k, their class probabilities from last.pt (flip
+TTA) and the class names. K such runs give every image one out-of-sample probability vector.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from core.training.config import TrainConfig
+
+HELDOUT_FILE = "heldout.npz"
+
+
+def write_heldout(run: Path, config: TrainConfig) -> Path:
+    """Predict the held-out fold with the run's last.pt; return the file written."""
+    import torch
+
+    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+    from core.training.loop import predict_probabilities
+    from core.training.tensors import heldout_rows, load_training_dataset
+
+    dataset = load_training_dataset(config.data_path)
+    rows = heldout_rows(dataset, config)
+    payload = load_checkpoint(run / "last.pt")
+    model = model_from_checkpoint(payload)
+    images = torch.from_numpy(np.ascontiguousarray(dataset.images[rows])).unsqueeze(1)
+    probs = predict_probabilities(model, images, payload["input_size"], tta="flip").numpy().astype(np.float32)
+    target = run / HELDOUT_FILE
+    np.savez(target, rows=rows, probs=probs, classes=np.array(payload["classes"]),
+             n_images=np.array(len(dataset)))
+    return target

@@ -1,0 +1,313 @@
+"""The training loop as plain functions: `train_one_epoch`, `evaluate`, and `fit`, which yields one record per epoch.
+
+Nothing here prints, imports a UI or knows about threads; the CLI and the background runner consume it.
+A run folder gets `config.json`, `metrics.jsonl` (a line per epoch and every `print_freq` steps), `best.pt`
+(selected on PublicTest accuracy, never on PrivateTest) and `last.pt` (what `resume` continues from).
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core.training import distributed
+from core.models.checkpoint import load_checkpoint, save_checkpoint
+from core.training.config import TrainConfig
+from core.files import write_atomically
+from core.models.registry import create_model, model_spec
+from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
+                                to_model_input)
+
+StepCallback = Callable[[dict[str, Any]], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 autocast is slower."""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        return False
+    return "amx_bf16" in flags or "avx512_bf16" in flags
+
+
+def use_bf16(config: TrainConfig, device: torch.device) -> bool:
+    """bf16 autocast (fp32 master weights) is ~2.5x faster on CUDA and on bf16-capable CPUs."""
+    if config.amp == "off":
+        return False
+    return config.amp == "bf16" or device.type == "cuda" or cpu_has_bf16()
+
+
+def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
+                               weight_decay=config.weight_decay)
+    kind = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
+    return kind(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
+    """The lr schedule; onecycle and cosine step every batch, step and plateau every epoch."""
+    total = config.epochs * steps_per_epoch
+    if config.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=total)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total)
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.1)
+    if config.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", factor=0.5,
+                                                          patience=config.plateau_patience)
+    return None
+
+
+def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, config: TrainConfig,
+               weights: torch.Tensor | None) -> torch.Tensor:
+    target = split.soft[index] if split.soft is not None else split.targets[index]
+    return F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
+
+
+def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.optim.Optimizer, scheduler,
+                    config: TrainConfig, input_size: int, generator: torch.Generator,
+                    weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
+                    should_stop: Callable[[], bool] | None = None, start_step: int = 0,
+                    shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
+    """One pass over the training split (from `start_step` when resuming mid-epoch).
+
+    Returns loss, accuracy, the number of the last step done, seconds, and whether `should_stop` ended it early.
+    """
+    model.train()
+    device = split.images.device
+    bf16 = use_bf16(config, device)
+    order = torch.randperm(len(split), generator=generator).to(device)
+    order = shard(order) if shard else order  # distributed: this rank's slice of the shared order
+    steps = math.ceil(len(order) / config.batch_size)
+    if config.max_steps_per_epoch:
+        steps = min(steps, config.max_steps_per_epoch)
+    totals = {"loss": 0.0, "correct": 0, "seen": 0}
+    start, stopped, step, lr = time.perf_counter(), False, start_step - 1, optimizer.param_groups[0]["lr"]
+    for step in range(start_step, steps):
+        index = order[step * config.batch_size:(step + 1) * config.batch_size]
+        x = to_model_input(split.images[index], input_size, config.augment, generator)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x.contiguous(memory_format=torch.channels_last))
+        loss = batch_loss(logits, split, index, config, weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        lr = optimizer.param_groups[0]["lr"]  # the lr this step used, before the schedule moves it
+        if scheduler is not None and config.schedule in ("onecycle", "cosine"):
+            scheduler.step()
+        totals["loss"] += loss.item() * len(index)
+        totals["correct"] += (logits.argmax(1) == split.targets[index]).sum().item()
+        totals["seen"] += len(index)
+        if on_step and ((step + 1) % config.print_freq == 0 or step + 1 == steps):
+            on_step({"kind": "step", "step": step + 1, "steps": steps, "loss": totals["loss"] / totals["seen"],
+                     "lr": lr, "seconds": time.perf_counter() - start})
+        if should_stop and step + 1 < steps and should_stop():  # after the last step it is the epoch's end
+            stopped = True
+            break
+    return {"loss": totals["loss"] / max(totals["seen"], 1), "accuracy": totals["correct"] / max(totals["seen"], 1),
+            "steps": step + 1, "seconds": time.perf_counter() - start, "stopped": stopped, "lr": lr}
+
+
+@torch.no_grad()
+def predict_probabilities(model: nn.Module, images: torch.Tensor, input_size: int, batch_size: int = 256,
+                          tta: str = "none") -> torch.Tensor:
+    """Class probabilities for uint8 faces (N, 1, H, W), averaged over flips or ten crops when asked."""
+    model.eval()
+    out = []
+    for start in range(0, len(images), batch_size):
+        x = to_model_input(images[start:start + batch_size], input_size)
+        views = [x]
+        if tta in ("flip", "tencrop"):
+            views.append(torch.flip(x, dims=[3]))
+        if tta == "tencrop":
+            views += ten_crop_views(x, input_size)
+        probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
+        out.append(probs)
+    return torch.cat(out)
+
+
+def ten_crop_views(x: torch.Tensor, input_size: int) -> list[torch.Tensor]:
+    """Four corner crops and the centre crop (11/12 of the side), each also flipped, resized back."""
+    crop = max(1, round(input_size * 11 / 12))
+    edge = input_size - crop
+    views = []
+    for top, left in ((0, 0), (0, edge), (edge, 0), (edge, edge), (edge // 2, edge // 2)):
+        view = F.interpolate(x[:, :, top:top + crop, left:left + crop], size=(input_size, input_size),
+                             mode="bilinear", align_corners=False)
+        views += [view, torch.flip(view, dims=[3])]
+    return views
+
+
+def evaluate(model: nn.Module, split: SplitTensors, input_size: int, tta: str = "none",
+             batch_size: int = 256) -> dict[str, Any]:
+    """Loss and accuracy on one split, plus the predictions for detailed metrics."""
+    probs = predict_probabilities(model, split.images, input_size, batch_size, tta)
+    target = split.soft if split.soft is not None else split.targets
+    loss = F.nll_loss(probs.clamp_min(1e-8).log(), split.targets) if split.soft is None else \
+        -(target * probs.clamp_min(1e-8).log()).sum(1).mean()
+    predictions = probs.argmax(1)
+    return {"loss": float(loss), "accuracy": float((predictions == split.targets).float().mean()),
+            "y_true": split.targets.cpu().numpy(), "y_pred": predictions.cpu().numpy()}
+
+
+class RunFolder:
+    """The files of one run: config, metrics log and checkpoints."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def log(self, record: dict[str, Any]) -> None:
+        with open(self.path / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def records(self) -> list[dict[str, Any]]:
+        log = self.path / "metrics.jsonl"
+        return [json.loads(line) for line in log.read_text().splitlines() if line] if log.is_file() else []
+
+    def rewind_to_last_checkpoint(self) -> tuple[int, int]:
+        """Make metrics.jsonl agree with last.pt before resuming; return the (epoch, step) training continues after.
+
+        A kill can land after last.pt was saved but before its epoch was logged, or after steps that last.pt does
+        not hold; a stop mid-epoch logs a partial epoch that the resumed one replaces. So: drop what came after
+        last.pt, add its epoch record if it is missing, and the log reads as if the run had never been interrupted.
+        """
+        payload = load_checkpoint(self.path / "last.pt")
+        at = (payload["training_state"]["next_epoch"], payload["training_state"]["next_step"])
+        kept = [r for r in self.records() if happened_before(r, at)]
+        last = payload["metrics"]
+        if last["epoch"] < at[0] and not any(r.get("kind") == "epoch" and r["epoch"] == last["epoch"] for r in kept):
+            kept.append(last)
+        lines = [json.dumps(r) + "\n" for r in kept]
+        write_atomically(self.path / "metrics.jsonl", lambda handle: handle.writelines(lines))
+        return at
+
+
+def happened_before(record: dict[str, Any], at: tuple[int, int]) -> bool:
+    """Whether a metrics record describes training that last.pt (continuing at epoch, step `at`) holds."""
+    if record.get("kind") == "epoch":
+        return record["epoch"] < at[0]  # whole epochs only: a partial one is replaced when its epoch ends
+    if record.get("kind") == "step":
+        return (record["epoch"], record["step"]) <= at
+    return True
+
+
+def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: StepCallback | None = None,
+        should_stop: Callable[[], bool] | None = None, resume: bool = False) -> Iterator[dict[str, Any]]:
+    """Train per `config` into `out_dir`, yielding one record per epoch; `resume` continues from last.pt.
+
+    Under torchrun every rank runs this; rank 0 alone writes files and reports steps.
+    """
+    ddp = distributed.setup(config.device, resolve_device(config.device))
+    run = RunFolder(out_dir)
+    if ddp.is_main:
+        config.save(run.path / "config.json")
+    torch.manual_seed(config.seed)
+    splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
+                            config, ddp.device)
+    classes = list(config.class_names())
+    input_size = config.input_size or model_spec(config.model).input_size
+    model = create_model(config.model, num_classes=len(classes), **config.model_options).to(ddp.device)
+    model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
+    trained = ddp.wrap(model)
+    steps = math.ceil(len(splits["Training"]) / (config.batch_size * ddp.world_size))
+    steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
+    optimizer = build_optimizer(model, config)
+    scheduler = build_scheduler(optimizer, config, steps)
+    generator = torch.Generator().manual_seed(config.seed)
+    weights = class_weights(splits["Training"].targets, len(classes)) if config.class_weights else None
+    state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
+    if resume:
+        state = restore_training_state(run.path / "last.pt", model, optimizer, scheduler, generator)
+    stop = (lambda: ddp.any(bool(should_stop and should_stop()))) if ddp.active else should_stop
+    try:
+        for epoch in range(state["epoch"], config.epochs + 1):
+            if state["step"] == 0:
+                state["epoch_rng"] = generator.get_state()
+            result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, input_size,
+                                     generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
+                                     start_step=state["step"], shard=ddp.shard)
+            ddp.sync_buffers(model)
+            record = finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state)
+            if ddp.active:
+                record["weights_sha1"] = distributed.weights_digest(model)
+            if ddp.is_main:
+                save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state)
+                run.log(record)
+            yield record
+            if result["stopped"] or (config.early_stopping and state["since_best"] >= config.early_stopping):
+                return
+    finally:
+        ddp.close()
+
+
+def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_main: bool) -> StepCallback | None:
+    """Log step records to metrics.jsonl (and pass them on) from rank 0 only."""
+    if not is_main:
+        return None
+
+    def log(record: dict[str, Any]) -> None:
+        run.log({**record, "epoch": epoch})
+        if on_step:
+            on_step({**record, "epoch": epoch})
+    return log
+
+
+def finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state) -> dict:
+    """Score PublicTest, step per-epoch schedules, track the best epoch; return the epoch record."""
+    public = evaluate(model, splits["PublicTest"], input_size) if "PublicTest" in splits else None
+    score = public["accuracy"] if public else result["accuracy"]  # no PublicTest: select on training
+    if not result["stopped"]:
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(score)
+        elif config.schedule == "step":
+            scheduler.step()
+    improved = score > state["best"]
+    state.update(best=max(score, state["best"]), since_best=0 if improved else state["since_best"] + 1)
+    complete = not result["stopped"]  # where resume continues: the next epoch, or this one mid-way
+    state.update(epoch=epoch + 1 if complete else epoch, step=0 if complete else result["steps"])
+    return {"kind": "epoch", "epoch": epoch, "train_loss": result["loss"], "train_accuracy": result["accuracy"],
+            "public_loss": public["loss"] if public else None, "public_accuracy": public["accuracy"] if public else None,
+            "lr": result["lr"], "seconds": result["seconds"], "best": improved,
+            "stopped": result["stopped"]}
+
+
+def save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state) -> None:
+    """Write last.pt (with what resume needs) and, when PublicTest improved, best.pt."""
+    training = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
+                "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
+                "next_step": state["step"], "best": state["best"], "since_best": state["since_best"]}
+    common = dict(config=config.to_dict(), classes=classes, input_size=input_size, epoch=record["epoch"])
+    save_checkpoint(run.path / "last.pt", model, metrics=record, training_state=training, **common)
+    if record["best"]:
+        save_checkpoint(run.path / "best.pt", model, metrics=record, **common)
+
+
+def restore_training_state(path: Path, model, optimizer, scheduler, generator) -> dict[str, Any]:
+    """Load last.pt into the live objects; return the loop state to continue from."""
+    payload = load_checkpoint(path)
+    model.load_state_dict(payload["state_dict"])
+    training = payload["training_state"]
+    optimizer.load_state_dict(training["optimizer"])
+    if scheduler is not None and training["scheduler"] is not None:
+        scheduler.load_state_dict(training["scheduler"])
+    mid_epoch = training["next_step"] > 0  # stopped inside an epoch: replay its batch order
+    generator.set_state(training["epoch_rng"] if mid_epoch else training["rng"])
+    return {"epoch": training["next_epoch"], "step": training["next_step"], "best": training["best"],
+            "since_best": training["since_best"], "epoch_rng": training["epoch_rng"]}

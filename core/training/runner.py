@@ -1,0 +1,198 @@
+"""The background runner: each training run is its own process, in a run folder that holds everything.
+
+`runs/<id>/` has config.json, metrics.jsonl, log.txt, status.json (queued / running / finished / failed /
+stopped, pid, start time, ETA), best.pt and last.pt. Everything lives on disk, so a browser refresh or an app
+restart loses nothing; the worker runs in its own session, so killing the app (or ctrl-C in its terminal) leaves
+it running. One run at a time per device: later runs wait, first come first served. A run whose process died
+without a word (kill -9, out of memory, power loss) is reported as failed, never as running. status.json is
+changed under a lock file, so the app, the worker and the CLI never lose each other's updates.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.training.config import TrainConfig
+from core.files import exclusive_lock, write_json
+from core.paths import REPO_ROOT, check_run_name, runs_dir
+
+ACTIVE = ("queued", "running")
+LAUNCH_GRACE_S = 60  # a queued run without a pid yet is being launched (or its launcher died), for this long
+LOCK_WAIT_S = 5.0  # status.json updates take microseconds; a lock held this long belongs to a frozen process
+
+
+def read_status(run: Path) -> dict[str, Any]:
+    try:
+        return json.loads((run / "status.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return {"state": "failed", "reason": "status.json is missing or unreadable"}
+
+
+@contextmanager
+def status_lock(run: Path) -> Iterator[None]:
+    """Serialise read-modify-writes of status.json: the app, the worker and the CLI update it at the same time.
+
+    A holder that is frozen (SIGSTOP, a debugger) must not hang the app: after LOCK_WAIT_S it goes ahead unlocked,
+    which can at worst lose one merge; every write stays atomic.
+    """
+    with exclusive_lock(run / ".status.lock", wait=LOCK_WAIT_S):
+        yield
+
+
+def merge_status(run: Path, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply `changes` to status.json; the caller holds status_lock."""
+    status = {**read_status(run), **changes, "updated": time.time()}
+    write_json(run / "status.json", status)
+    return status
+
+
+def update_status(run: Path, **changes: Any) -> dict[str, Any]:
+    with status_lock(run):
+        return merge_status(run, changes)
+
+
+def queued_at(status: dict[str, Any]) -> float:
+    """When a run joined the queue: a resumed run queues anew, a new one when it was created."""
+    return status.get("queued") or status.get("created", 0)
+
+
+def process_start_time(pid: int) -> str | None:
+    """The kernel's start time of a process (guards against pid reuse), or None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return None if fields[0] == "Z" else fields[19]  # zombies have ended
+    except (OSError, IndexError):
+        try:
+            os.kill(pid, 0)
+            return "unknown"
+        except OSError:
+            return None
+
+
+def is_alive(status: dict[str, Any]) -> bool:
+    pid = status.get("pid")
+    if not pid:  # queued a moment ago and its launcher has not written the pid yet
+        return status.get("state") == "queued" and time.time() - queued_at(status) < LAUNCH_GRACE_S
+    started = process_start_time(pid)
+    return started is not None and started in (status.get("pid_start"), "unknown")
+
+
+def status(run_id: str, root: Path | None = None) -> dict[str, Any]:
+    """The run's status; an active run whose process is gone is marked failed (or stopped), with the reason."""
+    run = run_path(run_id, root)
+    current = read_status(run)
+    if current.get("state") in ACTIVE and not is_alive(current):
+        current = settle_dead(run)
+    return {"id": run.name, **current}
+
+
+def settle_dead(run: Path) -> dict[str, Any]:
+    """Record the end of an active run whose process is gone; checked again under the lock, as it may just have
+    reported. A stop that arrived before the worker could catch signals is a stop, anything else a failure."""
+    with status_lock(run):
+        current = read_status(run)
+        if current.get("state") not in ACTIVE or is_alive(current):
+            return current
+        if current.get("stop_requested") and current["state"] == "queued":
+            return merge_status(run, stopped_while_queued())
+        return merge_status(run, {"state": "failed", "finished": time.time(),
+                                  "reason": f"the worker process (pid {current.get('pid')}) ended without reporting: "
+                                            "killed (e.g. kill -9), out of memory, or the machine stopped"})
+
+
+def stopped_while_queued() -> dict[str, Any]:
+    """The status of a run stopped before it could start training."""
+    return {"state": "stopped", "finished": time.time(), "reason": "stopped while queued"}
+
+
+def run_path(run_id: str, root: Path | None = None) -> Path:
+    base = Path(root or runs_dir()).resolve()
+    run = (base / run_id).resolve()
+    if run.parent != base or not (run / "config.json").is_file():
+        raise ValueError(f"no run {run_id!r} in {base}")
+    return run
+
+
+def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
+    """Every run (newest first) with its status, config and last epoch record."""
+    base = Path(root or runs_dir())
+    # a symlinked folder could lead outside the runs folder: run_path refuses it, so the list leaves it out too
+    folders = base.iterdir() if base.is_dir() else []
+    runs = [p for p in folders if not p.is_symlink() and (p / "config.json").is_file()]
+    listed = [status(p.name, base) for p in runs]
+    return sorted(listed, key=lambda s: s.get("created", 0), reverse=True)
+
+
+def launch(run: Path, resume: bool) -> None:
+    """Start the worker as its own process (a fresh interpreter, never a fork of this one)."""
+    log = open(run / "log.txt", "a")
+    command = [sys.executable, "-m", "core.training.worker", str(run)] + (["--resume"] if resume else [])
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               cwd=REPO_ROOT, start_new_session=True)  # survives the app that started it
+    log.close()
+    update_status(run, pid=process.pid, pid_start=process_start_time(process.pid))
+
+
+def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None = None) -> str:
+    """Create a run folder for `config` and start (or queue) it; return its id."""
+    base = Path(root or runs_dir())
+    run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{config.model}-{uuid.uuid4().hex[:4]}"
+    run = base / check_run_name(run_id)
+    if run.exists():
+        raise ValueError(f"run {run_id!r} already exists in {base}")
+    run.mkdir(parents=True)
+    config.save(run / "config.json")
+    write_json(run / "status.json", {"state": "queued", "created": time.time(), "device": config.device})
+    launch(run, resume=False)
+    return run_id
+
+
+def resume(run_id: str, root: Path | None = None) -> None:
+    """Continue a stopped or failed run from its last.pt."""
+    run = run_path(run_id, root)
+    status(run_id, root)  # a run that died unseen becomes failed first, so it can resume
+    if not (run / "last.pt").is_file():
+        raise ValueError(f"run {run_id} has no last.pt to resume from; start it again instead")
+    with status_lock(run):  # checked and queued in one step: two clicks on Resume start one worker
+        current = read_status(run)
+        if current.get("state") in ACTIVE:
+            raise ValueError(f"run {run_id} is {current['state']}; only stopped or failed runs resume")
+        merge_status(run, {"state": "queued", "queued": time.time(), "reason": None, "finished": None, "pid": None,
+                           "pid_start": None, "stop_requested": None, "queue": None})
+    launch(run, resume=True)
+
+
+def stop(run_id: str, root: Path | None = None) -> None:
+    """Ask a run to stop gracefully: it finishes the current step and writes last.pt."""
+    current = status(run_id, root)
+    if current["state"] in ACTIVE:
+        # on disk too: a worker still starting (no pid yet, or no signal handler yet) still learns of it
+        update_status(run_path(run_id, root), stop_requested=time.time())
+        if current.get("pid"):
+            try:
+                os.kill(current["pid"], signal.SIGTERM)
+            except ProcessLookupError:
+                pass  # it ended meanwhile; status() says how
+
+
+def kill(run_id: str, root: Path | None = None) -> None:
+    """End a run's process at once (SIGKILL); last.pt keeps the last finished epoch."""
+    run = run_path(run_id, root)
+    status(run_id, root)
+    with status_lock(run):  # under the lock: a run that has just finished stays finished
+        current = read_status(run)
+        if current.get("state") not in ACTIVE:
+            return
+        if is_alive(current) and current.get("pid"):
+            os.killpg(os.getpgid(current["pid"]), signal.SIGKILL)
+        merge_status(run, {"state": "failed", "finished": time.time(), "reason": "killed by the user",
+                           "stop_requested": time.time()})

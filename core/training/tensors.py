@@ -1,0 +1,121 @@
+"""Training data as tensors: one uint8 tensor per split, on the training device, plus its targets.
+
+The whole data set fits in memory (35,887 x 48 x 48 bytes = 83 MB), so batches are plain tensor indexing:
+no DataLoader workers and no per-sample PIL in the hot loop.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core.data.augment import AugmentOptions, augment_batch
+from core.models.checkpoint import NORMALIZATION
+from core.training.config import TrainConfig
+from core.data.classes import FERPLUS_CLASSES
+from core.data.dataset import VOTE_COLUMNS, FerDataset
+from core.data.fer2013 import SPLITS
+
+
+@dataclass
+class SplitTensors:
+    """One split's faces and targets, already on the device."""
+
+    images: torch.Tensor  # (N, 1, 48, 48) uint8
+    targets: torch.Tensor  # (N,) int64 class indices (hard labels, also used for accuracy)
+    soft: torch.Tensor | None = None  # (N, C) float vote shares, for the ferplus-soft label source
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+
+def load_training_dataset(data_path: str | None) -> FerDataset:
+    """The data set a run trains on: the imported one, or a store folder, fer2013.csv or image folders."""
+    from core.data.dataset import build_fer2013_dataset
+    from core.data.folders import read_image_folders
+    from core.data.store import load_dataset, read_dataset_dir
+
+    if data_path is None:
+        return load_dataset()
+    path = Path(data_path)
+    if path.is_file():
+        return build_fer2013_dataset(path)
+    if (path / "CURRENT").is_file():
+        return load_dataset(path, fallback_to_sample=False)
+    if (path / "images.npy").is_file():
+        return read_dataset_dir(path)
+    return read_image_folders(path)
+
+
+def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
+    """Class indices per row (-1 = not in this class set); ferplus-soft is scored on the FERPlus majority."""
+    source = "ferplus" if config.labels == "ferplus-soft" else config.labels
+    return dataset.labels(source, config.class_names())
+
+
+def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
+    """The cross-validation fold (0 .. folds-1) of each of `n` rows: a seeded shuffle dealt round-robin."""
+    fold = np.empty(n, dtype=np.int64)
+    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
+    return fold
+
+
+def heldout_rows(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
+    """The rows (all splits) a cross-validation run holds out and predicts: fold `config.fold`."""
+    return np.flatnonzero(fold_of_rows(len(dataset), config.folds, config.seed) == config.fold)
+
+
+def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device) -> dict[str, SplitTensors]:
+    """Tensors for every split present; rows outside the class set (or with no label) are dropped.
+
+    A cross-validation run (`config.folds`) has one split, Training: every labelled row outside the held-out fold;
+    with no PublicTest its checkpoints follow the training accuracy, so best.pt is in effect the last epoch.
+    """
+    labels = hard_labels(dataset, config)
+    if config.folds:
+        keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
+        return {"Training": SplitTensors(
+            images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
+            targets=torch.from_numpy(labels[keep]).long().to(device))}
+    soft = dataset.soft_labels(config.class_names()) if config.labels == "ferplus-soft" else None
+    if soft is not None:  # as in Microsoft's FERPlus, images most voted unknown or not-a-face are left out
+        emotion_on_top = dataset.meta[list(VOTE_COLUMNS)].to_numpy().argmax(axis=1) < len(FERPLUS_CLASSES)
+    splits = {}
+    for split in SPLITS:
+        rows = dataset.split_index(split)
+        if soft is not None and split == "Training":  # every image whose top vote is an emotion in the set
+            keep = rows[(soft[rows].sum(axis=1) > 0) & emotion_on_top[rows]]
+            targets = soft[keep].argmax(axis=1)
+        else:
+            keep = rows[labels[rows] >= 0]
+            targets = labels[keep]
+        if len(keep) == 0:
+            continue
+        splits[split] = SplitTensors(
+            images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
+            targets=torch.from_numpy(np.asarray(targets)).long().to(device),
+            soft=None if soft is None else torch.from_numpy(soft[keep]).to(device))
+    if "Training" not in splits:
+        raise ValueError(f"no Training images with labels in {config.class_names()} ({config.labels} labels)")
+    return splits
+
+
+def to_model_input(batch: torch.Tensor, input_size: int, augment: AugmentOptions | None = None,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
+    """uint8 faces -> normalised float model input at `input_size`, augmented when options are given."""
+    x = batch.float().div_(255.0)
+    if x.shape[-1] != input_size:
+        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False)
+    if augment is not None:
+        x = augment_batch(x, augment, generator)
+    return (x - NORMALIZATION["mean"]) / NORMALIZATION["std"]
+
+
+def class_weights(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Inverse-frequency weights with mean 1, so the loss scale stays comparable."""
+    counts = torch.bincount(targets, minlength=num_classes).float().clamp_min(1)
+    weights = counts.sum() / counts
+    return weights / weights.mean()
