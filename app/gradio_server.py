@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 from core.paths import REPO_ROOT, data_dir
 from core.files import exclusive_lock, write_json
-from core.training.runner import process_start_time
+from core.processes import process_start_time, still_running
 
 START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
 # urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local
@@ -46,8 +46,7 @@ def read_state() -> dict[str, Any] | None:
 
 def is_ours(state: dict[str, Any]) -> bool:
     """The recorded process still runs (same pid *and* start time, so a recycled pid does not count)."""
-    started = process_start_time(int(state["pid"]))
-    return started is not None and started in (state.get("pid_start"), "unknown")
+    return still_running(state["pid"], state.get("pid_start"))
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:

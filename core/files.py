@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 try:
     import fcntl
@@ -20,14 +20,16 @@ except ImportError:  # Windows: no flock; writers there must not overlap
     fcntl = None
 
 
-def write_atomically(path: str | Path, write: Callable[[TextIO], Any], *, durable: bool = True) -> Path:
+def write_atomically(path: str | Path, write: Callable[[Any], Any], *, durable: bool = True,
+                     binary: bool = False) -> Path:
     """Let `write` fill a temporary file beside `path`, then rename it over `path`. `durable` flushes the file to
-    disk first, so a power cut cannot leave an empty file behind the rename; progress files skip that cost."""
+    disk first, so a power cut cannot leave an empty file behind the rename; progress files skip that cost.
+    `binary` hands `write` a binary handle (torch.save, np.save)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # unique per process and thread
     try:
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+        with (open(temporary, "wb") if binary else open(temporary, "w", newline="", encoding="utf-8")) as handle:
             write(handle)
             if durable:
                 handle.flush()

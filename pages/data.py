@@ -12,6 +12,7 @@ from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
 from core.data.fer2013 import SPLITS
 from core.data.ferplus import consensus_shares, fleiss_kappa
+from core.data.stats import label_agreement_table
 from core.data.folders import read_image_folders
 from core.paths import contained_path, import_roots, safe_file_name
 from core.data.store import save_dataset
@@ -77,7 +78,7 @@ if dataset.has_ferplus:
     for cell, (name, share) in zip(cells, shares.items()):
         cell.metric(f"FERPlus {name}", f"{share:.1%}")
     cells[3].metric("Fleiss' kappa (FERPlus votes)", f"{fleiss_kappa(votes):.3f}")
-    table = dataset.meta[dataset.meta["ferplus"] != ""].groupby(["label", "ferplus"]).size().unstack(fill_value=0)
+    table = label_agreement_table(dataset)
     share = table.div(table.sum(axis=1), axis=0)
     st.plotly_chart(px.imshow(share, text_auto=".0%", color_continuous_scale="Blues", aspect="auto",
                               labels={"x": "FERPlus majority", "y": "FER2013 label", "color": "share of row"},

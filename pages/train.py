@@ -1,5 +1,4 @@
 """Train page: a form built from TrainConfig, handed to the background runner, with live curves and every run."""
-import json
 
 import pandas as pd
 import plotly.express as px
@@ -14,7 +13,7 @@ from core.training.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES
 from core.evaluation.metrics import seed_table
 from core.paths import runs_dir
 from core.models.registry import list_models
-from core.training.loop import RunFolder
+from core.training.run_folder import RunFolder
 
 st.title("Train")
 defaults = TrainConfig()
@@ -59,7 +58,7 @@ if submitted:
 
 
 def epoch_frame(run_id: str) -> pd.DataFrame:
-    records = [r for r in RunFolder(runs_dir() / run_id).records() if r.get("kind") == "epoch"]
+    records = RunFolder(runs_dir() / run_id, create=False).records("epoch")
     return pd.DataFrame(records).assign(run=run_id) if records else pd.DataFrame()
 
 
@@ -83,11 +82,12 @@ def live_view(run_id: str) -> None:
                                      (lr, "learning rate", ["lr"])):
             cell.plotly_chart(px.line(frame, x="epoch", y=columns, markers=True, title=title, height=320)
                               .update_layout(legend_title_text="", yaxis_title=""), width="stretch")
-    report = runs_dir() / run_id / "best_report.json"
-    if status["state"] == "finished" and report.is_file():
-        st.markdown(seed_table(json.loads(report.read_text())["reports"]))
-        confusion = runs_dir() / run_id / "best_confusion_PrivateTest.png"
-        if confusion.is_file():
+    folder = RunFolder(runs_dir() / run_id, create=False)
+    report = folder.report()
+    if status["state"] == "finished" and report:
+        st.markdown(seed_table(report["reports"]))
+        confusion = folder.confusion("PrivateTest")
+        if confusion:
             st.image(str(confusion), width=520)
 
 

@@ -25,7 +25,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.training import runner
 from core.paths import REPO_ROOT
-from core.training.loop import RunFolder
+from core.training.run_folder import RunFolder
 
 pytestmark = pytest.mark.slow
 MAIN = str(REPO_ROOT / "app" / "main.py")

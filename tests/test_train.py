@@ -11,7 +11,8 @@ from core.cli.main import main
 from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
-from core.training.loop import RunFolder, fit
+from core.training.loop import fit
+from core.training.run_folder import RunFolder
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
 

@@ -48,11 +48,12 @@ def cmd_info(args: argparse.Namespace) -> int:
     print("\nFER2013 labels" if dataset.info.get("source") != "folders" else "\nfolder labels")
     print(dataset.class_counts("fer2013").to_string())
     if dataset.has_ferplus:
+        from core.data.stats import ferplus_split_table, label_agreement_table
+
         print("\nFERPlus majority (Microsoft's rule)")
-        table = dataset.class_counts("ferplus")
-        table["no majority"] = dataset.meta[dataset.meta["ferplus"] == ""].groupby("split").size()
-        table["disagree w/ FER2013"] = dataset.meta[dataset.meta["disagree"]].groupby("split").size()
-        print(table.fillna(0).astype(int).to_string())
+        print(ferplus_split_table(dataset).to_string())
+        print("\nFER2013 label (rows) vs FERPlus majority (columns)")
+        print(label_agreement_table(dataset).to_string())
     return 0
 
 

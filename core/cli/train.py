@@ -12,6 +12,8 @@ from pathlib import Path
 from core.training.config import (AMP_MODES, LABEL_SOURCES, NO_AUGMENT, OPTIMIZERS, SCHEDULES, TTA_MODES, AugmentOptions,
                          TrainConfig)
 from core.data.fer2013 import SPLITS
+from core.paths import runs_dir
+from core.training.run_folder import RunFolder, report_name
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
 
@@ -59,27 +61,26 @@ def step_printer(config: TrainConfig):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.training.loop import RunFolder, fit
+    from core.training.loop import fit
 
-    out = Path(args.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
+    out = Path(args.out or runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
-    config = TrainConfig.load(out / "config.json") if args.resume else config_from_args(args)
+    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args)
     if rank == 0 and args.resume:
         epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     if rank == 0:
         print(f"training {config.short()} into {out}", flush=True)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "command.txt").write_text("python -m core " + " ".join(args.argv) + "\n")
+        RunFolder(out).write_command("python -m core " + " ".join(args.argv))
     record = {}
     for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
         if rank == 0:
             print(epoch_line(record, config.epochs), flush=True)
     if "weights_sha1" in record:
         print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
-    return report(out / "best.pt", list(SPLITS), None, None, out) if rank == 0 else 0
+    return report(RunFolder(out).best, list(SPLITS), None, None, out) if rank == 0 else 0
 
 
 def epoch_line(record: dict, epochs: int) -> str:
@@ -112,27 +113,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
            as_json: bool = False) -> int:
-    """Evaluate, print the seed-style table (or JSON), write report.json and confusion-matrix PNGs."""
-    from core.evaluation.evaluate import evaluate_checkpoint
-    from core.evaluation.metrics import plot_confusion, seed_table
+    """Evaluate, print the seed-style table (or JSON); the report and confusion PNGs are written (report.py)."""
+    from core.evaluation.metrics import seed_table
+    from core.evaluation.report import write_report
     from core.training.tensors import load_training_dataset
 
     dataset = load_training_dataset(str(data_path)) if data_path else None
-    result = evaluate_checkpoint(checkpoint, splits, tta=tta, dataset=dataset)
-    out = Path(out or Path(checkpoint).parent)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = Path(checkpoint).stem
-    (out / f"{stem}_report.json").write_text(json.dumps(result, indent=2))
-    for split, split_report in result["reports"].items():
-        plot_confusion(split_report["confusion"], result["classes"], out / f"{stem}_confusion_{split}.png",
-                       title=f"{result['model']} on {split} (tta {result['tta']})")
+    result, folder = write_report(checkpoint, splits, tta=tta, dataset=dataset, out=out)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['labels']} labels, "
               f"tta {result['tta']}")
         print(seed_table(result["reports"]))
-        print(f"confusion matrices and {stem}_report.json written to {out}")
+        print(f"confusion matrices and {report_name(checkpoint)} written to {folder}")
     return 0
 
 
@@ -191,6 +185,7 @@ def add_train_commands(commands) -> None:
     p.add_argument("--split", choices=SPLITS, help="one split (default: all three)")
     p.add_argument("--tta", choices=TTA_MODES, help="default: what the checkpoint records")
     p.add_argument("--data-path", type=Path, help="evaluate on this data instead of the checkpoint's")
-    p.add_argument("--out", type=Path, help="where to write the report and PNGs (default: beside the checkpoint)")
+    p.add_argument("--out", type=Path, help="where to write the report and PNGs (default: beside a run's "
+                   "checkpoint; for shipped ones <data>/reports/NAME)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=cmd_evaluate)

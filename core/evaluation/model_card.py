@@ -5,7 +5,6 @@ The card gives the exact command, hardware, training time, the seed-style metric
 """
 from __future__ import annotations
 
-import json
 import os
 import platform
 import shutil
@@ -18,7 +17,9 @@ from core.models.checkpoint import load_checkpoint
 from core.evaluation.evaluate import evaluate_checkpoint
 from core.data.fer2013 import SPLITS
 from core.evaluation.metrics import plot_confusion, seed_table
+from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR
+from core.training.run_folder import RunFolder
 from core.models.registry import parameter_count
 
 
@@ -35,8 +36,7 @@ def hardware() -> str:
 
 def training_summary(run: Path) -> dict[str, Any]:
     """Epochs, wall time and the selected epoch from the run's metrics log."""
-    epochs = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()
-              if line and json.loads(line).get("kind") == "epoch"]
+    epochs = RunFolder(run, create=False).records("epoch")
     best = max(epochs, key=lambda r: r["public_accuracy"] or 0)
     return {"epochs": len(epochs), "seconds": sum(r["seconds"] for r in epochs), "best_epoch": best["epoch"],
             "best_public": best["public_accuracy"]}
@@ -47,7 +47,7 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     run, out_dir = Path(run), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.pt"
-    shutil.copyfile(run / "best.pt", target)
+    shutil.copyfile(RunFolder(run, create=False).best, target)
     payload = load_checkpoint(target)
     plain = evaluate_checkpoint(target, list(SPLITS), tta="none", dataset=dataset)
     recorded = evaluate_checkpoint(target, list(SPLITS), dataset=dataset) if payload["tta"] != "none" else None
@@ -55,7 +55,7 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     plot_confusion(final["reports"]["PrivateTest"]["confusion"], payload["classes"], out_dir / f"{name}_confusion.png",
                    title=f"{name}: PrivateTest (tta {final['tta']})")
     record_private_accuracy(target, plain, recorded)
-    command = (run / "command.txt").read_text().strip() if (run / "command.txt").is_file() else "(not recorded)"
+    command = RunFolder(run, create=False).command() or "(not recorded)"
     card = model_card(name, payload, plain, recorded, training_summary(run), command)
     (out_dir / f"{name}.md").write_text(card)
     return target
@@ -69,9 +69,7 @@ def record_private_accuracy(target: Path, plain: dict, recorded: dict | None) ->
     payload["metrics"] = {**payload["metrics"],
                           "private_accuracy": (recorded or plain)["reports"]["PrivateTest"]["accuracy"],
                           "private_accuracy_without_tta": plain["reports"]["PrivateTest"]["accuracy"]}
-    temporary = target.with_name(f".{target.name}.tmp")
-    torch.save(payload, temporary)
-    os.replace(temporary, target)
+    write_atomically(target, lambda handle: torch.save(payload, handle), binary=True)
 
 
 def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, summary: dict, command: str) -> str:

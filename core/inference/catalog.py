@@ -52,11 +52,12 @@ def shipped_checkpoints(checkpoints_dir: Path | None = None) -> list[CheckpointE
 
 
 def run_checkpoints(runs_root: Path | None = None) -> list[CheckpointEntry]:
+    from core.training.run_folder import RunFolder
     from core.training.runner import list_runs
 
     base = Path(runs_root or runs_dir())
     finished = [run for run in list_runs(base) if run.get("state") == "finished"]
-    entries = [describe(base / run["id"] / "best.pt", "run", name=run["id"]) for run in finished]
+    entries = [describe(RunFolder(base / run["id"], create=False).best, "run", name=run["id"]) for run in finished]
     return [entry for entry in entries if entry is not None]
 
 

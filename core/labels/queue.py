@@ -60,9 +60,7 @@ def ferplus_terms(dataset: FerDataset) -> dict[str, np.ndarray]:
                 "disagree": np.zeros(n, dtype=bool), "nf_share": np.full(n, np.nan)}
     meta = dataset.meta
     majority = meta["ferplus"].astype(object).to_numpy()
-    original = meta["label"].astype(object).to_numpy()
-    disagree = (meta["disagree"].to_numpy(dtype=bool) if "disagree" in meta.columns
-                else (majority != "") & (original != "") & (majority != original))
+    disagree = meta["disagree"].to_numpy(dtype=bool)  # computed once, at import (data/dataset.py)
     votes = meta[list(VOTE_COLUMNS)].to_numpy(dtype=np.float64)
     total = votes.sum(axis=1)
     nf_share = np.divide(votes[:, VOTE_COLUMNS.index("votes_NF")], total, out=np.zeros(n), where=total > 0)

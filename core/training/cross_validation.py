@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.training.config import TrainConfig
-
-HELDOUT_FILE = "heldout.npz"
+from core.training.run_folder import HELDOUT, RunFolder
 
 
 def write_heldout(run: Path, config: TrainConfig) -> Path:
@@ -25,11 +24,11 @@ def write_heldout(run: Path, config: TrainConfig) -> Path:
 
     dataset = load_training_dataset(config.data_path)
     rows = heldout_rows(dataset, config)
-    payload = load_checkpoint(run / "last.pt")
+    payload = load_checkpoint(RunFolder(run).last)
     model = model_from_checkpoint(payload)
     images = torch.from_numpy(np.ascontiguousarray(dataset.images[rows])).unsqueeze(1)
     probs = predict_probabilities(model, images, payload["input_size"], tta="flip").numpy().astype(np.float32)
-    target = run / HELDOUT_FILE
+    target = run / HELDOUT
     np.savez(target, rows=rows, probs=probs, classes=np.array(payload["classes"]),
              n_images=np.array(len(dataset)))
     return target

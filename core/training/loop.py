@@ -1,12 +1,11 @@
 """The training loop as plain functions: `train_one_epoch`, `evaluate`, and `fit`, which yields one record per epoch.
 
 Nothing here prints, imports a UI or knows about threads; the CLI and the background runner consume it.
-A run folder gets `config.json`, `metrics.jsonl` (a line per epoch and every `print_freq` steps), `best.pt`
-(selected on PublicTest accuracy, never on PrivateTest) and `last.pt` (what `resume` continues from).
+Each run writes its run folder (`core.training.run_folder`): the config, the metrics log, best.pt (selected on
+PublicTest accuracy, never on PrivateTest) and last.pt (what `resume` continues from).
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -19,8 +18,8 @@ from torch import nn
 
 from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
+from core.training.run_folder import RunFolder
 from core.training.config import TrainConfig
-from core.files import write_atomically
 from core.models.registry import create_model, model_spec
 from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
                                 to_model_input)
@@ -166,46 +165,6 @@ def evaluate(model: nn.Module, split: SplitTensors, input_size: int, tta: str = 
             "y_true": split.targets.cpu().numpy(), "y_pred": predictions.cpu().numpy()}
 
 
-class RunFolder:
-    """The files of one run: config, metrics log and checkpoints."""
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.mkdir(parents=True, exist_ok=True)
-
-    def log(self, record: dict[str, Any]) -> None:
-        with open(self.path / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps(record) + "\n")
-
-    def records(self) -> list[dict[str, Any]]:
-        log = self.path / "metrics.jsonl"
-        return [json.loads(line) for line in log.read_text().splitlines() if line] if log.is_file() else []
-
-    def rewind_to_last_checkpoint(self) -> tuple[int, int]:
-        """Make metrics.jsonl agree with last.pt before resuming; return the (epoch, step) training continues after.
-
-        A kill can land after last.pt was saved but before its epoch was logged, or after steps that last.pt does
-        not hold; a stop mid-epoch logs a partial epoch that the resumed one replaces. So: drop what came after
-        last.pt, add its epoch record if it is missing, and the log reads as if the run had never been interrupted.
-        """
-        payload = load_checkpoint(self.path / "last.pt")
-        at = (payload["training_state"]["next_epoch"], payload["training_state"]["next_step"])
-        kept = [r for r in self.records() if happened_before(r, at)]
-        last = payload["metrics"]
-        if last["epoch"] < at[0] and not any(r.get("kind") == "epoch" and r["epoch"] == last["epoch"] for r in kept):
-            kept.append(last)
-        lines = [json.dumps(r) + "\n" for r in kept]
-        write_atomically(self.path / "metrics.jsonl", lambda handle: handle.writelines(lines))
-        return at
-
-
-def happened_before(record: dict[str, Any], at: tuple[int, int]) -> bool:
-    """Whether a metrics record describes training that last.pt (continuing at epoch, step `at`) holds."""
-    if record.get("kind") == "epoch":
-        return record["epoch"] < at[0]  # whole epochs only: a partial one is replaced when its epoch ends
-    if record.get("kind") == "step":
-        return (record["epoch"], record["step"]) <= at
-    return True
 
 
 def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: StepCallback | None = None,
@@ -217,7 +176,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     ddp = distributed.setup(config.device, resolve_device(config.device))
     run = RunFolder(out_dir)
     if ddp.is_main:
-        config.save(run.path / "config.json")
+        run.save_config(config)
     torch.manual_seed(config.seed)
     splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
                             config, ddp.device)
@@ -234,7 +193,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     weights = class_weights(splits["Training"].targets, len(classes)) if config.class_weights else None
     state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
     if resume:
-        state = restore_training_state(run.path / "last.pt", model, optimizer, scheduler, generator)
+        state = restore_training_state(run.last, model, optimizer, scheduler, generator)
     stop = (lambda: ddp.any(bool(should_stop and should_stop()))) if ddp.active else should_stop
     try:
         for epoch in range(state["epoch"], config.epochs + 1):
@@ -294,9 +253,9 @@ def save_epoch(run, model, config, classes, input_size, record, optimizer, sched
                 "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
                 "next_step": state["step"], "best": state["best"], "since_best": state["since_best"]}
     common = dict(config=config.to_dict(), classes=classes, input_size=input_size, epoch=record["epoch"])
-    save_checkpoint(run.path / "last.pt", model, metrics=record, training_state=training, **common)
+    save_checkpoint(run.last, model, metrics=record, training_state=training, **common)
     if record["best"]:
-        save_checkpoint(run.path / "best.pt", model, metrics=record, **common)
+        save_checkpoint(run.best, model, metrics=record, **common)
 
 
 def restore_training_state(path: Path, model, optimizer, scheduler, generator) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """The background runner: each training run is its own process, in a run folder that holds everything.
 
-`runs/<id>/` has config.json, metrics.jsonl, log.txt, status.json (queued / running / finished / failed /
-stopped, pid, start time, ETA), best.pt and last.pt. Everything lives on disk, so a browser refresh or an app
-restart loses nothing; the worker runs in its own session, so killing the app (or ctrl-C in its terminal) leaves
+`runs/<id>/` is a run folder (`core.training.run_folder` names its files); its status.json says queued /
+running / finished / failed / stopped, with pid, start time and ETA. Everything lives on disk, so a browser refresh
+or an app restart loses nothing; the worker runs in its own session, so killing the app (or ctrl-C in its terminal) leaves
 it running. One run at a time per device: later runs wait, first come first served. A run whose process died
 without a word (kill -9, out of memory, power loss) is reported as failed, never as running. status.json is
 changed under a lock file, so the app, the worker and the CLI never lose each other's updates.
@@ -24,6 +24,8 @@ from typing import Any
 from core.training.config import TrainConfig
 from core.files import exclusive_lock, write_json
 from core.paths import REPO_ROOT, check_run_name, runs_dir
+from core.processes import process_start_time, still_running
+from core.training.run_folder import LAST, LOG, STATUS, STATUS_LOCK, RunFolder, is_run_folder
 
 ACTIVE = ("queued", "running")
 LAUNCH_GRACE_S = 60  # a queued run without a pid yet is being launched (or its launcher died), for this long
@@ -32,7 +34,7 @@ LOCK_WAIT_S = 5.0  # status.json updates take microseconds; a lock held this lon
 
 def read_status(run: Path) -> dict[str, Any]:
     try:
-        return json.loads((run / "status.json").read_text())
+        return json.loads((run / STATUS).read_text())
     except (OSError, json.JSONDecodeError):
         return {"state": "failed", "reason": "status.json is missing or unreadable"}
 
@@ -44,14 +46,14 @@ def status_lock(run: Path) -> Iterator[None]:
     A holder that is frozen (SIGSTOP, a debugger) must not hang the app: after LOCK_WAIT_S it goes ahead unlocked,
     which can at worst lose one merge; every write stays atomic.
     """
-    with exclusive_lock(run / ".status.lock", wait=LOCK_WAIT_S):
+    with exclusive_lock(run / STATUS_LOCK, wait=LOCK_WAIT_S):
         yield
 
 
 def merge_status(run: Path, changes: dict[str, Any]) -> dict[str, Any]:
     """Apply `changes` to status.json; the caller holds status_lock."""
     status = {**read_status(run), **changes, "updated": time.time()}
-    write_json(run / "status.json", status)
+    write_json(run / STATUS, status)
     return status
 
 
@@ -65,25 +67,11 @@ def queued_at(status: dict[str, Any]) -> float:
     return status.get("queued") or status.get("created", 0)
 
 
-def process_start_time(pid: int) -> str | None:
-    """The kernel's start time of a process (guards against pid reuse), or None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return None if fields[0] == "Z" else fields[19]  # zombies have ended
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-            return "unknown"
-        except OSError:
-            return None
-
 
 def is_alive(status: dict[str, Any]) -> bool:
-    pid = status.get("pid")
-    if not pid:  # queued a moment ago and its launcher has not written the pid yet
+    if not status.get("pid"):  # queued a moment ago and its launcher has not written the pid yet
         return status.get("state") == "queued" and time.time() - queued_at(status) < LAUNCH_GRACE_S
-    started = process_start_time(pid)
-    return started is not None and started in (status.get("pid_start"), "unknown")
+    return still_running(status["pid"], status.get("pid_start"))
 
 
 def status(run_id: str, root: Path | None = None) -> dict[str, Any]:
@@ -117,7 +105,7 @@ def stopped_while_queued() -> dict[str, Any]:
 def run_path(run_id: str, root: Path | None = None) -> Path:
     base = Path(root or runs_dir()).resolve()
     run = (base / run_id).resolve()
-    if run.parent != base or not (run / "config.json").is_file():
+    if run.parent != base or not is_run_folder(run):
         raise ValueError(f"no run {run_id!r} in {base}")
     return run
 
@@ -127,14 +115,14 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
     base = Path(root or runs_dir())
     # a symlinked folder could lead outside the runs folder: run_path refuses it, so the list leaves it out too
     folders = base.iterdir() if base.is_dir() else []
-    runs = [p for p in folders if not p.is_symlink() and (p / "config.json").is_file()]
+    runs = [p for p in folders if is_run_folder(p)]
     listed = [status(p.name, base) for p in runs]
     return sorted(listed, key=lambda s: s.get("created", 0), reverse=True)
 
 
 def launch(run: Path, resume: bool) -> None:
     """Start the worker as its own process (a fresh interpreter, never a fork of this one)."""
-    log = open(run / "log.txt", "a")
+    log = open(run / LOG, "a")
     command = [sys.executable, "-m", "core.training.worker", str(run)] + (["--resume"] if resume else [])
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                cwd=REPO_ROOT, start_new_session=True)  # survives the app that started it
@@ -150,8 +138,8 @@ def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None 
     if run.exists():
         raise ValueError(f"run {run_id!r} already exists in {base}")
     run.mkdir(parents=True)
-    config.save(run / "config.json")
-    write_json(run / "status.json", {"state": "queued", "created": time.time(), "device": config.device})
+    RunFolder(run).save_config(config)
+    write_json(run / STATUS, {"state": "queued", "created": time.time(), "device": config.device})
     launch(run, resume=False)
     return run_id
 
@@ -160,7 +148,7 @@ def resume(run_id: str, root: Path | None = None) -> None:
     """Continue a stopped or failed run from its last.pt."""
     run = run_path(run_id, root)
     status(run_id, root)  # a run that died unseen becomes failed first, so it can resume
-    if not (run / "last.pt").is_file():
+    if not (run / LAST).is_file():
         raise ValueError(f"run {run_id} has no last.pt to resume from; start it again instead")
     with status_lock(run):  # checked and queued in one step: two clicks on Resume start one worker
         current = read_status(run)

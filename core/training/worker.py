@@ -7,7 +7,6 @@ own session, so the app that started it can be killed (or ctrl-C'd) without taki
 from __future__ import annotations
 
 import argparse
-import fcntl
 import signal
 import threading
 import time
@@ -15,7 +14,9 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.files import exclusive_lock
 from core.training.config import TrainConfig
+from core.training.run_folder import STATUS, RunFolder
 from core.training.runner import (is_alive, merge_status, queued_at, read_status, status_lock, stopped_while_queued,
                          update_status)
 
@@ -32,7 +33,7 @@ def my_turn(run: Path, queue: str) -> bool:
     """True when no live run queued before this one waits for the same device (or has yet to say which)."""
     mine = queued_at(read_status(run))
     for other in run.parent.iterdir():
-        if other == run or not (other / "status.json").is_file():
+        if other == run or not (other / STATUS).is_file():
             continue
         theirs = read_status(other)
         if theirs.get("state") == "queued" and theirs.get("queue") in (None, queue) and is_alive(theirs) \
@@ -43,19 +44,20 @@ def my_turn(run: Path, queue: str) -> bool:
 
 @contextmanager
 def device_turn(run: Path, queue: str, stop: threading.Event):
-    """Hold the device's lock file for the duration of the run; waits while others go first."""
-    with open(run.parent / f".device-{queue.replace(':', '-')}.lock", "w") as lock:
-        while not stop.is_set():
-            if read_status(run).get("stop_requested"):  # asked before this process could be signalled
-                stop.set()
-            elif my_turn(run, queue):
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    pass
-            time.sleep(0.5)
-        yield not stop.is_set()
+    """Hold the device's lock file for the duration of the run; waits while others go first.
+
+    It polls rather than blocks on the lock, so a stop or an earlier-queued run is noticed while waiting."""
+    lock = run.parent / f".device-{queue.replace(':', '-')}.lock"
+    while not stop.is_set():
+        if read_status(run).get("stop_requested"):  # asked before this process could be signalled
+            stop.set()
+        elif my_turn(run, queue):
+            with exclusive_lock(lock, wait=0) as had:
+                if had:
+                    yield True
+                    return
+        time.sleep(0.5)
+    yield False
 
 
 def progress_reporter(run: Path, config: TrainConfig):
@@ -75,9 +77,9 @@ def progress_reporter(run: Path, config: TrainConfig):
 
 def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -> str:
     """Train, then evaluate best.pt on every split; return the final state."""
-    from core.cli.train import report
     from core.data.fer2013 import SPLITS
-    from core.training.loop import RunFolder, fit
+    from core.evaluation.report import write_report
+    from core.training.loop import fit
 
     if resume:
         epoch, step = RunFolder(run).rewind_to_last_checkpoint()
@@ -95,7 +97,7 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
         from core.training.cross_validation import write_heldout
         write_heldout(run, config)
         return "finished"
-    report(run / "best.pt", list(SPLITS), None, None, run)
+    write_report(RunFolder(run).best, list(SPLITS), out=run)
     return "finished"
 
 
@@ -113,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
-    config = TrainConfig.load(args.run / "config.json")
+    config = RunFolder(args.run, create=False).load_config()
     queue = device_key(config.device)
     update_status(args.run, queue=queue)
     with device_turn(args.run, queue, stop) as ready:
