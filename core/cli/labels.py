@@ -1,0 +1,100 @@
+"""The `label-issues` command: start the cross-validated label-error job, then list what it found."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from core.training.config import LABEL_SOURCES
+
+
+def cmd_label_issues(args: argparse.Namespace) -> int:
+    from core.data.store import load_dataset
+    from core.labels import issues
+
+    dataset = load_dataset(args.data_dir)
+    if args.compute:
+        return start(dataset, args)
+    table = issues.load_issues(dataset, args.labels)
+    if table is None:
+        return report_progress(issues.job_progress(dataset, args.labels))
+    if args.precision:
+        return print_precision(dataset, table, args.labels)
+    top = table.head(args.top)[list(issues.ISSUE_COLUMNS)]
+    if args.out:
+        top.to_csv(args.out, index=False)
+        print(f"wrote the {len(top):,} lowest-quality labels to {args.out}")
+    else:
+        print(top.to_string(index=False, float_format=lambda q: f"{q:.4f}"))
+    print(f"{int(table['is_issue'].sum()):,} of {len(table):,} labels flagged as issues", file=sys.stderr)
+    return 0
+
+
+def start(dataset, args: argparse.Namespace) -> int:
+    from core.labels import issues
+    from core.training.config import TrainConfig
+
+    base = TrainConfig(model=args.model, classes=args.classes, labels=args.labels, epochs=args.epochs,
+                       device=args.device)
+    ids = issues.start_job(dataset, base, folds=args.folds)
+    print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
+    if not args.wait:
+        print("they run in the background; `python -m core label-issues` shows progress, then the result")
+        return 0
+    return wait_for(dataset, args.labels)
+
+
+def wait_for(dataset, label_source: str) -> int:
+    from tqdm import tqdm
+
+    from core.labels import issues
+
+    with tqdm(total=100, unit="%", desc="cross-validation") as bar:
+        while True:
+            runs = issues.job_progress(dataset, label_source) or []
+            done = sum(1.0 if r.get("state") == "finished" else float(r.get("progress") or 0) for r in runs)
+            bar.update(round(100 * done / max(len(runs), 1)) - bar.n)
+            if any(r.get("state") in ("failed", "stopped", "missing") for r in runs):
+                return report_progress(runs)
+            if runs and all(r.get("state") == "finished" for r in runs):
+                return 0
+            time.sleep(5)
+
+
+def report_progress(runs: list[dict] | None) -> int:
+    if runs is None:
+        print("no label-issue result for this data set yet: start one with `python -m core label-issues --compute`",
+              file=sys.stderr)
+        return 1
+    for run in runs:
+        progress = f" {100 * float(run.get('progress') or 0):.0f}%" if run.get("state") == "running" else ""
+        print(f"{run['id']}: {run.get('state')}{progress}" + (f" ({run['reason']})" if run.get("reason") else ""))
+    return 0 if all(r.get("state") in ("queued", "running", "finished") for r in runs) else 1
+
+
+def print_precision(dataset, table, label_source: str) -> int:
+    from core.evaluation.label_finder import precision_table
+    from core.labels.issues import given_labels, shipped_model_probabilities
+
+    probs, classes = shipped_model_probabilities(dataset)
+    labels = given_labels(dataset, label_source, classes)
+    print(precision_table(dataset, table, probs, labels).to_string(float_format=lambda v: f"{v:.1%}"))
+    return 0
+
+
+def add_label_commands(commands) -> None:
+    p = commands.add_parser("label-issues", help="find wrong labels: cross-validated models + confident learning")
+    p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--model", default="fernet", help="the architecture each fold trains")
+    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--classes", default="fer7")
+    p.add_argument("--labels", default="fer2013", choices=LABEL_SOURCES, help="the labels to check")
+    p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 ...")
+    p.add_argument("--wait", action="store_true", help="with --compute: show a progress bar until the folds finish")
+    p.add_argument("--top", type=int, default=50, help="how many of the lowest-quality labels to list")
+    p.add_argument("--out", type=Path, help="write the listed rows to this CSV")
+    p.add_argument("--precision", action="store_true",
+                   help="score the ranking against the FERPlus majority (FER2013 with FERPlus votes only)")
+    p.set_defaults(run=cmd_label_issues)

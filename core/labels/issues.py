@@ -1,0 +1,197 @@
+"""Finding wrong labels by confident learning: out-of-fold probabilities, scored by cleanlab.
+
+K cross-validation runs (`TrainConfig.folds`, one run folder each, through the background runner) give every
+image a probability vector from a model that never saw it. cleanlab turns those and the given labels into a
+label-quality score (self-confidence: the out-of-fold probability of the given label), an issue flag
+(`find_label_issues`, pruning by the estimated noise rates) and a suggested label (the most probable class).
+
+Results live under `<data>/label_issues/<fingerprint>/` (a fingerprint of the data set's faces and labels): job.json
+(the fold runs) and issues.parquet. For the full FER2013, out-of-fold probabilities ship in `checkpoints/`, so the
+full import has label quality without training anything.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.data.dataset import FerDataset
+from core.files import write_atomically
+from core.paths import CHECKPOINTS_DIR, data_dir, runs_dir
+from core.training.config import TrainConfig
+
+SHIPPED_OOF = CHECKPOINTS_DIR / "fer2013_oof.npz"
+JOB_FILE = "job.json"
+ISSUES_FILE = "issues.parquet"
+ISSUE_COLUMNS = ("row", "image_id", "split", "label", "suggested", "quality", "is_issue")
+
+
+def fingerprint(dataset: FerDataset, label_source: str = "fer2013") -> str:
+    """12 hex digits naming this data set's faces and labels: results of another data set never apply."""
+    digest = hashlib.sha1(np.ascontiguousarray(dataset.images).tobytes())
+    digest.update("\n".join(dataset.meta[label_column_name(label_source)].astype(str)).encode())
+    return digest.hexdigest()[:12]
+
+
+def label_column_name(label_source: str) -> str:
+    from core.data.dataset import LABEL_COLUMNS
+
+    return LABEL_COLUMNS[label_source]
+
+
+def results_dir(dataset: FerDataset, label_source: str = "fer2013") -> Path:
+    return data_dir() / "label_issues" / fingerprint(dataset, label_source)
+
+
+def fold_configs(base: TrainConfig, folds: int) -> list[TrainConfig]:
+    """One config per fold: the same recipe, holding out fold k of `folds`."""
+    return [dataclasses.replace(base, folds=folds, fold=k, tta="flip") for k in range(folds)]
+
+
+def start_job(dataset: FerDataset, base: TrainConfig, folds: int = 5) -> list[str]:
+    """Start (or queue) the K fold runs for `dataset`; record them in job.json; return the run ids.
+
+    Re-running resumes: folds already finished are kept, stopped or failed ones resume from their last.pt."""
+    from core.training import runner
+
+    folder = results_dir(dataset, base.labels)
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = []
+    for config in fold_configs(base, folds):
+        run_id = f"labelcv-{folder.name}-{config.model}-k{folds}-f{config.fold}"
+        ids.append(run_id)
+        existing = runner.list_runs()
+        state = next((r["state"] for r in existing if r["id"] == run_id), None)
+        if state is None:
+            runner.start_run(config, run_id=run_id)
+        elif state in ("stopped", "failed"):
+            runner.resume(run_id)
+    record_job(dataset, ids, base, folds)
+    return ids
+
+
+def record_job(dataset: FerDataset, run_ids: list[str], base: TrainConfig, folds: int) -> Path:
+    """Write job.json: which runs hold this data set's folds, and the recipe they share."""
+    job = {"runs": run_ids, "folds": folds, "label_source": base.labels, "classes": list(base.class_names()),
+           "config": base.to_dict()}
+    path = results_dir(dataset, base.labels) / JOB_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda handle: json.dump(job, handle, indent=2))
+    return path
+
+
+def job_progress(dataset: FerDataset, label_source: str = "fer2013") -> list[dict] | None:
+    """The statuses of this data set's fold runs, or None when no job was started."""
+    from core.training import runner
+
+    job_path = results_dir(dataset, label_source) / JOB_FILE
+    if not job_path.is_file():
+        return None
+    runs = {r["id"]: r for r in runner.list_runs()}
+    return [runs.get(i, {"id": i, "state": "missing"}) for i in json.loads(job_path.read_text())["runs"]]
+
+
+def collect_oof(run_ids: list[str], n_images: int, root: Path | None = None) -> tuple[np.ndarray, list[str]]:
+    """Assemble the fold runs' heldout.npz files into one (N, C) matrix; every row must be covered once."""
+    from core.training.run_folder import HELDOUT
+
+    probs, classes, seen = None, None, np.zeros(n_images, dtype=int)
+    for run_id in run_ids:
+        with np.load(Path(root or runs_dir()) / run_id / HELDOUT) as part:
+            if int(part["n_images"]) != n_images:
+                raise ValueError(f"{run_id} was trained on a data set of {int(part['n_images'])} images, not {n_images}")
+            classes = classes or [str(c) for c in part["classes"]]
+            probs = np.zeros((n_images, len(classes)), dtype=np.float32) if probs is None else probs
+            probs[part["rows"]] = part["probs"]
+            seen[part["rows"]] += 1
+    if probs is None or (seen != 1).any():
+        raise ValueError(f"the fold runs cover {(seen == 1).sum()} of {n_images} images once; all must be")
+    return probs, classes
+
+
+def given_labels(dataset: FerDataset, label_source: str, classes: list[str]) -> np.ndarray:
+    """Class indices of the given labels (-1 where an image has none in `classes`)."""
+    return dataset.labels(label_source, tuple(classes))
+
+
+def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str],
+                 label_source: str = "fer2013") -> pd.DataFrame:
+    """One row per labelled image: quality (cleanlab's self-confidence, low = suspect), the issue flag and the
+    suggested label; sorted worst first."""
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    labels = given_labels(dataset, label_source, classes)
+    rows = np.flatnonzero(labels >= 0)
+    quality = get_label_quality_scores(labels[rows], probs[rows], method="self_confidence")
+    flagged = find_label_issues(labels[rows], probs[rows], filter_by="prune_by_noise_rate")
+    meta = dataset.meta.iloc[rows]
+    table = pd.DataFrame({
+        "row": rows, "image_id": meta["image_id"].to_numpy(), "split": meta["split"].to_numpy(),
+        "label": np.asarray(classes, dtype=object)[labels[rows]],
+        "suggested": np.asarray(classes, dtype=object)[probs[rows].argmax(axis=1)],
+        "quality": quality.astype(np.float32), "is_issue": flagged})
+    return table.sort_values(["quality", "row"], kind="stable").reset_index(drop=True)
+
+
+def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "fer2013") -> Path:
+    path = results_dir(dataset, label_source) / ISSUES_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda handle: table.to_parquet(handle, index=False), binary=True)
+    return path
+
+
+def load_issues(dataset: FerDataset, label_source: str = "fer2013") -> pd.DataFrame | None:
+    """The stored result for this data set; else computed from its finished fold runs, or from the shipped
+    out-of-fold probabilities when this is the full FER2013; None when there is nothing yet."""
+    path = results_dir(dataset, label_source) / ISSUES_FILE
+    if path.is_file():
+        return pd.read_parquet(path)
+    probs_classes = finished_job_oof(dataset, label_source) or shipped_oof(dataset, label_source)
+    if probs_classes is None:
+        return None
+    table = score_issues(dataset, *probs_classes, label_source=label_source)
+    save_issues(dataset, table, label_source)
+    return table
+
+
+def finished_job_oof(dataset: FerDataset, label_source: str) -> tuple[np.ndarray, list[str]] | None:
+    progress = job_progress(dataset, label_source)
+    if not progress or any(run.get("state") != "finished" for run in progress):
+        return None
+    return collect_oof([run["id"] for run in progress], len(dataset))
+
+
+def shipped_oof(dataset: FerDataset, label_source: str) -> tuple[np.ndarray, list[str]] | None:
+    """The shipped FER2013 out-of-fold probabilities, when `dataset` is the data set they were made on."""
+    if not SHIPPED_OOF.is_file():
+        return None
+    with np.load(SHIPPED_OOF) as shipped:
+        if str(shipped["fingerprint"]) != fingerprint(dataset, label_source):
+            return None
+        return shipped["probs"].astype(np.float32), [str(c) for c in shipped["classes"]]
+
+
+def write_shipped_oof(dataset: FerDataset, probs: np.ndarray, classes: list[str], path: Path = SHIPPED_OOF,
+                      label_source: str = "fer2013") -> Path:
+    """Store out-of-fold probabilities in float16 (35,887 x 7 is about 0.5 MB) with the data set's fingerprint."""
+    np.savez_compressed(path, probs=probs.astype(np.float16), classes=np.array(classes),
+                        fingerprint=np.array(fingerprint(dataset, label_source)))
+    return path
+
+
+BASELINE_CHECKPOINT = CHECKPOINTS_DIR / "fer2013_fernet.pt"
+
+
+def shipped_model_probabilities(dataset: FerDataset) -> tuple[np.ndarray, list[str]]:
+    """The shipped FER2013 model's probabilities for every image (cached per checkpoint): the in-sample baseline,
+    since that model was trained on these Training labels."""
+    from core.inference.dataset_predictions import dataset_probabilities
+    from core.models.checkpoint import load_checkpoint
+
+    classes = list(load_checkpoint(BASELINE_CHECKPOINT)["classes"])
+    return dataset_probabilities(dataset, BASELINE_CHECKPOINT), classes
