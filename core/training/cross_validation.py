@@ -14,7 +14,7 @@ from core.training.config import TrainConfig
 from core.training.run_folder import HELDOUT, RunFolder
 
 
-def write_heldout(run: Path, config: TrainConfig) -> Path:
+def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
     """Predict the held-out fold with the run's last.pt; return the file written."""
     import torch
 
@@ -22,7 +22,7 @@ def write_heldout(run: Path, config: TrainConfig) -> Path:
     from core.training.loop import predict_probabilities
     from core.training.tensors import heldout_rows, load_training_dataset
 
-    dataset = load_training_dataset(config.data_path)
+    dataset = dataset if dataset is not None else load_training_dataset(config.data_path)
     rows = heldout_rows(dataset, config)
     payload = load_checkpoint(RunFolder(run).last)
     model = model_from_checkpoint(payload)
