@@ -35,8 +35,10 @@ def start(dataset, args: argparse.Namespace) -> int:
     from core.labels import issues
     from core.training.config import TrainConfig
 
-    base = TrainConfig(model=args.model, classes=args.classes, labels=args.labels, epochs=args.epochs,
-                       device=args.device)
+    from core.cli.train import parse_option
+
+    base = TrainConfig(model=args.model, model_options=dict(parse_option(o) for o in args.model_option),
+                       classes=args.classes, labels=args.labels, epochs=args.epochs, device=args.device)
     ids = issues.start_job(dataset, base, folds=args.folds)
     print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
     if not args.wait:
@@ -88,6 +90,7 @@ def add_label_commands(commands) -> None:
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--model", default="fernet", help="the architecture each fold trains")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=0.5")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--classes", default="fer7")
     p.add_argument("--labels", default="fer2013", choices=LABEL_SOURCES, help="the labels to check")
