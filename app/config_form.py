@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.training.config import option_fields, parse_option
+from core.training.config import field_default, option_fields, parse_option
 
 
 def shown_fields(cls: type, skip: Sequence[str] = ()) -> list[tuple[dataclasses.Field, Any]]:
@@ -74,10 +74,10 @@ def as_text(value: Any) -> str:
 
 def config_from_form(cls: type, values: dict[str, Any]) -> Any:
     """`cls` from config_widgets' values, reading typed lists and KEY=VALUE text; ValueError on bad input."""
-    hints = dict((f.name, hint) for f, hint in option_fields(cls))
+    fields = {f.name: (f, hint) for f, hint in option_fields(cls)}
     parsed = {}
     for name, value in values.items():
-        hint = hints[name]
+        f, hint = fields[name]
         if dataclasses.is_dataclass(hint):
             parsed[name] = config_from_form(hint, value)
         elif typing.get_origin(hint) is list:
@@ -85,7 +85,7 @@ def config_from_form(cls: type, values: dict[str, Any]) -> Any:
         elif typing.get_origin(hint) is dict:
             parsed[name] = dict(parse_option(item) for item in value.split())
         elif hint is str and isinstance(value, str):
-            parsed[name] = value.strip()
+            parsed[name] = value.strip() or field_default(f)  # a cleared text box means the default (None: unset)
         else:
             parsed[name] = value
     return cls(**parsed)
