@@ -5,53 +5,33 @@ import plotly.express as px
 import streamlit as st
 import torch
 
+from app.config_form import config_from_form, config_widgets
 from app.state import escape_markdown
-from core.training import runner
-from core.training.config import AugmentOptions
 from core.data.classes import ALL_CLASSES, CLASS_SETS
-from core.training.config import LABEL_SOURCES, OPTIMIZERS, SCHEDULES, TTA_MODES, TrainConfig
 from core.evaluation.metrics import seed_table
-from core.paths import runs_dir
 from core.models.registry import list_models
+from core.paths import runs_dir
+from core.training import runner
+from core.training.config import TrainConfig
 from core.training.run_folder import RunFolder
 
 st.title("Train")
-defaults = TrainConfig()
+gpu = torch.cuda.is_available()
+st.caption(f"GPU: {'yes, ' + torch.cuda.get_device_name(0) if gpu else 'none here: training runs on the CPU'}")
 with st.form("train"):
-    left, middle, right = st.columns(3)
-    model = left.selectbox("Model", list_models(), index=list_models().index(defaults.model))
-    class_set = left.selectbox("Classes", [*CLASS_SETS, "custom"])
-    custom = left.multiselect("Custom classes (when 'custom')", ALL_CLASSES, default=["happy", "sad", "neutral"])
-    labels = left.selectbox("Label source", LABEL_SOURCES)
-    epochs = middle.number_input("Epochs", 1, 500, defaults.epochs)
-    batch_size = middle.number_input("Batch size", 1, 4096, defaults.batch_size)
-    optimizer = middle.selectbox("Optimizer", OPTIMIZERS)
-    lr = middle.number_input("Learning rate", 1e-6, 10.0, defaults.lr, format="%.5f")
-    schedule = middle.selectbox("Schedule", SCHEDULES)
-    gpu = torch.cuda.is_available()
-    device = right.selectbox("Device", ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"],
-                             help=f"GPU present: {torch.cuda.get_device_name(0)}" if gpu else "no GPU on this machine")
-    right.caption(f"GPU: {'yes, ' + torch.cuda.get_device_name(0) if gpu else 'none here: training runs on the CPU'}")
-    tta = right.selectbox("Test-time augmentation", TTA_MODES)
-    steps = right.number_input("Max steps per epoch (0 = all; small values for a quick try)", 0, 100_000, 0)
-    st.caption("Augmentation")
-    toggles = st.columns(5)
-    augment = AugmentOptions(
-        flip=toggles[0].checkbox("flip", True), shift=0.1 if toggles[1].checkbox("shift", True) else 0.0,
-        rotate=10.0 if toggles[2].checkbox("rotate", True) else 0.0,
-        scale=0.1 if toggles[3].checkbox("scale", True) else 0.0,
-        erase=0.25 if toggles[4].checkbox("random erasing", True) else 0.0,
-        brightness=0.2 if toggles[0].checkbox("brightness", True) else 0.0,
-        contrast=0.2 if toggles[1].checkbox("contrast", True) else 0.0,
-        invert=0.2 if toggles[2].checkbox("invert (seed 003)", False) else 0.0,
-        color_jitter=toggles[3].checkbox("strong jitter (seed 003)", False))
+    # classes is a set name or a custom list, which a single generated widget cannot offer
+    left, right = st.columns(2)
+    class_set = left.selectbox("classes", [*CLASS_SETS, "custom"], key="train_classes")
+    custom = right.multiselect("custom classes (when 'custom')", ALL_CLASSES, key="train_custom_classes")
+    # print_freq 10: the live curves below update more often than the CLI's default
+    devices = ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"]
+    values = config_widgets(TrainConfig(print_freq=10), skip=("classes",),
+                            choices={"model": list_models(), "device": devices})
     submitted = st.form_submit_button("Start training", type="primary")
 if submitted:
     try:
-        config = TrainConfig(model=model, classes=",".join(custom) if class_set == "custom" else class_set,
-                             labels=labels, epochs=int(epochs), batch_size=int(batch_size), optimizer=optimizer,
-                             lr=float(lr), schedule=schedule, device=device, tta=tta, augment=augment,
-                             max_steps_per_epoch=int(steps), print_freq=10)
+        classes = ",".join(custom) if class_set == "custom" else class_set
+        config = config_from_form(TrainConfig, {**values, "classes": classes})
         st.query_params["run"] = runner.start_run(config)
     except ValueError as exc:
         st.error(f"Cannot start: {escape_markdown(exc)}")

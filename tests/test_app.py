@@ -93,10 +93,10 @@ def test_predict_page_with_a_model(tiny_model):
 
 def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     app = run_page("train.py")
-    app.selectbox[1].set_value("fer3")
-    app.number_input[0].set_value(1)
-    app.number_input[1].set_value(8)
-    app.number_input[3].set_value(2)  # max steps per epoch
+    app.selectbox(key="train_classes").set_value("fer3")
+    app.number_input(key="train_epochs").set_value(1)
+    app.number_input(key="train_batch_size").set_value(8)
+    app.number_input(key="train_max_steps_per_epoch").set_value(2)
     app.button[0].click().run()
     assert not app.exception
     run_id = app.query_params["run"]

@@ -64,7 +64,7 @@ def test_models_lists_the_registry(capsys):
     assert code == 0 and "emotion_cnn" in out and "fernet" in out and "efficientnet_b0" in out
 
 
-@pytest.mark.parametrize("command", ["import-data", "info", "export-folders", "models", "make-sample"])
+@pytest.mark.parametrize("command", ["import-data", "info", "export-folders", "models", "make-sample", "train"])
 def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "core", command, "--help"], capture_output=True, text=True,
                             cwd=REPO_ROOT, timeout=60)

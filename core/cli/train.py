@@ -2,42 +2,19 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
-from core.training.config import (AMP_MODES, LABEL_SOURCES, NO_AUGMENT, OPTIMIZERS, SCHEDULES, TTA_MODES, AugmentOptions,
-                         TrainConfig)
+from core.cli.config_flags import add_config_flags, config_from_args
+from core.training.config import TTA_MODES, TrainConfig
 from core.data.fer2013 import SPLITS
 from core.paths import runs_dir
 from core.training.run_folder import RunFolder, report_name
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
-
-
-def parse_option(text: str) -> tuple[str, object]:
-    """`key=value` with the value read as JSON when it parses (numbers, true/false), else as text."""
-    key, _, value = text.partition("=")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    augment = NO_AUGMENT if args.no_augment else AugmentOptions()
-    augment = dataclasses.replace(augment, invert=args.invert, color_jitter=args.color_jitter)
-    return TrainConfig(
-        model=args.model, model_options=dict(parse_option(o) for o in args.model_option), classes=args.classes,
-        labels=args.labels, data_path=str(args.data_path) if args.data_path else None, epochs=args.epochs,
-        batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, milestones=args.milestones, label_smoothing=args.label_smoothing,
-        class_weights=args.class_weights, early_stopping=args.early_stopping, augment=augment, tta=args.tta,
-        seed=args.seed, device=args.device, amp=args.amp, max_steps_per_epoch=args.max_steps_per_epoch,
-        print_freq=args.print_freq)
 
 
 def step_printer(config: TrainConfig):
@@ -67,7 +44,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
-    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args)
+    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args, TrainConfig)
     if rank == 0 and args.resume:
         epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
@@ -139,33 +116,8 @@ def cmd_ship(args: argparse.Namespace) -> int:
 
 
 def add_train_commands(commands) -> None:
-    from core.data.classes import CLASS_SETS
-
     p = commands.add_parser("train", help="train a model (writes config.json, metrics.jsonl, best.pt, last.pt)")
-    p.add_argument("--data-path", type=Path, help="data store, fer2013.csv or image folders (default: the import)")
-    p.add_argument("--model", default="fernet", help="a registered model (python -m core models)")
-    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=0.5")
-    p.add_argument("--classes", default="fer7", help=f"{', '.join(CLASS_SETS)} or a list like happy,sad,neutral")
-    p.add_argument("--labels", default="fer2013", choices=LABEL_SOURCES)
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.05, help="peak lr for onecycle, start lr otherwise")
-    p.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS, help="sgd uses Nesterov momentum")
-    p.add_argument("--schedule", default="onecycle", choices=SCHEDULES)
-    p.add_argument("--milestones", type=int, nargs="+", default=[100, 120], help="epochs where step divides lr by 10")
-    p.add_argument("--weight-decay", type=float, default=5e-4)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
-    p.add_argument("--early-stopping", type=int, default=0, metavar="EPOCHS")
-    p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--invert", type=float, default=0.0, help="RandomInvert probability (seed 003 used 0.2)")
-    p.add_argument("--color-jitter", action="store_true", help="seed 003's strong ColorJitter(0.5, 0.5)")
-    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation evaluate applies")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--amp", default="auto", choices=AMP_MODES, help="bf16 autocast (auto: GPUs and bf16-capable CPUs)")
-    p.add_argument("--max-steps-per-epoch", type=int, default=0, help="0 = whole epochs")
-    p.add_argument("--print_freq", "--print-freq", dest="print_freq", type=int, default=50)
+    add_config_flags(p, TrainConfig)  # every TrainConfig field: --batch-size, --no-augment, --model-option ...
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     p.add_argument("--nproc-per-node", type=int, default=1, help="processes per machine (GPUs, or CPU workers); "

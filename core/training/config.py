@@ -3,36 +3,83 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
+import types
+import typing
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.data.classes import resolve_classes
+from core.data.classes import CLASS_SETS, resolve_classes
 
 SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
+
+LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled")
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
+TTA_MODES = ("none", "flip", "tencrop")
+AMP_MODES = ("auto", "bf16", "off")
+
+
+def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
+    """A field with what the CLI flag and the Train form are built from.
+
+    `meta` keys: choices, min, max (inclusive, also checked by check_bounds), flag (flag names when not --name),
+    off (for a nested options field: the value its --no-NAME flag starts from), form=False (no form widget).
+    """
+    return field(default=default, default_factory=factory, metadata={"help": doc, **meta})
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def option_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    """Each field of `cls` with its annotation resolved, `| None` dropped (`int | None` is an int option)."""
+    hints = typing.get_type_hints(cls)
+    plain = [next(a for a in typing.get_args(h) if a is not type(None)) if isinstance(h, types.UnionType) else h
+             for h in hints.values()]
+    return list(zip(dataclasses.fields(cls), plain))
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """`key=value` with the value read as JSON when it parses (numbers, true/false), else as text."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def check_bounds(options: Any, prefix: str = "") -> None:
+    """Raise ValueError for the first field outside its metadata's choices or [min, max]."""
+    for f in dataclasses.fields(options):
+        value, meta = getattr(options, f.name), f.metadata
+        if "choices" in meta and value not in meta["choices"]:
+            raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+        low, high = meta.get("min"), meta.get("max")
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+            raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
 
 
 @dataclass
 class AugmentOptions:
     """Augmentation settings; plain types only because they are saved in a run's config.json."""
 
-    flip: bool = True  # horizontal flip, p=0.5
-    shift: float = 0.1  # max translation, fraction of the side
-    rotate: float = 10.0  # max rotation, degrees
-    scale: float = 0.1  # zoom in/out by up to this fraction
-    brightness: float = 0.2  # multiply by 1 +- this
-    contrast: float = 0.2  # blend with the per-image mean by 1 +- this
-    erase: float = 0.25  # probability of erasing one rectangle (2%-20% of the area), filled with noise or 0
-    invert: float = 0.0  # probability of inverting (seed 003 used RandomInvert(0.2))
-    color_jitter: bool = False  # seed 003's ColorJitter: brightness and contrast 0.5 instead of the fields above
+    flip: bool = option(True, "horizontal flip, p=0.5")
+    shift: float = option(0.1, "max translation, fraction of the side", min=0.0)
+    rotate: float = option(10.0, "max rotation, degrees", min=0.0)
+    scale: float = option(0.1, "zoom in/out by up to this fraction (< 1)", min=0.0)
+    brightness: float = option(0.2, "multiply by 1 +- this", min=0.0)
+    contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0)
+    erase: float = option(0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0",
+                          min=0.0, max=1.0)
+    invert: float = option(0.0, "probability of inverting (seed 003 used RandomInvert(0.2))", min=0.0, max=1.0)
+    color_jitter: bool = option(False, "seed 003's strong ColorJitter: brightness and contrast 0.5 instead of the "
+                                       "two fields above")
 
     def __post_init__(self) -> None:
-        for name in ("shift", "rotate", "scale", "brightness", "contrast"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"augment {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("erase", "invert"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"augment {name} is a probability in [0, 1], got {getattr(self, name)}")
+        check_bounds(self, "augment ")
         if self.scale >= 1:
             raise ValueError(f"augment scale must be < 1 (a zoom of 1 - scale must stay positive), got {self.scale}")
 
@@ -46,44 +93,50 @@ class AugmentOptions:
 NO_AUGMENT = AugmentOptions(flip=False, shift=0, rotate=0, scale=0, brightness=0, contrast=0, erase=0, invert=0)
 
 
-LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled")
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
-TTA_MODES = ("none", "flip", "tencrop")
-AMP_MODES = ("auto", "bf16", "off")
-
-
 @dataclass
 class TrainConfig:
-    """Everything that decides a training run. Plain types only, so it round-trips through JSON."""
+    """Everything that decides a training run. Plain types only, so it round-trips through JSON.
 
-    model: str = "fernet"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    classes: str = "fer7"  # a class-set name (fer7, fer6, fer3, ferplus8) or a list like "happy,sad,neutral"
-    labels: str = "fer2013"  # one of LABEL_SOURCES
-    data_path: str | None = None  # data store, fer2013.csv or image folders; None: the imported data set
-    epochs: int = 30
-    batch_size: int = 64
-    optimizer: str = "sgd"  # SGD uses Nesterov momentum
-    lr: float = 0.05  # the peak for onecycle, the start for the others
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    schedule: str = "onecycle"
-    milestones: list[int] = field(default_factory=lambda: [100, 120])  # step: lr x0.1 at each (seed 001)
-    plateau_patience: int = 3  # plateau: halve lr after this many epochs without PublicTest gain (seed 003)
-    label_smoothing: float = 0.1
-    class_weights: bool = False  # weight the loss by inverse class frequency
-    early_stopping: int = 0  # stop after this many epochs without PublicTest gain; 0 = never
-    augment: AugmentOptions = field(default_factory=AugmentOptions)
-    input_size: int | None = None  # None: the model's own input size from the registry
-    tta: str = "none"  # test-time augmentation recorded in the checkpoint and used by evaluate
-    seed: int = 0
-    device: str = "auto"  # auto (cuda when present), cpu, cuda, cuda:1 ...
-    amp: str = "auto"  # bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)
-    max_steps_per_epoch: int = 0  # 0 = whole epochs; small numbers make smoke tests and demos quick
-    print_freq: int = 50  # steps between progress records
-    folds: int = 0  # cross-validation: > 1 trains on every image (all splits) outside fold `fold` of `folds`
-    fold: int = 0  # the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)
+    Each field's metadata (see `option`) is what `python -m core train` flags and the Train page's form are
+    generated from, so a new option is one line here.
+    """
+
+    model: str = option("fernet", "a registered model (python -m core models)")
+    model_options: dict[str, Any] = option(doc="model constructor options, e.g. width=0.5", factory=dict,
+                                           flag=("--model-option",))
+    classes: str = option("fer7", f"{', '.join(CLASS_SETS)} or a list like happy,sad,neutral")
+    labels: str = option("fer2013", "label source", choices=LABEL_SOURCES)
+    data_path: str | None = option(None, "data store, fer2013.csv or image folders; None: the imported data set",
+                                   form=False)  # the UI trains on the import only: typed server paths stay out
+    epochs: int = option(30, "training epochs", min=1)
+    batch_size: int = option(64, "images per step (per process when distributed)", min=1)
+    optimizer: str = option("sgd", "sgd uses Nesterov momentum", choices=OPTIMIZERS)
+    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0)
+    momentum: float = option(0.9, "SGD momentum", min=0.0)
+    weight_decay: float = option(5e-4, "L2 weight decay", min=0.0)
+    schedule: str = option("onecycle", "learning-rate schedule", choices=SCHEDULES)
+    milestones: list[int] = option(doc="epochs where the step schedule divides lr by 10 (seed 001)",
+                                   factory=lambda: [100, 120])
+    plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (seed 003)",
+                                   min=0)
+    label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
+    class_weights: bool = option(False, "weight the loss by inverse class frequency")
+    early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0)
+    augment: AugmentOptions = option(doc="turn every augmentation off (augmentation flags given still apply)",
+                                     factory=AugmentOptions, off=NO_AUGMENT)
+    input_size: int | None = option(None, "input side in pixels (default: the model's own)", min=1)
+    tta: str = option("none", "test-time augmentation recorded in the checkpoint and used by evaluate",
+                      choices=TTA_MODES)
+    seed: int = option(0, "random seed")
+    device: str = option("auto", "auto (cuda when present), cpu, cuda, cuda:1 ...")
+    amp: str = option("auto", "bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)",
+                      choices=AMP_MODES)
+    max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0)
+    print_freq: int = option(50, "steps between progress records", min=1, flag=("--print_freq", "--print-freq"))
+    folds: int = option(0, "cross-validation: > 1 trains on every image (all splits) outside fold FOLD of FOLDS",
+                        min=0)
+    fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
+                       min=0)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -92,16 +145,10 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ValueError naming the first field that cannot work."""
-        checks = [(self.labels in LABEL_SOURCES, f"labels must be one of {', '.join(LABEL_SOURCES)}"),
-                  (self.optimizer in OPTIMIZERS, f"optimizer must be one of {', '.join(OPTIMIZERS)}"),
-                  (self.schedule in SCHEDULES, f"schedule must be one of {', '.join(SCHEDULES)}"),
-                  (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}"),
-                  (self.amp in AMP_MODES, f"amp must be one of {', '.join(AMP_MODES)}"),
-                  (self.epochs >= 1, "epochs must be at least 1"),
-                  (self.batch_size >= 1, "batch_size must be at least 1"),
-                  (self.lr > 0, "lr must be positive"),
-                  (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
-                  (self.folds == 0 or (self.folds >= 2 and 0 <= self.fold < self.folds),
+        check_bounds(self)
+        checks = [(self.lr > 0, "lr must be positive"),
+                  (self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
+                  (self.folds == 0 or (self.folds >= 2 and self.fold < self.folds),
                    "folds must be 0 or at least 2, with 0 <= fold < folds")]
         for ok, message in checks:
             if not ok:
