@@ -53,7 +53,7 @@ def to_argv(config: TrainConfig) -> list[str]:
 
 
 CHANGED = TrainConfig(
-    model="emotion_cnn", model_options={"width": 0.5, "name": "x"}, classes="fer3", labels="ferplus", data_path="d",
+    model="emotion_cnn", model_options={"width": 0.5, "name": "x"}, classes="fer3", labels="ferplus", cleaning="suggested", data_path="d",
     epochs=2, batch_size=8, optimizer="adamw", lr=0.01, momentum=0.8, weight_decay=1e-3, schedule="step",
     milestones=[5, 7], plateau_patience=4, label_smoothing=0.2, class_weights=True, early_stopping=3,
     augment=AugmentOptions(flip=False, shift=0.2, rotate=5.0, scale=0.3, brightness=0.1, contrast=0.4, erase=0.5,

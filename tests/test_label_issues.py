@@ -69,6 +69,20 @@ def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path, monkeypatc
     assert table.set_index("image_id").loc[list(top & set(planted)), "is_issue"].all()
     wrong = table.set_index("image_id").loc[planted[0]]
     assert wrong["suggested"] != wrong["label"]  # the suggestion is the pattern's class, not the folder's
+    check_cleaned_labels(dataset, table)
+
+
+def check_cleaned_labels(dataset, table):
+    """The `cleaned` label source: flagged Training images dropped or given the suggestion; tests untouched."""
+    issues.save_issues(dataset, table)
+    flagged = table[table["is_issue"] & (table["split"] == "Training")]
+    dropped = issues.cleaned_dataset(dataset, "drop").meta
+    fixed = issues.cleaned_dataset(dataset, "suggested").meta
+    assert (dropped.loc[flagged["row"], "cleaned"] == "").all()
+    assert (fixed.loc[flagged["row"], "cleaned"].to_numpy() == flagged["suggested"].to_numpy()).all()
+    tests = dataset.meta["split"] != "Training"
+    assert (dropped.loc[tests, "cleaned"] == dataset.meta.loc[tests, "label"]).all()
+    assert len(dataset.labels("fer2013", CLASSES)) == len(dropped)
 
 
 def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):

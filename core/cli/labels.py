@@ -35,7 +35,7 @@ def start(dataset, args: argparse.Namespace) -> int:
     from core.labels import issues
     from core.training.config import TrainConfig
 
-    from core.cli.train import parse_option
+    from core.training.config import parse_option
 
     base = TrainConfig(model=args.model, model_options=dict(parse_option(o) for o in args.model_option),
                        classes=args.classes, labels=args.labels, epochs=args.epochs, device=args.device)

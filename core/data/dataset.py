@@ -19,8 +19,9 @@ from core.data.ferplus import agreement, check_aligned, majority_labels, read_fe
 from core.progress import Track, no_progress
 
 VOTE_COLUMNS: tuple[str, ...] = tuple(f"votes_{c}" for c in FERPLUS_VOTE_COLUMNS)
-# label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`
-LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled"}
+# label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`, `cleaned` from
+# the label-issue finder (core/labels/issues.py)
+LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled", "cleaned": "cleaned"}
 
 
 @dataclass

@@ -138,6 +138,18 @@ def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str],
     return table.sort_values(["quality", "row"], kind="stable").reset_index(drop=True)
 
 
+def cleaned_dataset(dataset: FerDataset, mode: str = "drop", label_source: str = "fer2013") -> FerDataset:
+    """A copy with a `cleaned` column: the given labels, with flagged Training images dropped ("") or given the
+    suggested label; PublicTest and PrivateTest keep their original labels, as the protocol scores those."""
+    table = load_issues(dataset, label_source)
+    if table is None:
+        raise ValueError("no label issues for this data set yet: run `python -m core label-issues --compute` first")
+    flagged = table[table["is_issue"] & (table["split"] == "Training")]
+    cleaned = dataset.meta[label_column_name(label_source)].to_numpy(dtype=object).copy()
+    cleaned[flagged["row"].to_numpy()] = "" if mode == "drop" else flagged["suggested"].to_numpy(dtype=object)
+    return FerDataset(dataset.images, dataset.meta.assign(cleaned=cleaned), {**dataset.info, "cleaning": mode})
+
+
 def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "fer2013") -> Path:
     path = results_dir(dataset, label_source) / ISSUES_FILE
     path.parent.mkdir(parents=True, exist_ok=True)

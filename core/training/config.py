@@ -13,7 +13,8 @@ from core.data.classes import CLASS_SETS, resolve_classes
 
 SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
 
-LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled")
+LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled", "cleaned")
+CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
 TTA_MODES = ("none", "flip", "tencrop")
@@ -106,6 +107,8 @@ class TrainConfig:
                                            flag=("--model-option",))
     classes: str = option("fer7", f"{', '.join(CLASS_SETS)} or a list like happy,sad,neutral")
     labels: str = option("fer2013", "label source", choices=LABEL_SOURCES)
+    cleaning: str = option("drop", "cleaned labels: drop the Training images flagged by label-issues, or give them "
+                           "the suggested label (test splits keep their original labels)", choices=CLEANING_MODES)
     data_path: str | None = option(None, "data store, fer2013.csv or image folders; None: the imported data set",
                                    form=False)  # the UI trains on the import only: typed server paths stay out
     epochs: int = option(30, "training epochs", min=1)

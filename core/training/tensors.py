@@ -50,6 +50,17 @@ def load_training_dataset(data_path: str | None) -> FerDataset:
     return read_image_folders(path)
 
 
+def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
+    """The data set with the column its label source reads: the label store's relabels, or the cleaned labels."""
+    if config.labels == "relabeled" and "relabeled" not in dataset.meta.columns:
+        from core.labels.store import relabeled_dataset
+        return relabeled_dataset(dataset)
+    if config.labels == "cleaned" and "cleaned" not in dataset.meta.columns:
+        from core.labels.issues import cleaned_dataset
+        return cleaned_dataset(dataset, config.cleaning)
+    return dataset
+
+
 def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
     """Class indices per row (-1 = not in this class set); ferplus-soft is scored on the FERPlus majority."""
     source = "ferplus" if config.labels == "ferplus-soft" else config.labels
@@ -74,6 +85,7 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
     A cross-validation run (`config.folds`) has one split, Training: every labelled row outside the held-out fold;
     with no PublicTest its checkpoints follow the training accuracy, so best.pt is in effect the last epoch.
     """
+    dataset = with_label_source(dataset, config)
     labels = hard_labels(dataset, config)
     if config.folds:
         keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
