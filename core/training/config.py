@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.classes import resolve_classes
+from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
 
 SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
 
@@ -49,7 +50,6 @@ NO_AUGMENT = AugmentOptions(flip=False, shift=0, rotate=0, scale=0, brightness=0
 LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
-TTA_MODES = ("none", "flip", "tencrop")
 AMP_MODES = ("auto", "bf16", "off")
 
 
