@@ -25,8 +25,10 @@ from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
 from core.inference.predictor import FacePrediction, PredictionResult, Predictor, summary
+from core.data.preprocessing import TTA_MODES
 
 TITLE = "FER Studio — live prediction"
+MODEL_TTA = "model"  # the TTA dropdown's default: whatever TTA the checkpoint records
 SMOOTH_WINDOW = 5  # frames averaged per face: ~0.75 s at STREAM_EVERY, steady labels without visible lag
 STREAM_EVERY = 0.15  # seconds between webcam frames; MTCNN + a small CNN take ~0.1 s a frame on 2 CPU cores
 STREAM_TIME_LIMIT = 600  # seconds one webcam session may hold a worker before it has to be restarted
@@ -99,12 +101,22 @@ def reading_order(result: PredictionResult) -> PredictionResult:
 
 
 @functools.lru_cache(maxsize=8)
-def cached_predictor(path: str, tta: bool) -> Predictor:
-    # one object per (model, tta): requests share it read-only, nobody flips .tta under another request
-    return Predictor.load(path, tta=tta)
+def cached_predictor(path: str) -> Predictor:
+    # shared by every request: a Predictor holds no per-request state (TTA is an argument of predict)
+    return Predictor.load(path)
 
 
-def predictor_for(model_path: str | None, tta: bool, allowed: frozenset[str]) -> Predictor:
+def tta_mode(choice: str | None) -> str | None:
+    """The TTA dropdown's value as predict takes it: None (the model's own) or a mode; anything else is refused."""
+    if choice in (None, "", MODEL_TTA):
+        return None
+    if choice not in TTA_MODES:
+        raise gr.Error(f"Unknown test-time augmentation {choice!r}: use {MODEL_TTA!r} or one of "
+                       f"{', '.join(TTA_MODES)}.")
+    return choice
+
+
+def predictor_for(model_path: str | None, allowed: frozenset[str]) -> Predictor:
     if not model_path:
         raise gr.Error("No model selected. Train one (python -m core train) or start with --checkpoint PATH.")
     # only listed models: API callers could otherwise make the server open any file. Runs that finished
@@ -112,7 +124,7 @@ def predictor_for(model_path: str | None, tta: bool, allowed: frozenset[str]) ->
     if str(model_path) not in allowed and all(str(e.path) != str(model_path) for e in list_checkpoints()):
         raise gr.Error(f"Unknown model {model_path!r}: use one the model list offers.")
     try:
-        return cached_predictor(str(model_path), bool(tta))
+        return cached_predictor(str(model_path))
     except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise gr.Error(f"Could not load the model {Path(model_path).name}: {exc}") from None
 
@@ -144,22 +156,22 @@ def probability_figure(result: PredictionResult) -> go.Figure | None:
     return figure
 
 
-def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: bool, *,
+def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: str, *,
                    allowed: frozenset[str] = frozenset()) -> tuple[Image.Image, go.Figure | None, str]:
     """Upload tab: annotated image, probability chart, message."""
     if not upload or not upload.get("path"):
         raise gr.Error("Upload an image first.")
     image = read_upload(upload)
-    result = reading_order(predictor_for(model_path, tta, allowed).predict(image))
+    result = reading_order(predictor_for(model_path, allowed).predict(image, tta=tta_mode(tta)))
     return annotate(image, result), probability_figure(result), summary(result)
 
 
-def predict_frame(frame: Image.Image | None, model_path: str | None, tta: bool, tracks: list[Track] | None, *,
+def predict_frame(frame: Image.Image | None, model_path: str | None, tta: str, tracks: list[Track] | None, *,
                   allowed: frozenset[str] = frozenset()) -> tuple[Image.Image | None, list[Track], str]:
     """Webcam tab, once per frame: annotated frame with smoothed labels, tracks for the next frame, message."""
     if frame is None:
         return None, [], ""
-    result = predictor_for(model_path, tta, allowed).predict(frame, whole=False)
+    result = predictor_for(model_path, allowed).predict(frame, whole=False, tta=tta_mode(tta))
     tracks, faces = smooth_faces(tracks or [], result.faces)
     smoothed = reading_order(PredictionResult(faces, result.message))
     return annotate(frame, smoothed), tracks, summary(smoothed)
@@ -179,7 +191,7 @@ def model_choices(given: Path | None) -> tuple[list[tuple[str, str]], str | None
     return [(e.label, str(e.path)) for e in entries], (str(default) if default is not None else None)
 
 
-def upload_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) -> None:
+def upload_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
     with gr.Row():
         with gr.Column():
             image = gr.Image(type="filepath", sources=["upload", "clipboard"], label="Photo")
@@ -194,7 +206,7 @@ def upload_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) ->
           inputs=[image, model, tta], outputs=[annotated, chart, message], api_name="predict", preprocess=False)
 
 
-def webcam_tab(model: gr.Dropdown, tta: gr.Checkbox, allowed: frozenset[str]) -> None:
+def webcam_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
     tracks = gr.State([])
     with gr.Row():
         camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam")
@@ -215,7 +227,8 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
             gr.Markdown("**No model yet.** Train one in the studio or pass `--checkpoint PATH`.")
         with gr.Row():
             model = gr.Dropdown(choices, value=value, label="Model", scale=4)
-            tta = gr.Checkbox(False, label="flip TTA", info="also classify the mirrored face and average")
+            tta = gr.Dropdown([("the model's own", MODEL_TTA), *TTA_MODES], value=MODEL_TTA, label="TTA", scale=1,
+                              info="test-time augmentation: flip also classifies the mirrored face, tencrop crops")
         with gr.Tabs():
             with gr.Tab("Upload"):
                 upload_tab(model, tta, allowed)

@@ -48,13 +48,13 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=30)
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint()
-    torch_predictor = Predictor.load(checkpoint, device="cpu", tta=False)
+    torch_predictor = Predictor.load(checkpoint, device="cpu")
     crop = np.random.default_rng(0).integers(0, 256, (1, torch_predictor.input_size, torch_predictor.input_size),
                                              dtype=np.uint8)
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_predictor = Predictor.load(export_onnx(checkpoint, Path(tmp) / "m.onnx"), tta=False)
-        torch_ms = median_ms(lambda: torch_predictor.classify_crops(crop), 200)
-        onnx_ms = median_ms(lambda: onnx_predictor.classify_crops(crop), 200)
+        onnx_predictor = Predictor.load(export_onnx(checkpoint, Path(tmp) / "m.onnx"))
+        torch_ms = median_ms(lambda: torch_predictor.classify_crops(crop, tta="none"), 200)
+        onnx_ms = median_ms(lambda: onnx_predictor.classify_crops(crop, tta="none"), 200)
     print(f"{checkpoint} ({torch_predictor.meta['model']}), {torch.get_num_threads()} threads")
     print(f"classify one face (batch 1): torch {torch_ms:.2f} ms, onnxruntime {onnx_ms:.2f} ms "
           f"-> onnxruntime {torch_ms / onnx_ms:.1f}x faster")

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from core.training.config import AugmentOptions
 from core.data.folders import export_folders
+from core.data.preprocessing import Preprocessing
 from core.models.registry import create_model, list_models, model_spec
 from core.data.store import load_dataset
 from core.training.loop import cpu_has_bf16
@@ -82,7 +83,7 @@ def pipeline_share(images: int, batches: int) -> None:
     start = time.perf_counter()
     for _ in range(batches):
         index = torch.randint(0, len(tensors), (64,), generator=generator)
-        to_model_input(tensors[index], 48, options, generator)
+        to_model_input(tensors[index], Preprocessing(48), options, generator)
     ours = (time.perf_counter() - start) / batches
     with tempfile.TemporaryDirectory() as tmp:
         export_folders(subset, tmp)

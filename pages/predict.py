@@ -1,6 +1,4 @@
 """Predict page: upload a photo or take a webcam snapshot; the faces found, boxed, with their probabilities."""
-import copy
-
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -9,6 +7,7 @@ from app.state import current_model_path, current_predictor, escape_markdown
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
+from core.data.preprocessing import TTA_MODES
 from core.inference.predictor import summary
 
 st.title("Predict")
@@ -23,12 +22,14 @@ upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=N
 snapshot = camera_tab.camera_input("Take a picture")
 source = upload or snapshot
 whole = st.checkbox("The image is already a face crop: classify it whole")
-predictor = copy.copy(predictor)  # the cached one is shared by every session: change a copy
-predictor.tta = st.checkbox("Average with the mirrored face (flip TTA)", value=predictor.tta)
+recorded = predictor.preprocessing.tta  # the default: what the checkpoint was evaluated with
+tta = st.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(recorded),
+                   format_func=lambda mode: f"{mode} (the model's own)" if mode == recorded else mode,
+                   help="flip: also classify the mirrored face; tencrop: also five crops and their mirrors")
 if source is not None:
     try:
         image = open_image(source)
-        result = predictor.predict(image, whole=True if whole else None)
+        result = predictor.predict(image, whole=True if whole else None, tta=tta)
     except DataError as exc:  # open_image names every problem (empty, not an image, truncated, too large)
         st.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
         st.stop()

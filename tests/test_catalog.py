@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.data.preprocessing import Preprocessing
 from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
 from core.models.checkpoint import save_checkpoint
 from core.models.registry import create_model
@@ -19,7 +20,7 @@ def write_checkpoint(path: Path, classes: list[str] = CLASSES7, metrics: dict | 
     path.parent.mkdir(parents=True, exist_ok=True)
     model = create_model("fernet", num_classes=len(classes), width=0.25)
     config = {"model": "fernet", "model_options": {"width": 0.25}, "labels": "fer2013"}
-    return save_checkpoint(path, model, config=config, classes=classes, input_size=48,
+    return save_checkpoint(path, model, config=config, classes=classes, preprocessing=Preprocessing(48),
                            metrics=metrics or {}, epoch=1)
 
 

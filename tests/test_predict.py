@@ -75,10 +75,12 @@ def test_many_faces_go_through_the_model_in_one_batch(checkpoint, photos):
     predictor.backend.logits = lambda batch: calls.append(len(batch)) or original(batch)
     result = predictor.predict(Image.open(photos / "test.jpg"))
     assert len(result.faces) == 6 and calls == [6]
-    predictor.tta = True
     calls.clear()
-    predictor.predict(Image.open(photos / "test.jpg"))
+    predictor.predict(Image.open(photos / "test.jpg"), tta="flip")
     assert calls == [6, 6]  # the faces and their mirror images
+    calls.clear()
+    predictor.predict(Image.open(photos / "test.jpg"), tta="tencrop")
+    assert calls == [6] * 12  # + five crops of each face, and their mirror images
 
 
 def test_onnx_export_matches_torch(checkpoint, photos, tmp_path):

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.data.preprocessing import Preprocessing, to_model_input, tta_probabilities
 from core.paths import REPO_ROOT, shared_data_dir
 from core.export.web import WEB_DIR, guide_box, serve_folder
 
@@ -108,9 +109,8 @@ def page(site, tmp_path_factory):
 
 
 def normalised(crops: np.ndarray, meta: dict) -> np.ndarray:
-    """As core/predict.Predictor.classify_crops: uint8 (N, S, S) -> float32 (N, 1, S, S)."""
-    norm = meta["normalization"]
-    return np.ascontiguousarray(((crops.astype(np.float32) / 255.0 - norm["mean"]) / norm["std"])[:, None])
+    """As Predictor.classify_crops, with the spec the page was given: uint8 (N, S, S) -> float32 (N, 1, S, S)."""
+    return to_model_input(crops, Preprocessing.from_dict(meta["preprocessing"]))
 
 
 def site_meta(site: Path) -> dict:
@@ -154,17 +154,20 @@ def test_image_data_path_matches_python(page, site, session):
     assert np.abs(np.array(got) - expected).max() < 1e-3
 
 
-def test_tta_averages_with_the_mirror_as_predictor_does(page, site, session):
+@pytest.mark.parametrize("tta", ["flip", "tencrop"])
+def test_tta_views_are_the_predictors(page, site, session, tta):
     gray = np.random.default_rng(2).integers(0, 256, size=(48, 48), dtype=np.uint8)
-    batch = normalised(np.stack([gray, gray[:, ::-1]]), site_meta(site))
-    expected = softmax(session.run(None, {"input": batch})[0]).mean(axis=0)
+    spec = Preprocessing.from_dict(site_meta(site)["preprocessing"]).with_tta(tta)
+    expected = tta_probabilities(lambda x: session.run(None, {"input": x})[0], to_model_input(gray[None], spec),
+                                 spec)[0]
     rgba = np.dstack([gray, gray, gray, np.full_like(gray, 255)]).ravel().tolist()
-    got = page.evaluate("""async (d) => {
-        window.FER_CONFIG.tta = "flip";
+    got = page.evaluate("""async ([d, tta]) => {
+        const spec = window.FER_CONFIG.preprocessing, recorded = spec.tta;
+        spec.tta = tta;
         try { return await window.ferPredictImageData(new ImageData(Uint8ClampedArray.from(d), 48, 48)); }
-        finally { window.FER_CONFIG.tta = "none"; }
-    }""", rgba)
-    assert np.abs(np.array(got) - expected).max() < 1e-3
+        finally { spec.tta = recorded; }
+    }""", [rgba, tta])
+    assert np.abs(np.array(got) - expected).max() < 1e-5
 
 
 def test_upload_predicts_the_guide_box_as_python_does(page, site, session):

@@ -4,7 +4,8 @@
 "use strict";
 
 (() => {
-  const config = window.FER_CONFIG; // written by core/export/web.py: classes, input_size, normalization
+  const config = window.FER_CONFIG; // written by core/export/web.py: classes, preprocessing (the model's spec)
+  const spec = config && config.preprocessing; // input_size, mean, std, tta: core/data/preprocessing.Preprocessing
   const SMOOTH_FRAMES = 5; // webcam: average the last few frames so the bars do not flicker
   const GUIDE_FRACTION = 0.6; // guide box side, as a share of the shorter image side (core/web_export.guide_box)
   const FACE_MARGIN = 0.2; // as core/faces.crop_face
@@ -49,8 +50,8 @@
     return gray;
   }
 
-  function pilCoefficients(inSize, outSize) {
-    // PIL's precompute_coeffs (triangle filter, widened when shrinking) + normalize_coeffs_8bpc (22-bit ints).
+  function triangleCoefficients(inSize, outSize) {
+    // PIL's precompute_coeffs: a triangle filter, widened when shrinking, normalised per output pixel (floats).
     const scale = inSize / outSize;
     const filterScale = Math.max(scale, 1);
     const support = filterScale;
@@ -61,19 +62,22 @@
       const center = (xx + 0.5) * scale;
       const xmin = Math.max(0, Math.trunc(center - support + 0.5));
       const count = Math.min(inSize, Math.trunc(center + support + 0.5)) - xmin;
-      const k = new Float64Array(count);
       let total = 0;
       for (let x = 0; x < count; x++) {
-        k[x] = Math.max(0, 1 - Math.abs((x + xmin - center + 0.5) / filterScale));
-        total += k[x];
+        weights[xx * ksize + x] = Math.max(0, 1 - Math.abs((x + xmin - center + 0.5) / filterScale));
+        total += weights[xx * ksize + x];
       }
-      for (let x = 0; x < count; x++) {
-        weights[xx * ksize + x] = Math.floor(0.5 + (total !== 0 ? k[x] / total : k[x]) * (1 << 22));
-      }
+      for (let x = 0; x < count && total !== 0; x++) weights[xx * ksize + x] /= total;
       bounds[xx * 2] = xmin;
       bounds[xx * 2 + 1] = count;
     }
     return { bounds, weights, ksize };
+  }
+
+  function pilCoefficients(inSize, outSize) {
+    // + PIL's normalize_coeffs_8bpc: the float weights as 22-bit integers, for the uint8 resize.
+    const { bounds, weights, ksize } = triangleCoefficients(inSize, outSize);
+    return { bounds, weights: weights.map((w) => Math.floor(0.5 + w * (1 << 22))), ksize };
   }
 
   function clip8(sum) {
@@ -120,8 +124,38 @@
   }
 
   function normalise(crop) {
-    const { mean, std } = config.normalization;
+    const { mean, std } = spec;
     return Float32Array.from(crop, (v) => (v / 255 - mean) / std);
+  }
+
+  /* ---------- test-time augmentation: the views of core/data/preprocessing.tta_views ---------- */
+
+  function ttaViews(size, tta) {
+    const whole = [[0, 0, size, false], [0, 0, size, true]];
+    if (tta === "none") return whole.slice(0, 1);
+    if (tta === "flip") return whole;
+    const crop = Math.max(1, Math.round(size * 11 / 12)), edge = size - crop;
+    const corners = [[0, 0], [0, edge], [edge, 0], [edge, edge], [Math.floor(edge / 2), Math.floor(edge / 2)]];
+    return whole.concat(corners.flatMap(([top, left]) => [[top, left, crop, false], [top, left, crop, true]]));
+  }
+
+  function cutView(input, size, [top, left, side, flip]) {
+    // The square (top, left, side) of normalised floats resized back to size x size (float triangle filter,
+    // as core/data/preprocessing.resize_numpy), mirrored when asked.
+    const { bounds, weights, ksize } = triangleCoefficients(side, size);
+    const rows = new Float64Array(size * side); // vertical pass first, as resize_numpy: weights @ x @ weights.T
+    for (let yy = 0; yy < size; yy++) for (let x = 0; x < side; x++) {
+      let sum = 0;
+      for (let k = 0; k < bounds[yy * 2 + 1]; k++) sum += input[(top + bounds[yy * 2] + k) * size + left + x] * weights[yy * ksize + k];
+      rows[yy * side + x] = sum;
+    }
+    const out = new Float32Array(size * size);
+    for (let y = 0; y < size; y++) for (let xx = 0; xx < size; xx++) {
+      let sum = 0;
+      for (let k = 0; k < bounds[xx * 2 + 1]; k++) sum += rows[y * side + bounds[xx * 2] + k] * weights[xx * ksize + k];
+      out[y * size + (flip ? size - 1 - xx : xx)] = sum;
+    }
+    return out;
   }
 
   /* ---------- the model ---------- */
@@ -136,7 +170,7 @@
 
   async function predictCrops(input, n) {
     // n preprocessed crops (n*S*S normalised floats) -> n rows of class probabilities, plus inference ms.
-    const size = config.input_size;
+    const size = spec.input_size;
     const tensor = new ort.Tensor("float32", Float32Array.from(input), [n, 1, size, size]);
     const start = performance.now();
     const output = await session.run({ input: tensor });
@@ -145,24 +179,13 @@
     return { rows: Array.from({ length: n }, (_, i) => softmax(logits, i * classes, classes)), ms };
   }
 
-  function mirrored(crop, size) {
-    const out = new Uint8Array(crop.length);
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) out[y * size + x] = crop[y * size + size - 1 - x];
-    return out;
-  }
-
   async function classifyCrop(crop) {
-    // One uint8 crop -> probabilities; with test-time augmentation (as Predictor) averaged with its mirror.
-    const size = config.input_size;
-    if (!config.tta || config.tta === "none") {
-      const { rows, ms } = await predictCrops(normalise(crop), 1);
-      return { probabilities: rows[0], ms };
-    }
-    const input = new Float32Array(2 * size * size);
-    input.set(normalise(crop));
-    input.set(normalise(mirrored(crop, size)), size * size);
-    const { rows, ms } = await predictCrops(input, 2);
-    return { probabilities: rows[0].map((p, c) => (p + rows[1][c]) / 2), ms };
+    // One uint8 crop -> probabilities averaged over the model's TTA views (as Predictor), in one batch.
+    const size = spec.input_size, x = normalise(crop), views = ttaViews(size, spec.tta);
+    const input = new Float32Array(views.length * size * size);
+    views.forEach((view, i) => input.set(cutView(x, size, view), i * size * size));
+    const { rows, ms } = await predictCrops(input, views.length);
+    return { probabilities: rows[0].map((_, c) => rows.reduce((total, row) => total + row[c], 0) / rows.length), ms };
   }
 
   /* ---------- finding the face ---------- */
@@ -191,7 +214,7 @@
     const rgba = workContext.getImageData(0, 0, width, height).data;
     const box = await findFace(width, height);
     const gray = grayFromRGBA(rgba, width * height);
-    const size = config.input_size;
+    const size = spec.input_size;
     const crop = resizeGray(cropSquare(gray, width, height, box), box.side, box.side, size, size);
     return { ...(await classifyCrop(crop)), box, crop };
   }
@@ -211,7 +234,7 @@
   }
 
   function drawCrop(crop) {
-    const size = config.input_size, canvas = $("crop");
+    const size = spec.input_size, canvas = $("crop");
     canvas.width = canvas.height = size;
     const pixels = new ImageData(size, size);
     crop.forEach((v, i) => pixels.data.set([v, v, v, 255], i * 4));
@@ -328,7 +351,7 @@
 
   window.ferPredictImageData = async (imageData) => {
     // A square crop (any size; gray or colour) -> probabilities, through the same gray + resize as the page.
-    const { width, height, data } = imageData, size = config.input_size;
+    const { width, height, data } = imageData, size = spec.input_size;
     const crop = resizeGray(grayFromRGBA(data, width * height), width, height, size, size);
     return (await classifyCrop(crop)).probabilities;
   };
@@ -347,7 +370,7 @@
       return;
     }
     $("model-info").textContent = `Model: ${config.model} · classes: ${config.classes.join(", ")} · ` +
-      `input ${config.input_size}×${config.input_size} gray · onnxruntime-web ${ort.env.versions?.web ?? ""}`;
+      `input ${spec.input_size}×${spec.input_size} gray · onnxruntime-web ${ort.env.versions?.web ?? ""}`;
     if (location.protocol === "file:") setStatus(FILE_HELP, true);
     detector = makeDetector();
     $("guide-note").textContent = detector ? "Faces are found with the browser's FaceDetector." :

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
 from core.progress import tqdm_progress
 
@@ -35,12 +36,12 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def predict_image(predictor, path: Path, out: Path | None, whole: bool | None) -> int:
+def predict_image(predictor, path: Path, out: Path | None, whole: bool | None, tta: str | None = None) -> int:
     from core.inference.draw import annotate
     from core.data.images import open_image
 
     image = open_image(path)
-    result = predictor.predict(image, whole=whole)
+    result = predictor.predict(image, whole=whole, tta=tta)
     print(f"{path}: {result.message}")
     for i, face in enumerate(result.faces, 1):
         ranked = sorted(face.probabilities.items(), key=lambda kv: -kv[1])
@@ -52,7 +53,7 @@ def predict_image(predictor, path: Path, out: Path | None, whole: bool | None) -
     return 0
 
 
-def predict_folder(predictor, folder: Path, out: Path | None, whole: bool | None) -> int:
+def predict_folder(predictor, folder: Path, out: Path | None, whole: bool | None, tta: str | None = None) -> int:
     from core.data.folders import image_extensions
     from core.data.images import open_image
 
@@ -63,7 +64,7 @@ def predict_folder(predictor, folder: Path, out: Path | None, whole: bool | None
     for path in tqdm_progress(files, len(files), "predicting"):
         prefix = {"file": path.relative_to(folder).as_posix()}
         try:
-            rows += csv_rows(predictor.predict(open_image(path), whole=whole), prefix)
+            rows += csv_rows(predictor.predict(open_image(path), whole=whole, tta=tta), prefix)
         except DataError as exc:  # one bad file is reported in its row, the rest still get predictions
             rows.append({**prefix, "face": "", "label": "", "message": exc.problem})
     target = out or folder / "predictions.csv"
@@ -72,7 +73,7 @@ def predict_folder(predictor, folder: Path, out: Path | None, whole: bool | None
     return 0
 
 
-def predict_video(predictor, path: Path, out: Path | None, stride: int) -> int:
+def predict_video(predictor, path: Path, out: Path | None, stride: int, tta: str | None = None) -> int:
     import cv2
 
     from core.inference.draw import annotate
@@ -91,7 +92,7 @@ def predict_video(predictor, path: Path, out: Path | None, stride: int) -> int:
         if index % stride:
             continue
         rgb = np.ascontiguousarray(frame[:, :, ::-1])
-        result = predictor.predict(rgb, whole=False)
+        result = predictor.predict(rgb, whole=False, tta=tta)
         rows += csv_rows(result, {"frame": index, "time": round(index / fps, 3)})
         drawn = np.asarray(annotate(rgb, result))[:, :, ::-1]
         if writer is None:
@@ -117,16 +118,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
         checkpoint = default_checkpoint()
     if checkpoint is None:
         raise FileNotFoundError("no checkpoint: pass --checkpoint (a .pt or .onnx) or train one first")
-    predictor = Predictor.load(checkpoint, device=args.device, tta=True if args.tta else None)
+    predictor = Predictor.load(checkpoint, device=args.device)
     whole = True if args.whole else None
     path = args.path
     if path.is_dir():
-        return predict_folder(predictor, path, args.out, whole)
+        return predict_folder(predictor, path, args.out, whole, args.tta)
     if not path.is_file():
         raise FileNotFoundError(f"no such file or folder: {path}")
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return predict_video(predictor, path, args.out, args.stride)
-    return predict_image(predictor, path, args.out, whole)
+        return predict_video(predictor, path, args.out, args.stride, args.tta)
+    return predict_image(predictor, path, args.out, whole, args.tta)
 
 
 def cmd_export_onnx(args: argparse.Namespace) -> int:
@@ -144,7 +145,7 @@ def add_predict_commands(commands) -> None:
     p.add_argument("--path", type=Path, required=True, help="an image, a folder (CSV out) or a video (.mp4 ...)")
     p.add_argument("--checkpoint", type=Path, help="a .pt checkpoint or .onnx export (default: the shipped one)")
     p.add_argument("--out", type=Path, help="annotated image / CSV / video path (default: next to the input)")
-    p.add_argument("--tta", action="store_true", help="average with the mirrored face")
+    p.add_argument("--tta", choices=TTA_MODES, help="test-time augmentation (default: what the checkpoint records)")
     p.add_argument("--whole", action="store_true", help="the image is a face crop: classify it whole")
     p.add_argument("--stride", type=int, default=1, help="video: predict every Nth frame")
     p.add_argument("--device", default="auto")

@@ -144,6 +144,15 @@ def as_pil(image: Image.Image | np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
+def as_rgb(image: Image.Image | np.ndarray) -> Image.Image:
+    """Any image or array (see `as_pil`) as 8-bit RGB; an animated image's `info["frames"]` is kept."""
+    pil = as_pil(image)
+    rgb = to_rgb(pil)
+    if "frames" in pil.info and rgb is not pil:
+        rgb.info["frames"] = pil.info["frames"]
+    return rgb
+
+
 def to_face_array(img: Image.Image, side: int = FACE_SIDE) -> np.ndarray:
     """A gray uint8 array of shape (side, side) from any image (the whole image, resized)."""
     gray = to_gray(img)

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from core.data.preprocessing import Preprocessing
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.config import TrainConfig
 from core.data.dataset import FerDataset
@@ -26,13 +27,13 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
     model = model_from_checkpoint(payload).to(target)
     tensors = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
                              config, target)
-    tta = tta or payload.get("tta", "none")
+    preprocessing = Preprocessing.from_payload(payload).with_tta(tta)
     reports = {}
     for split in splits:
         if split not in tensors:
             continue
         with torch.inference_mode():
-            result = evaluate(model, tensors[split], payload["input_size"], tta=tta)
+            result = evaluate(model, tensors[split], preprocessing)
         reports[split] = classification_report(result["y_true"], result["y_pred"], payload["classes"])
     return {"checkpoint": str(path), "model": payload["model"], "labels": payload["label_source"],
-            "classes": payload["classes"], "tta": tta, "reports": reports}
+            "classes": payload["classes"], "tta": preprocessing.tta, "reports": reports}

@@ -1,13 +1,16 @@
-"""Exporting a checkpoint to ONNX (dynamic batch) with its class names, input size and normalisation inside."""
+"""Exporting a checkpoint to ONNX (dynamic batch) with its class names and preprocessing spec inside.
+
+torch is imported by the functions that need it: reading the metadata back (the onnxruntime predictor) must not.
+"""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
-import torch
+import numpy as np
 
-from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.data.preprocessing import Preprocessing, to_model_input
 
 METADATA_KEY = "fer_studio"
 
@@ -15,18 +18,22 @@ METADATA_KEY = "fer_studio"
 def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = 17) -> Path:
     """Write `out` (.onnx): input `input` (N, 1, S, S) normalised floats, output `logits` (N, C)."""
     import onnx
+    import torch
+
+    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 
     payload = load_checkpoint(checkpoint)
     model = model_from_checkpoint(payload)
-    size = payload["input_size"]
+    size = Preprocessing.from_payload(payload).input_size
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.onnx.export(model, (torch.zeros(1, payload["in_chans"], size, size),), str(out), input_names=["input"],
                       output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
                       opset_version=opset, dynamo=False)
     exported = onnx.load(str(out))
-    meta = {k: payload[k] for k in ("model", "classes", "input_size", "in_chans", "normalization", "tta",
-                                    "label_source")}
+    # "preprocessing" is the spec; input_size, normalization and tta repeat it for readers of older exports
+    meta = {k: payload[k] for k in ("model", "classes", "preprocessing", "input_size", "in_chans", "normalization",
+                                    "tta", "label_source")}
     entry = exported.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     onnx.checker.check_model(exported)
@@ -46,19 +53,17 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
 
 
 def check_parity(checkpoint: str | Path, onnx_path: str | Path, faces: int = 64) -> float:
-    """Max |torch - onnxruntime| logits on real faces from the shipped sample (random ones as a fallback)."""
-    import numpy as np
+    """Max |torch - onnxruntime| logits on real faces from the shipped sample, both fed the input the spec
+    stored in the ONNX file makes (so the metadata is checked too)."""
     import onnxruntime
+    import torch
 
     from core.data.store import load_sample
+    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 
-    payload = load_checkpoint(checkpoint)
-    model = model_from_checkpoint(payload)
-    size, norm = payload["input_size"], payload["normalization"]
-    images = torch.from_numpy(np.array(load_sample().images[:faces])).float().div(255).unsqueeze(1)
-    batch = torch.nn.functional.interpolate(images, size=(size, size), mode="bilinear") if size != 48 else images
-    batch = ((batch - norm["mean"]) / norm["std"]).repeat(1, payload["in_chans"], 1, 1)
+    model = model_from_checkpoint(load_checkpoint(checkpoint))
+    batch = to_model_input(np.array(load_sample().images[:faces]), Preprocessing.from_payload(read_metadata(onnx_path)))
     with torch.inference_mode():
-        expected = model(batch).numpy()
+        expected = model(torch.from_numpy(batch)).numpy()
     session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    return float(np.abs(session.run(None, {"input": batch.numpy()})[0] - expected).max())
+    return float(np.abs(session.run(None, {"input": batch})[0] - expected).max())

@@ -4,7 +4,7 @@
 
     index.html, app.js, style.css   the page (templates in web/)
     model.onnx                      core.export.onnx.export_onnx, metadata inside
-    config.json, config.js          classes, input size, normalisation, tta (config.js sets window.FER_CONFIG)
+    config.json, config.js          classes and the preprocessing spec (config.js sets window.FER_CONFIG)
     ort/                            the onnxruntime-web wasm backend: ort.wasm.min.js + the .mjs/.wasm it loads
 
 The page crops and normalises faces exactly as core/inference/predictor.py does (PIL's gray conversion and bilinear resize are
@@ -24,6 +24,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from core.data.preprocessing import Preprocessing
 from core.export.onnx import export_onnx, read_metadata
 from core.paths import REPO_ROOT
 
@@ -66,8 +67,9 @@ def runtime_version(dist: Path) -> str:
 
 def web_config(meta: dict[str, Any], ort_version: str) -> dict[str, Any]:
     """What app.js needs to know about the model, from the metadata inside the exported ONNX file."""
-    keys = ("model", "classes", "input_size", "normalization", "tta", "label_source")
-    return {**{k: meta[k] for k in keys if k in meta}, "onnxruntime_web": ort_version}
+    keys = ("model", "classes", "label_source")
+    return {**{k: meta[k] for k in keys if k in meta}, "preprocessing": Preprocessing.from_payload(meta).to_dict(),
+            "onnxruntime_web": ort_version}
 
 
 def export_web(checkpoint: str | Path, out_dir: str | Path, web_dir: Path = WEB_DIR) -> Path:

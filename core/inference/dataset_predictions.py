@@ -60,25 +60,27 @@ def page(rows: np.ndarray, number: int, size: int = 48) -> np.ndarray:
     return rows[(number - 1) * size:number * size]
 
 
+PREDICTIONS_VERSION = 2  # 2: the checkpoint's TTA and the spec's resize filter (1 had no TTA, PIL's default filter)
+
+
 def predictions_cache_path(dataset: FerDataset, checkpoint: Path) -> Path:
-    """One cache file per (checkpoint file, data set) pair, invalidated when either changes."""
+    """One cache file per (checkpoint file, data set) pair, invalidated when either (or how we predict) changes."""
     stat = Path(checkpoint).stat()
-    key = f"{Path(checkpoint).resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{dataset.info.get('created')}:{len(dataset)}"
+    key = (f"{Path(checkpoint).resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{dataset.info.get('created')}:"
+           f"{len(dataset)}:v{PREDICTIONS_VERSION}")
     return data_dir() / "predictions" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
 
 
 def dataset_probabilities(dataset: FerDataset, checkpoint: Path, batch_size: int = 512) -> np.ndarray:
-    """The model's class probabilities for every image (N, C), computed once and cached on disk."""
+    """The model's class probabilities for every image (N, C), preprocessed and with the TTA the checkpoint records
+    (as `evaluate` scores it), computed once and cached on disk."""
     from core.inference.predictor import Predictor
 
     cache = predictions_cache_path(dataset, checkpoint)
     if cache.is_file():
         return np.load(cache)
-    predictor = Predictor.load(checkpoint, tta=False)
-    images = np.asarray(dataset.images)
-    if predictor.input_size != images.shape[-1]:
-        from PIL import Image
-        images = np.stack([np.asarray(Image.fromarray(i).resize((predictor.input_size,) * 2)) for i in images])
+    predictor = Predictor.load(checkpoint)
+    images = np.asarray(dataset.images)  # 48x48: classify_crops resizes them to the model's size as training does
     probabilities = np.concatenate([predictor.classify_crops(images[i:i + batch_size])
                                     for i in range(0, len(images), batch_size)]).astype(np.float32)
     cache.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from core.data.images import as_pil, to_rgb
+from core.data.images import as_rgb
 from core.inference.predictor import PredictionResult
 
 COLOURS = {"angry": (220, 50, 47), "disgust": (133, 153, 0), "fear": (108, 113, 196), "happy": (255, 193, 7),
@@ -13,7 +13,7 @@ COLOURS = {"angry": (220, 50, 47), "disgust": (133, 153, 0), "fear": (108, 113, 
 
 def annotate(image: Image.Image | np.ndarray, result: PredictionResult) -> Image.Image:
     """An RGB copy of `image` with each face boxed and labelled ("happy 87%")."""
-    canvas = to_rgb(as_pil(image)).copy()
+    canvas = as_rgb(image).copy()
     draw = ImageDraw.Draw(canvas)
     line = max(2, round(max(canvas.size) / 250))
     font = ImageFont.load_default(size=max(12, round(max(canvas.size) / 30)))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.data.images import MIN_SIDE
+from core.data.images import MIN_SIDE, to_face_array, to_gray
 
 
 @dataclass
@@ -75,3 +75,9 @@ def crop_face(gray: Image.Image, box: tuple[float, float, float, float], size: i
         array = np.pad(array, pad, mode="edge")
     crop = array[top + pad:bottom + pad, left + pad:right + pad]
     return np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+
+
+def face_crops(rgb: Image.Image, boxes: list[tuple[float, float, float, float] | None], size: int) -> np.ndarray:
+    """The gray uint8 crops (N, size, size) the model classifies: one per face box; None is the whole image."""
+    gray = to_gray(rgb)
+    return np.stack([to_face_array(gray, size) if box is None else crop_face(gray, box, size) for box in boxes])

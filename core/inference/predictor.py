@@ -1,7 +1,8 @@
 """Prediction from a checkpoint alone: find faces, crop them as in training, classify them in one batch.
 
-`Predictor.load(path)` takes a `.pt` checkpoint (torch) or a `.onnx` export (onnxruntime); class names, input
-size and normalisation come from the file. No face is an empty result with a message, never an exception.
+`Predictor.load(path)` takes a `.pt` checkpoint (torch) or a `.onnx` export (onnxruntime); class names and the
+preprocessing spec (input size, normalisation, TTA) come from the file. `predict` reads as its stages:
+image -> RGB -> faces -> crops -> model input -> probabilities. No face is an empty result with a message.
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.inference.faces import crop_face, get_detector
-from core.data.images import as_pil, to_face_array, to_gray, to_rgb, too_small
+from core.data.images import as_rgb, too_small
+from core.data.preprocessing import Preprocessing, to_model_input, tta_probabilities
+from core.inference.faces import Face, face_crops, get_detector
 
 SMALL_IMAGE = 128  # an image this small with no face found is taken to be a face crop already
 
@@ -61,81 +63,83 @@ class OnnxBackend:
 
 
 class Predictor:
-    """Classifies the faces in any image with one trained model."""
+    """Classifies the faces in any image with one trained model, preprocessed as its spec says (read-only)."""
 
-    def __init__(self, backend, meta: dict[str, Any], device: str = "cpu", tta: bool = False,
+    def __init__(self, backend, meta: dict[str, Any], preprocessing: Preprocessing, device: str = "cpu",
                  detect_side: int = 640):
-        self.backend, self.meta, self.device, self.tta = backend, meta, device, tta
+        self.backend, self.meta, self.preprocessing, self.device = backend, meta, preprocessing, device
         self.detect_side = detect_side  # frames are shrunk to this before detection: the main speed lever
         self.classes: list[str] = list(meta["classes"])
-        self.input_size = int(meta["input_size"])
+
+    @property
+    def input_size(self) -> int:
+        return self.preprocessing.input_size
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", tta: bool | None = None) -> Predictor:
-        """From a `.pt` checkpoint or an `.onnx` export; `tta=None` follows what the checkpoint records."""
+    def load(cls, path: str | Path, device: str = "auto") -> Predictor:
+        """From a `.pt` checkpoint or an `.onnx` export, with the preprocessing and TTA the file records."""
         path = Path(path)
         if path.suffix == ".onnx":
             from core.export.onnx import read_metadata
 
-            meta = read_metadata(path)
-            backend = OnnxBackend(path)
-            device = "cpu"
+            meta, backend, device = read_metadata(path), OnnxBackend(path), "cpu"
         else:
             from core.models.checkpoint import load_checkpoint
 
             meta = load_checkpoint(path)
             backend = TorchBackend(meta, device)
             device = str(backend.device)
-        flip = meta.get("tta", "none") != "none" if tta is None else tta
-        return cls(backend, {k: meta[k] for k in ("classes", "input_size", "normalization", "model")}, device, flip)
+        return cls(backend, {k: meta[k] for k in ("classes", "model")}, Preprocessing.from_payload(meta), device)
 
-    def classify_crops(self, crops: np.ndarray) -> np.ndarray:
-        """Probabilities (N, C) for gray uint8 crops (N, S, S), normalised as in training, in one batch."""
-        norm = self.meta["normalization"]
-        batch = ((crops.astype(np.float32) / 255.0 - norm["mean"]) / norm["std"])[:, None]
-        logits = self.backend.logits(np.ascontiguousarray(batch))
-        if self.tta:  # average with the mirrored faces
-            logits = np.stack([logits, self.backend.logits(np.ascontiguousarray(batch[..., ::-1]))])
-            return softmax(logits).mean(axis=0)
-        return softmax(logits)
+    def predict(self, image: Image.Image | np.ndarray, whole: bool | None = None,
+                tta: str | None = None) -> PredictionResult:
+        """Every face in `image`: image -> RGB -> faces -> crops -> model input -> probabilities.
 
-    def predict(self, image: Image.Image | np.ndarray, whole: bool | None = None) -> PredictionResult:
-        """Every face in `image`. `whole=True` classifies the whole image as one face; None decides: small
-        images in which no face is found are classified whole (e.g. a 48x48 FER2013 face). An image too small
-        to hold a face gives an empty result that says so; the message also says when only the first frame of
-        an animated image (opened by `open_image`) was used."""
-        pil = as_pil(image)
-        result = self.predict_faces(pil, whole)
-        frames = pil.info.get("frames", 1)
-        if frames > 1:
-            result.message += f" (animated image: the first of its {frames} frames)"
-        return result
-
-    def predict_faces(self, pil: Image.Image, whole: bool | None) -> PredictionResult:
-        """`predict` for a PIL image, without the note on animated images."""
-        problem = too_small(pil.size)
-        if problem:
-            return PredictionResult([], problem)
-        if whole:
-            return self.result([None], [None], to_face_array(pil, self.input_size)[None], "whole image classified")
-        device = self.device if self.device.startswith("cuda") else "cpu"
-        faces = get_detector(device, max_side=self.detect_side).detect(to_rgb(pil))
-        if whole is None and is_face_crop(pil.size, faces):
-            return self.result([None], [None], to_face_array(pil, self.input_size)[None],
-                               "a small image that is a face crop: classified whole")
+        `whole=True` classifies the whole image as one face; None decides: small images in which no face is found
+        are classified whole (e.g. a 48x48 FER2013 face). `tta` is "none", "flip" or "tencrop"; None is what the
+        checkpoint records. An image too small to hold a face gives an empty result that says so; the message
+        also says when only the first frame of an animated image (opened by `open_image`) was used."""
+        rgb = as_rgb(image)
+        faces, message = self.find_faces(rgb, whole)
+        message += frames_note(rgb)
         if not faces:
-            return PredictionResult([], "no face found in the image")
-        gray = to_gray(pil)
-        crops = np.stack([crop_face(gray, f.box, self.input_size) for f in faces])
-        return self.result([f.box for f in faces], [f.score for f in faces], crops,
-                           f"{len(faces)} face{'s' if len(faces) > 1 else ''} found")
+            return PredictionResult([], message)
+        probabilities = self.classify_crops(face_crops(rgb, [f and f.box for f in faces], self.input_size), tta)
+        return PredictionResult(face_predictions(faces, probabilities, self.classes), message)
 
-    def result(self, boxes, scores, crops: np.ndarray, message: str) -> PredictionResult:
-        probabilities = self.classify_crops(crops)
-        faces = [FacePrediction(box, score, {c: float(p) for c, p in zip(self.classes, row)},
-                                self.classes[int(row.argmax())], float(row.max()))
-                 for box, score, row in zip(boxes, scores, probabilities)]
-        return PredictionResult(faces, message)
+    def find_faces(self, rgb: Image.Image, whole: bool | None) -> tuple[list[Face | None], str]:
+        """The faces to classify (None: the whole image is one) and the message that says what was found."""
+        problem = too_small(rgb.size)
+        if problem:
+            return [], problem
+        if whole:
+            return [None], "whole image classified"
+        device = self.device if self.device.startswith("cuda") else "cpu"
+        faces = get_detector(device, max_side=self.detect_side).detect(rgb)
+        if whole is None and is_face_crop(rgb.size, faces):
+            return [None], "a small image that is a face crop: classified whole"
+        if not faces:
+            return [], "no face found in the image"
+        return list(faces), f"{len(faces)} face{'s' if len(faces) > 1 else ''} found"
+
+    def classify_crops(self, crops: np.ndarray, tta: str | None = None) -> np.ndarray:
+        """Probabilities (N, C) for gray uint8 crops (N, H, W) in one batch per TTA view (`tta=None`: the
+        checkpoint's); crops of another size are resized as in training."""
+        spec = self.preprocessing.with_tta(tta)
+        return tta_probabilities(self.backend.logits, to_model_input(crops, spec), spec)
+
+
+def face_predictions(faces: list[Face | None], probabilities: np.ndarray, classes: list[str]) -> list[FacePrediction]:
+    """One FacePrediction per face (box and score None for the whole image) from its row of probabilities."""
+    return [FacePrediction(face and face.box, face and face.score, {c: float(p) for c, p in zip(classes, row)},
+                           classes[int(row.argmax())], float(row.max()))
+            for face, row in zip(faces, probabilities)]
+
+
+def frames_note(image: Image.Image) -> str:
+    """What a message adds when only the first frame of an animated image was classified."""
+    frames = image.info.get("frames", 1)
+    return f" (animated image: the first of its {frames} frames)" if frames > 1 else ""
 
 
 def summary(result: PredictionResult) -> str:
@@ -155,8 +159,3 @@ def is_face_crop(size: tuple[int, int], faces: list) -> bool:
     x0, y0, x1, y1 = faces[0].box
     return len(faces) == 1 and (x1 - x0) * (y1 - y0) >= 0.4 * size[0] * size[1]
 
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)

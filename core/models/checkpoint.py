@@ -11,14 +11,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.data.preprocessing import Preprocessing
 from core.models.registry import create_model
 
 FORMAT = "fer-studio-checkpoint/1"
-NORMALIZATION = {"mean": 0.5, "std": 0.5}  # gray in [0, 1] -> roughly [-1, 1]
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any], classes: list[str],
-                    input_size: int, metrics: dict[str, Any], epoch: int,
+                    preprocessing: Preprocessing, metrics: dict[str, Any], epoch: int,
                     training_state: dict[str, Any] | None = None) -> Path:
     """Write a checkpoint via a temporary file and a rename, so a crash never leaves half a file."""
     path = Path(path)
@@ -30,10 +30,12 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "classes": list(classes),
         "in_chans": 1,
-        "input_size": int(input_size),
-        "normalization": dict(NORMALIZATION),
+        "preprocessing": preprocessing.to_dict(),
+        # the same facts under the keys checkpoints had before `preprocessing`, so older code still reads them
+        "input_size": preprocessing.input_size,
+        "normalization": {"mean": preprocessing.mean, "std": preprocessing.std},
+        "tta": preprocessing.tta,
         "label_source": config["labels"],
-        "tta": config.get("tta", "none"),
         "config": config,
         "metrics": metrics,
         "epoch": int(epoch),
@@ -47,7 +49,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint safely (weights_only) and check it is one of ours."""
+    """Load a checkpoint safely (weights_only) and check it is one of ours; `payload["preprocessing"]` is always
+    there (`Preprocessing.from_dict` reads it)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -57,6 +60,8 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise ValueError(f"{path} is not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a FER Studio checkpoint (no '{FORMAT}' format tag)")
+    # checkpoints from before the spec (the shipped ones) get it derived from their input_size/normalization/tta
+    payload["preprocessing"] = Preprocessing.from_payload(payload).to_dict()
     return payload
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
 
 SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
 
@@ -17,7 +18,6 @@ LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled", "cleaned")
 CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
-TTA_MODES = ("none", "flip", "tencrop")
 AMP_MODES = ("auto", "bf16", "off")
 
 

@@ -18,6 +18,7 @@ def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
     """Predict the held-out fold with the run's last.pt; return the file written."""
     import torch
 
+    from core.data.preprocessing import Preprocessing
     from core.models.checkpoint import load_checkpoint, model_from_checkpoint
     from core.training.loop import predict_probabilities
     from core.training.tensors import heldout_rows, load_training_dataset
@@ -27,7 +28,8 @@ def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
     payload = load_checkpoint(RunFolder(run).last)
     model = model_from_checkpoint(payload)
     images = torch.from_numpy(np.ascontiguousarray(dataset.images[rows])).unsqueeze(1)
-    probs = predict_probabilities(model, images, payload["input_size"], tta="flip").numpy().astype(np.float32)
+    preprocessing = Preprocessing.from_payload(payload).with_tta("flip")
+    probs = predict_probabilities(model, images, preprocessing).numpy().astype(np.float32)
     target = run / HELDOUT
     np.savez(target, rows=rows, probs=probs, classes=np.array(payload["classes"]),
              n_images=np.array(len(dataset)))

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.data.preprocessing import Preprocessing, view_torch
 from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.training.run_folder import RunFolder
@@ -80,7 +81,7 @@ def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, c
 
 
 def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.optim.Optimizer, scheduler,
-                    config: TrainConfig, input_size: int, generator: torch.Generator,
+                    config: TrainConfig, preprocessing: Preprocessing, generator: torch.Generator,
                     weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
                     should_stop: Callable[[], bool] | None = None, start_step: int = 0,
                     shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
@@ -100,7 +101,7 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
     start, stopped, step, lr = time.perf_counter(), False, start_step - 1, optimizer.param_groups[0]["lr"]
     for step in range(start_step, steps):
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
-        x = to_model_input(split.images[index], input_size, config.augment, generator)
+        x = to_model_input(split.images[index], preprocessing, config.augment, generator)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = model(x.contiguous(memory_format=torch.channels_last))
         loss = batch_loss(logits, split, index, config, weights)
@@ -124,39 +125,22 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
 
 
 @torch.no_grad()
-def predict_probabilities(model: nn.Module, images: torch.Tensor, input_size: int, batch_size: int = 256,
-                          tta: str = "none") -> torch.Tensor:
-    """Class probabilities for uint8 faces (N, 1, H, W), averaged over flips or ten crops when asked."""
+def predict_probabilities(model: nn.Module, images: torch.Tensor, preprocessing: Preprocessing,
+                          batch_size: int = 256) -> torch.Tensor:
+    """Class probabilities for uint8 faces (N, 1, H, W), averaged over the spec's TTA views (as the Predictor)."""
     model.eval()
     out = []
     for start in range(0, len(images), batch_size):
-        x = to_model_input(images[start:start + batch_size], input_size)
-        views = [x]
-        if tta in ("flip", "tencrop"):
-            views.append(torch.flip(x, dims=[3]))
-        if tta == "tencrop":
-            views += ten_crop_views(x, input_size)
-        probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
-        out.append(probs)
+        x = to_model_input(images[start:start + batch_size], preprocessing)
+        views = [view_torch(x, view) for view in preprocessing.views()]
+        out.append(torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0))
     return torch.cat(out)
 
 
-def ten_crop_views(x: torch.Tensor, input_size: int) -> list[torch.Tensor]:
-    """Four corner crops and the centre crop (11/12 of the side), each also flipped, resized back."""
-    crop = max(1, round(input_size * 11 / 12))
-    edge = input_size - crop
-    views = []
-    for top, left in ((0, 0), (0, edge), (edge, 0), (edge, edge), (edge // 2, edge // 2)):
-        view = F.interpolate(x[:, :, top:top + crop, left:left + crop], size=(input_size, input_size),
-                             mode="bilinear", align_corners=False)
-        views += [view, torch.flip(view, dims=[3])]
-    return views
-
-
-def evaluate(model: nn.Module, split: SplitTensors, input_size: int, tta: str = "none",
+def evaluate(model: nn.Module, split: SplitTensors, preprocessing: Preprocessing,
              batch_size: int = 256) -> dict[str, Any]:
-    """Loss and accuracy on one split, plus the predictions for detailed metrics."""
-    probs = predict_probabilities(model, split.images, input_size, batch_size, tta)
+    """Loss and accuracy on one split (TTA as `preprocessing` says), plus the predictions for detailed metrics."""
+    probs = predict_probabilities(model, split.images, preprocessing, batch_size)
     target = split.soft if split.soft is not None else split.targets
     loss = F.nll_loss(probs.clamp_min(1e-8).log(), split.targets) if split.soft is None else \
         -(target * probs.clamp_min(1e-8).log()).sum(1).mean()
@@ -181,7 +165,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
                             config, ddp.device)
     classes = list(config.class_names())
-    input_size = config.input_size or model_spec(config.model).input_size
+    preprocessing = Preprocessing(config.input_size or model_spec(config.model).input_size, tta=config.tta)
     model = create_model(config.model, num_classes=len(classes), **config.model_options).to(ddp.device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
     trained = ddp.wrap(model)
@@ -199,15 +183,15 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
         for epoch in range(state["epoch"], config.epochs + 1):
             if state["step"] == 0:
                 state["epoch_rng"] = generator.get_state()
-            result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, input_size,
+            result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, preprocessing,
                                      generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
                                      start_step=state["step"], shard=ddp.shard)
             ddp.sync_buffers(model)
-            record = finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state)
+            record = finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state)
             if ddp.active:
                 record["weights_sha1"] = distributed.weights_digest(model)
             if ddp.is_main:
-                save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state)
+                save_epoch(run, model, config, classes, preprocessing, record, optimizer, scheduler, generator, state)
                 run.log(record)
             yield record
             if result["stopped"] or (config.early_stopping and state["since_best"] >= config.early_stopping):
@@ -228,9 +212,11 @@ def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_mai
     return log
 
 
-def finish_epoch(model, splits, config, input_size, epoch, result, optimizer, scheduler, state) -> dict:
+def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state) -> dict:
     """Score PublicTest, step per-epoch schedules, track the best epoch; return the epoch record."""
-    public = evaluate(model, splits["PublicTest"], input_size) if "PublicTest" in splits else None
+    # without TTA: a quicker number per epoch; evaluate applies the recorded TTA afterwards
+    public = evaluate(model, splits["PublicTest"], preprocessing.with_tta("none")) if "PublicTest" in splits \
+        else None
     score = public["accuracy"] if public else result["accuracy"]  # no PublicTest: select on training
     if not result["stopped"]:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -247,12 +233,12 @@ def finish_epoch(model, splits, config, input_size, epoch, result, optimizer, sc
             "stopped": result["stopped"]}
 
 
-def save_epoch(run, model, config, classes, input_size, record, optimizer, scheduler, generator, state) -> None:
+def save_epoch(run, model, config, classes, preprocessing, record, optimizer, scheduler, generator, state) -> None:
     """Write last.pt (with what resume needs) and, when PublicTest improved, best.pt."""
     training = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
                 "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
                 "next_step": state["step"], "best": state["best"], "since_best": state["since_best"]}
-    common = dict(config=config.to_dict(), classes=classes, input_size=input_size, epoch=record["epoch"])
+    common = dict(config=config.to_dict(), classes=classes, preprocessing=preprocessing, epoch=record["epoch"])
     save_checkpoint(run.last, model, metrics=record, training_state=training, **common)
     if record["best"]:
         save_checkpoint(run.best, model, metrics=record, **common)

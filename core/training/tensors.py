@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from core.data.augment import AugmentOptions, augment_batch
-from core.models.checkpoint import NORMALIZATION
+from core.data.preprocessing import Preprocessing, to_model_input_torch
 from core.training.config import TrainConfig
 from core.data.classes import FERPLUS_CLASSES
 from core.data.dataset import VOTE_COLUMNS, FerDataset
@@ -115,15 +114,11 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
     return splits
 
 
-def to_model_input(batch: torch.Tensor, input_size: int, augment: AugmentOptions | None = None,
+def to_model_input(batch: torch.Tensor, preprocessing: Preprocessing, augment: AugmentOptions | None = None,
                    generator: torch.Generator | None = None) -> torch.Tensor:
-    """uint8 faces -> normalised float model input at `input_size`, augmented when options are given."""
-    x = batch.float().div_(255.0)
-    if x.shape[-1] != input_size:
-        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False)
-    if augment is not None:
-        x = augment_batch(x, augment, generator)
-    return (x - NORMALIZATION["mean"]) / NORMALIZATION["std"]
+    """uint8 faces -> model input as `preprocessing` says, augmented (before normalising) when options are given."""
+    extra = None if augment is None else (lambda x: augment_batch(x, augment, generator))
+    return to_model_input_torch(batch, preprocessing, extra)
 
 
 def class_weights(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
