@@ -1,16 +1,15 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training.config import TrainConfig
 from core.data.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
-from core.data.store import load_sample, save_dataset
-from core.training.loop import fit
+from core.data.store import save_dataset
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -25,11 +24,9 @@ def isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def tiny_model(isolated):
-    """A finished run the catalog lists (so pages have a model)."""
-    run = isolated / "runs" / "tiny"
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=1, batch_size=8)
-    list(fit(config, run, dataset=load_sample()))
+def tiny_model(isolated, tiny_run):
+    """A finished run the catalog lists (so pages have a model): a copy of the session's tiny run."""
+    run = shutil.copytree(tiny_run, isolated / "runs" / "tiny")
     (run / "status.json").write_text('{"state": "finished", "created": 1}')
     return run / "best.pt"
 

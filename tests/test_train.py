@@ -12,6 +12,7 @@ from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
 from core.training.loop import RunFolder, fit
+from core.training.tensors import prepare_splits
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
 
@@ -27,6 +28,7 @@ def bright_dark_dataset(n: int = 96) -> FerDataset:
     return FerDataset(images.astype(np.uint8), meta, {})
 
 
+@pytest.mark.slow
 def test_fit_learns_an_easy_task_and_writes_the_run_folder(tmp_path):
     config = TrainConfig(**TINY, classes="happy,sad", epochs=3)  # SGD + one-cycle, the default recipe
     records = list(fit(config, tmp_path, dataset=bright_dark_dataset(480)))
@@ -70,12 +72,26 @@ def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
     assert len(steps) == len(set(steps))
 
 
+def lr_by_step_and_epoch(run) -> tuple[dict, dict]:
+    """The lr each logged (epoch, step) and each epoch record of a run folder holds."""
+    records = RunFolder(run).records()
+    steps = {(r["epoch"], r["step"]): r["lr"] for r in records if r.get("kind") == "step"}
+    return steps, {r["epoch"]: r["lr"] for r in records if r.get("kind") == "epoch"}
+
+
 def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
-    short = TrainConfig(**TINY, epochs=3, max_steps_per_epoch=2)
-    stopper = iter([False, False, True])
-    list(fit(short, tmp_path, dataset=load_sample(), should_stop=lambda: next(stopper, False)))
-    resumed = list(fit(short, tmp_path, dataset=load_sample(), resume=True))
-    assert resumed[-1]["epoch"] == 3
+    short = TrainConfig(**TINY, epochs=3, max_steps_per_epoch=2)  # one-cycle: the lr moves every step
+    stopper = iter([False, True])  # asked once per epoch: stops after the whole epoch 1 and step 1 of epoch 2
+    first = list(fit(short, tmp_path / "resumed", dataset=load_sample(), should_stop=lambda: next(stopper, False)))
+    assert [r["epoch"] for r in first] == [1, 2] and first[-1]["stopped"]
+    resumed = list(fit(short, tmp_path / "resumed", dataset=load_sample(), resume=True))
+    assert [r["epoch"] for r in resumed] == [2, 3] and not resumed[-1]["stopped"]
+    list(fit(short, tmp_path / "straight", dataset=load_sample()))
+    steps, epochs = lr_by_step_and_epoch(tmp_path / "resumed")
+    straight_steps, straight_epochs = lr_by_step_and_epoch(tmp_path / "straight")
+    assert list(straight_steps) == [(e, s) for e in (1, 2, 3) for s in (1, 2)]
+    assert len(set(straight_steps.values())) == 6  # every step has its own lr, so a restarted schedule shows
+    assert steps == pytest.approx(straight_steps, rel=1e-9) and epochs == pytest.approx(straight_epochs, rel=1e-9)
 
 
 @pytest.mark.parametrize("labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8),
@@ -87,7 +103,7 @@ def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
     assert len(load_checkpoint(tmp_path / "best.pt")["classes"]) == count
 
 
-def test_relabeled_source_trains_on_the_relabels(tmp_path):
+def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     config = TrainConfig(**TINY, labels="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
     with pytest.raises(ValueError, match="no relabeled labels"):
         next(fit(config, tmp_path, dataset=load_sample()))
@@ -95,7 +111,20 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path):
     happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
     relabeled = with_relabels(sample, {image_id: "sad" for image_id in happy})  # every happy face now sad
     assert set(relabeled.labels("relabeled", ("happy", "sad"))) == {-1, 1}
-    assert next(fit(config, tmp_path, dataset=relabeled)) is not None
+    trained_on = {}
+
+    def spy(dataset, *args):
+        trained_on.update(prepare_splits(dataset, *args))
+        return trained_on
+
+    monkeypatch.setattr("core.training.loop.prepare_splits", spy)
+    record = next(fit(config, tmp_path, dataset=relabeled))
+    meta = sample.meta
+    rows = np.flatnonzero((meta["split"] == "Training") & meta["label"].isin(["happy", "sad"]))
+    assert (meta["label"].to_numpy()[rows] == "happy").any()
+    assert trained_on["Training"].targets.tolist() == [1] * len(rows)  # happy and sad faces, every one as sad
+    assert np.array_equal(trained_on["Training"].images.squeeze(1).cpu().numpy(), sample.images[rows])
+    assert record["train_accuracy"] is not None and (tmp_path / "best.pt").is_file()
 
 
 def test_config_refuses_bad_values_and_unknown_fields():

@@ -59,23 +59,16 @@ def camera_frames(count: int = 6) -> list[np.ndarray]:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    """A tiny fernet trained for two steps on the shipped sample, exported as the web page."""
+def site(tmp_path_factory, tiny_checkpoint) -> Path:
+    """The session's tiny fernet (tests/conftest.py), exported as the web page."""
     if not Path(CHROMIUM).is_file():
         pytest.skip("Chromium is not installed (apt-get install chromium)")
     pytest.importorskip("playwright.sync_api")
     if shutil.which("npm") is None and not (WEB_DIR / "node_modules" / "onnxruntime-web").is_dir():
         pytest.skip("npm is not installed and web/node_modules is missing")
-    from core.training.config import TrainConfig
-    from core.data.store import load_sample
-    from core.training.loop import fit
     from core.export.web import export_web
 
-    root = tmp_path_factory.mktemp("web")
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2,
-                         batch_size=16, device="cpu")
-    list(fit(config, root / "run", dataset=load_sample()))
-    return export_web(root / "run" / "best.pt", root / "site")
+    return export_web(tiny_checkpoint, tmp_path_factory.mktemp("web") / "site")
 
 
 @pytest.fixture(scope="module")
