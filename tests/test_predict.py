@@ -98,7 +98,8 @@ def test_predict_command_image_folder_and_video(tiny_checkpoint, photos, tmp_pat
     (folder / "broken.png").write_bytes(b"not an image")
     assert main(["predict", "--path", str(folder / "test.jpg"), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert "face 6:" in capsys.readouterr().out and (folder / "test_pred.png").is_file()
-    assert main(["predict", "--path", str(folder), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "p.csv")]) == 0
+    assert main(["predict", "--path", str(folder), "--checkpoint", str(tiny_checkpoint),
+                 "--out", str(tmp_path / "p.csv")]) == 0
     text = (tmp_path / "p.csv").read_text()
     assert "broken.png" in text and "not an image (or an unsupported format)" in text and text.count("happy.jpeg") == 1
     frame = np.asarray(Image.open(photos / "happy.jpeg").convert("RGB").resize((320, 240)))[:, :, ::-1]
