@@ -1,4 +1,4 @@
-"""Browsing: filters over metadata and predictions, pagination, and the prediction cache."""
+"""Looking through a data set (core/inference/dataset_predictions.py): filters, pagination, the prediction cache."""
 from __future__ import annotations
 
 import numpy as np

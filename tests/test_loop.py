@@ -39,15 +39,13 @@ def test_fit_learns_an_easy_task_and_writes_the_run_folder(tmp_path):
     assert sum(kinds) == 30  # 160 training images / 16 per batch, logged every step, 3 epochs
 
 
-def test_checkpoint_is_self_describing_and_safe_to_load(tmp_path):
-    config = TrainConfig(**TINY, classes="fer3", epochs=1, max_steps_per_epoch=2)
-    list(fit(config, tmp_path, dataset=load_sample()))
-    payload = torch.load(tmp_path / "best.pt", weights_only=True)
-    assert payload["classes"] == ["happy", "sad", "neutral"] and payload["input_size"] == 48
+def test_checkpoint_is_self_describing_and_safe_to_load(tiny_checkpoint):
+    payload = torch.load(tiny_checkpoint, weights_only=True)  # the session's tiny run (fer7, tests/conftest.py)
+    assert payload["classes"] == list(TrainConfig(classes="fer7").class_names()) and payload["input_size"] == 48
     assert payload["normalization"] == {"mean": 0.5, "std": 0.5} and payload["label_source"] == "fer2013"
     assert payload["config"]["model"] == "fernet" and "public_accuracy" in payload["metrics"]
-    model = model_from_checkpoint(load_checkpoint(tmp_path / "best.pt"))
-    assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 3)
+    model = model_from_checkpoint(load_checkpoint(tiny_checkpoint))
+    assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 7)
 
 
 def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
