@@ -1,10 +1,11 @@
-# FER Studio quick start: `make app` (set up + run the Streamlit studio), `make test` (set up + run the tests).
+# FER Studio quick start: `make app` (set up + run the Streamlit studio), `make test` (set up + run the tests),
+# `make check` (the fast tier: the tests not marked slow).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: app test setup clean
+.PHONY: app test check setup clean
 
 setup: $(STAMP)
 
@@ -19,6 +20,9 @@ app: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+check: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
 
 clean:
 	rm -rf $(VENV)

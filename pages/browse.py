@@ -20,7 +20,7 @@ if predictor is not None and st.toggle("Filter and show by the model's predictio
 with st.expander("Filters", expanded=True):
     left, middle, right = st.columns(3)
     spec = ImageFilter(
-        splits=tuple(left.multiselect("Split", SPLITS)),
+        splits=tuple(left.multiselect("Split", SPLITS, key="browse_splits")),
         labels=tuple(left.multiselect("FER2013 label", sorted(set(dataset.meta["label"]) - {""}))),
         ferplus=tuple(middle.multiselect("FERPlus majority", ALL_CLASSES + ("",), format_func=lambda c: c or "(none)"))
         if dataset.has_ferplus else (),
@@ -31,7 +31,7 @@ with st.expander("Filters", expanded=True):
         confidence=middle.slider("Model confidence", 0.0, 1.0, (0.0, 1.0)) if probabilities is not None else (0.0, 1.0))
 rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None)
 pages = max(1, -(-len(rows) // PER_PAGE))
-number = st.number_input(f"Page (of {pages:,}; {len(rows):,} images match)", 1, pages, 1)
+number = st.number_input(f"Page (of {pages:,}; {len(rows):,} images match)", 1, pages, 1, key="browse_page")
 shown = page(rows, number, PER_PAGE)
 
 

@@ -21,11 +21,14 @@ st.title("Data")
 with st.expander("Import a data set", expanded=current_dataset().is_sample):
     csv_tab, folder_tab = st.tabs(["FER2013 + FERPlus csv", "Image folders"])
     with csv_tab:
-        fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"])
-        plus_upload = st.file_uploader("fer2013new.csv (FERPlus votes, optional)", type=["csv"])
-        fer_path = st.text_input("... or a path on this server", value="../shared/data/fer2013/fer2013.csv.gz")
-        plus_path = st.text_input("FERPlus path on this server (optional)", value="../shared/data/fer2013/fer2013new.csv")
-        start_csv = st.button("Import FER2013", type="primary")
+        fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"], key="data_fer_upload")
+        plus_upload = st.file_uploader("fer2013new.csv (FERPlus votes, optional)", type=["csv"],
+                                       key="data_plus_upload")
+        fer_path = st.text_input("... or a path on this server", value="../shared/data/fer2013/fer2013.csv.gz",
+                                key="data_fer_path")
+        plus_path = st.text_input("FERPlus path on this server (optional)",
+                                  value="../shared/data/fer2013/fer2013new.csv", key="data_plus_path")
+        start_csv = st.button("Import FER2013", type="primary", key="data_import_csv")
     with folder_tab:
         root = st.text_input("Folder holding train/ and test/ (or valid/)")
         labels = st.text_input("Class names for category_0..n folders (comma separated, optional)")

@@ -18,7 +18,7 @@ if predictor is None:
 st.caption(f"Model: {current_model_path()} ({len(predictor.classes)} classes: {', '.join(predictor.classes)})")
 
 upload_tab, camera_tab = st.tabs(["Upload", "Webcam snapshot"])
-upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None)
+upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None, key="predict_upload")
 snapshot = camera_tab.camera_input("Take a picture")
 source = upload or snapshot
 whole = st.checkbox("The image is already a face crop: classify it whole")

@@ -68,7 +68,7 @@ for i, (cell, name) in enumerate(zip(keys, ALL_CLASSES), 1):
                 type="primary" if name == item["label"] else "secondary")
 keys[-3].button("not a face", shortcut="n", on_click=record, args=(NOT_A_FACE,), width="stretch")
 keys[-2].button("skip", shortcut="s", on_click=move, args=(1,), width="stretch")
-keys[-1].button("undo", shortcut="u", on_click=undo, width="stretch")
+keys[-1].button("undo", key="relabel_undo", shortcut="u", on_click=undo, width="stretch")
 
 with st.expander("History and exports"):
     everyone = st.checkbox("Show every annotator", value=False)
@@ -77,7 +77,7 @@ with st.expander("History and exports"):
     if not disagreements.empty:
         st.caption("Images that two annotators labelled differently:")
         st.dataframe(disagreements, hide_index=True, width="stretch")
-    if st.button("Export current labels (FER2013 and FERPlus formats)"):
+    if st.button("Export current labels (FER2013 and FERPlus formats)", key="relabel_export"):
         try:
             exports = contained_path(data_dir() / "exports", [data_dir()])  # a symlink there cannot lead elsewhere
         except DataError as exc:

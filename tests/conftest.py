@@ -63,3 +63,24 @@ def real_data() -> Path:
     if not (folder / "fer2013.csv.gz").is_file() or not (folder / "fer2013new.csv").is_file():
         pytest.skip(f"real FER2013/FERPlus data not found in {folder} (set FER_SHARED_DATA)")
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """One tiny fernet (width 0.25, the 7 FER2013 classes) trained for two steps on the shipped sample, once per
+    session, for every test that only needs *a* trained model. Shared: copy the file or folder before changing it."""
+    from core.data.store import load_sample
+    from core.training.config import TrainConfig
+    from core.training.loop import fit
+
+    out = tmp_path_factory.mktemp("tiny_run")
+    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
+                         max_steps_per_epoch=2, batch_size=16, device="cpu")
+    list(fit(config, out, dataset=load_sample()))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tiny_run) -> Path:
+    """The best.pt of `tiny_run` (read-only)."""
+    return tiny_run / "best.pt"

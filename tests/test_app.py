@@ -1,16 +1,15 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
 
+import shutil
 import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training.config import TrainConfig
 from core.data.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
-from core.data.store import load_sample, save_dataset
-from core.training.loop import fit
+from core.data.store import save_dataset
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -25,11 +24,9 @@ def isolated(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def tiny_model(isolated):
-    """A finished run the catalog lists (so pages have a model)."""
-    run = isolated / "runs" / "tiny"
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=1, batch_size=8)
-    list(fit(config, run, dataset=load_sample()))
+def tiny_model(isolated, tiny_run):
+    """A finished run the catalog lists (so pages have a model): a copy of the session's tiny run."""
+    run = shutil.copytree(tiny_run, isolated / "runs" / "tiny")
     (run / "status.json").write_text('{"state": "finished", "created": 1}')
     return run / "best.pt"
 
@@ -58,9 +55,9 @@ def test_data_page_imports_from_a_server_path(small_csvs, monkeypatch):
     fer_path, plus_path, _ = small_csvs
     monkeypatch.setenv("FER_IMPORT_ROOTS", str(fer_path.parent))  # typed paths must lie inside the import roots
     app = run_page()
-    app.text_input[0].set_value(str(fer_path))
-    app.text_input[1].set_value(str(plus_path))
-    app.button[0].click().run()
+    app.text_input(key="data_fer_path").set_value(str(fer_path))
+    app.text_input(key="data_plus_path").set_value(str(plus_path))
+    app.button(key="data_import_csv").click().run()
     assert not app.exception
     app = run_page()
     assert app.metric[0].value == "21" and not any("sample" in i.value for i in app.info)
@@ -76,9 +73,9 @@ def test_data_page_on_an_import(small_csvs, isolated):
 
 def test_browse_page_pages_and_filters():
     app = run_page("browse.py")
-    assert "472 images match" in app.number_input[0].label
-    app.multiselect[0].set_value(["PrivateTest"]).run()
-    assert not app.exception and "157 images match" in app.number_input[0].label
+    assert "472 images match" in app.number_input(key="browse_page").label
+    app.multiselect(key="browse_splits").set_value(["PrivateTest"]).run()
+    assert not app.exception and "157 images match" in app.number_input(key="browse_page").label
 
 
 def test_predict_page_without_a_model_says_how_to_get_one():
@@ -88,7 +85,7 @@ def test_predict_page_without_a_model_says_how_to_get_one():
 
 def test_predict_page_with_a_model(tiny_model):
     app = run_page("predict.py")
-    assert not any("Train page" in w.value for w in app.warning) and "7 classes" in app.caption[0].value
+    assert not any("Train page" in w.value for w in app.warning) and any("7 classes" in c.value for c in app.caption)
 
 
 def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
@@ -131,8 +128,7 @@ def test_relabel_page_records_events_and_undo(isolated):
     assert list(store.current_labels().values()) == ["happy"]
     app.button(key="class-sad").click().run()
     assert sorted(store.current_labels().values()) == ["happy", "sad"]  # two images: it moved on by itself
-    undo = [b for b in app.button if b.label == "undo"][0]
-    undo.click().run()
+    app.button(key="relabel_undo").click().run()
     assert list(store.current_labels().values()) == ["happy"]
     history = store.history(annotator="ann")
     assert len(history) == 3 and history["undone"].sum() == 1

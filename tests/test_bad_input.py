@@ -182,11 +182,9 @@ def data_page(studio):
 @pytest.mark.parametrize("case", CSV_EXPECTED)
 def test_csv_streamlit_upload(case, data_page, tmp_path):
     fer, plus = bad.CSV_CASES[case](tmp_path)
-    fer_upload, plus_upload = data_page.file_uploader[0], data_page.file_uploader[1]
-    fer_upload.set_value((fer.name, fer.read_bytes(), "text/csv"))
-    plus_upload.set_value((plus.name, plus.read_bytes(), "text/csv") if plus else None)
-    [button] = [b for b in data_page.button if b.label == "Import FER2013"]
-    button.click().run()
+    data_page.file_uploader(key="data_fer_upload").set_value((fer.name, fer.read_bytes(), "text/csv"))
+    data_page.file_uploader(key="data_plus_upload").set_value((plus.name, plus.read_bytes(), "text/csv") if plus else None)
+    data_page.button(key="data_import_csv").click().run()
     assert not data_page.exception, [e.value for e in data_page.exception]
     errors = [unescape(e.value) for e in data_page.error]
     assert len(errors) == 1 and re.match(f"Nothing was imported: .*{CSV_EXPECTED[case]}", errors[0]), errors
@@ -258,7 +256,8 @@ def predict_page(studio):
 @pytest.mark.parametrize("case", IMAGE_EXPECTED)
 def test_image_streamlit_upload(case, predict_page, tmp_path, upright_label):
     expect, path = IMAGE_EXPECTED[case], make_image(case, tmp_path)
-    predict_page.file_uploader[0].set_value((path.name, path.read_bytes(), "application/octet-stream")).run()
+    upload = predict_page.file_uploader(key="predict_upload")
+    upload.set_value((path.name, path.read_bytes(), "application/octet-stream")).run()
     assert not predict_page.exception, [e.value for e in predict_page.exception]
     assert predict_page.title[0].value == "Predict"  # the page is still there
     if expect.error:

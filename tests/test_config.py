@@ -129,3 +129,12 @@ def test_every_field_has_a_form_widget_with_the_field_default(tmp_path, monkeypa
         if not isinstance(value, str) or isinstance(value_at(page_defaults, path), str):
             assert value == value_at(page_defaults, path), path
     assert app.multiselect(key="train_custom_classes").value == []  # not prefilled while 'custom' is not chosen
+
+
+def test_config_refuses_bad_values_and_unknown_fields():
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="unknown config field"):
+        TrainConfig.from_dict({"epochz": 3})
+    with pytest.raises(ValueError, match="unknown class"):
+        TrainConfig(classes="happy,bored")

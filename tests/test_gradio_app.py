@@ -57,16 +57,8 @@ def isolated(tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory) -> str:
-    from core.training.config import TrainConfig
-    from core.data.store import load_sample
-    from core.training.loop import fit
-
-    out = tmp_path_factory.mktemp("tiny")
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
-                         max_steps_per_epoch=2, batch_size=16, device="cpu")
-    list(fit(config, out, dataset=load_sample()))
-    return str(out / "best.pt")
+def checkpoint(tiny_checkpoint) -> str:
+    return str(tiny_checkpoint)
 
 
 def spawn(extra: list[str], checkpoint: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen, str]:

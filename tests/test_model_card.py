@@ -1,6 +1,8 @@
 """Shipping a run: the checkpoint is copied and its model card holds the command, timing and metric tables."""
 from __future__ import annotations
 
+import pytest
+
 from core.models.checkpoint import load_checkpoint
 from core.cli.main import main
 from core.paths import SAMPLE_DIR
@@ -15,6 +17,7 @@ def test_ship_command_parses(monkeypatch, tmp_path, capsys):
     assert str(seen["run"]) == "runs/abc" and seen["name"] == "demo"
 
 
+@pytest.mark.slow
 def test_ship_writes_checkpoint_card_and_confusion(tmp_path, capsys):
     run = tmp_path / "run"
     assert main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",

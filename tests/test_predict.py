@@ -6,23 +6,12 @@ import pytest
 from PIL import Image
 
 from core.cli.main import main
-from core.training.config import TrainConfig
 from core.inference.draw import annotate
 from core.inference.faces import crop_face, square_box
 from core.export.onnx import check_parity, export_onnx, read_metadata
 from core.paths import shared_data_dir
 from core.inference.predictor import Predictor
 from core.data.store import load_sample
-from core.training.loop import fit
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("tiny")
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
-                         max_steps_per_epoch=3, batch_size=16)
-    list(fit(config, out, dataset=load_sample()))
-    return out / "best.pt"
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +29,8 @@ def test_square_box_and_edge_crops():
     assert crop.shape == (48, 48) and crop.dtype == np.uint8
 
 
-def test_a_face_crop_is_classified_whole(checkpoint):
-    predictor = Predictor.load(checkpoint)
+def test_a_face_crop_is_classified_whole(tiny_checkpoint):
+    predictor = Predictor.load(tiny_checkpoint)
     face = np.asarray(load_sample().images[0])
     result = predictor.predict(face)
     assert len(result.faces) == 1 and result.faces[0].box is None and "face crop" in result.message
@@ -50,26 +39,26 @@ def test_a_face_crop_is_classified_whole(checkpoint):
 
 
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P", "CMYK", "I;16", "LA", "1"])
-def test_every_image_mode_is_accepted(checkpoint, mode):
+def test_every_image_mode_is_accepted(tiny_checkpoint, mode):
     base = Image.fromarray(np.asarray(load_sample().images[3]))
     image = base.convert(mode) if mode != "I;16" else Image.fromarray(np.asarray(base).astype(np.uint16) * 257)
-    result = Predictor.load(checkpoint).predict(image)
+    result = Predictor.load(tiny_checkpoint).predict(image)
     assert len(result.faces) == 1
 
 
 @pytest.mark.parametrize("array", [np.zeros((48, 48, 3), np.uint8), np.ones((48, 48, 4), np.uint16) * 30000,
                                    np.full((48, 48), 0.5, np.float32)])
-def test_numpy_arrays_are_accepted(checkpoint, array):
-    assert len(Predictor.load(checkpoint).predict(array).faces) == 1
+def test_numpy_arrays_are_accepted(tiny_checkpoint, array):
+    assert len(Predictor.load(tiny_checkpoint).predict(array).faces) == 1
 
 
-def test_no_face_is_an_empty_result_with_a_message(checkpoint):
-    result = Predictor.load(checkpoint).predict(Image.new("RGB", (640, 480), (128, 128, 128)))
+def test_no_face_is_an_empty_result_with_a_message(tiny_checkpoint):
+    result = Predictor.load(tiny_checkpoint).predict(Image.new("RGB", (640, 480), (128, 128, 128)))
     assert result.faces == [] and "no face" in result.message
 
 
-def test_many_faces_go_through_the_model_in_one_batch(checkpoint, photos):
-    predictor = Predictor.load(checkpoint)
+def test_many_faces_go_through_the_model_in_one_batch(tiny_checkpoint, photos):
+    predictor = Predictor.load(tiny_checkpoint)
     calls = []
     original = predictor.backend.logits
     predictor.backend.logits = lambda batch: calls.append(len(batch)) or original(batch)
@@ -83,25 +72,25 @@ def test_many_faces_go_through_the_model_in_one_batch(checkpoint, photos):
     assert calls == [6] * 12  # + five crops of each face, and their mirror images
 
 
-def test_onnx_export_matches_torch(checkpoint, photos, tmp_path):
-    path = export_onnx(checkpoint, tmp_path / "model.onnx")
-    assert read_metadata(path)["classes"] == Predictor.load(checkpoint).classes
-    assert check_parity(checkpoint, path) < 1e-4
+def test_onnx_export_matches_torch(tiny_checkpoint, photos, tmp_path):
+    path = export_onnx(tiny_checkpoint, tmp_path / "model.onnx")
+    assert read_metadata(path)["classes"] == Predictor.load(tiny_checkpoint).classes
+    assert check_parity(tiny_checkpoint, path) < 1e-4
     image = Image.open(photos / "test.jpg")
-    torch_faces = Predictor.load(checkpoint).predict(image).faces
+    torch_faces = Predictor.load(tiny_checkpoint).predict(image).faces
     onnx_faces = Predictor.load(path).predict(image).faces
     assert len(torch_faces) == len(onnx_faces) == 6
     for a, b in zip(torch_faces, onnx_faces):
         assert max(abs(a.probabilities[c] - b.probabilities[c]) for c in a.probabilities) < 1e-4
 
 
-def test_annotate_keeps_the_size(checkpoint, photos):
+def test_annotate_keeps_the_size(tiny_checkpoint, photos):
     image = Image.open(photos / "test.jpg")
-    drawn = annotate(image, Predictor.load(checkpoint).predict(image))
+    drawn = annotate(image, Predictor.load(tiny_checkpoint).predict(image))
     assert drawn.size == image.size and drawn.mode == "RGB" and drawn.tobytes() != image.convert("RGB").tobytes()
 
 
-def test_predict_command_image_folder_and_video(checkpoint, photos, tmp_path, capsys):
+def test_predict_command_image_folder_and_video(tiny_checkpoint, photos, tmp_path, capsys):
     import cv2
 
     folder = tmp_path / "in"
@@ -109,9 +98,10 @@ def test_predict_command_image_folder_and_video(checkpoint, photos, tmp_path, ca
     for name in ("test.jpg", "happy.jpeg"):
         (folder / name).write_bytes((photos / name).read_bytes())
     (folder / "broken.png").write_bytes(b"not an image")
-    assert main(["predict", "--path", str(folder / "test.jpg"), "--checkpoint", str(checkpoint)]) == 0
+    assert main(["predict", "--path", str(folder / "test.jpg"), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert "face 6:" in capsys.readouterr().out and (folder / "test_pred.png").is_file()
-    assert main(["predict", "--path", str(folder), "--checkpoint", str(checkpoint), "--out", str(tmp_path / "p.csv")]) == 0
+    assert main(["predict", "--path", str(folder), "--checkpoint", str(tiny_checkpoint),
+                 "--out", str(tmp_path / "p.csv")]) == 0
     text = (tmp_path / "p.csv").read_text()
     assert "broken.png" in text and "not an image (or an unsupported format)" in text and text.count("happy.jpeg") == 1
     frame = np.asarray(Image.open(photos / "happy.jpeg").convert("RGB").resize((320, 240)))[:, :, ::-1]
@@ -119,6 +109,6 @@ def test_predict_command_image_folder_and_video(checkpoint, photos, tmp_path, ca
     for _ in range(4):
         writer.write(np.ascontiguousarray(frame))
     writer.release()
-    assert main(["predict", "--path", str(tmp_path / "clip.mp4"), "--checkpoint", str(checkpoint)]) == 0
+    assert main(["predict", "--path", str(tmp_path / "clip.mp4"), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert (tmp_path / "clip_pred.csv").read_text().count("\n") == 5
     assert cv2.VideoCapture(str(tmp_path / "clip_pred.mp4")).read()[0]

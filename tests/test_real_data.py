@@ -20,6 +20,7 @@ def test_fer2013_file_is_the_original(real_data):
     assert digest.hexdigest() == "f8428a1edbd21e88f42c73edd2a14f95"
 
 
+@pytest.mark.slow
 def test_full_import_counts(real_data, tmp_path):
     dataset = build_fer2013_dataset(real_data / "fer2013.csv.gz", real_data / "fer2013new.csv")
     sizes = dataset.meta["split"].value_counts().to_dict()

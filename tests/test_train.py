@@ -1,126 +1,18 @@
-"""The training engine: fit, checkpoints, stop and resume, label sources, and the train/evaluate commands."""
+"""The train and evaluate commands (core/cli/train.py) on the shipped sample."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
-import torch
-
-from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.cli.main import main
-from core.training.config import TrainConfig
-from core.data.dataset import FerDataset, with_relabels
-from core.data.store import load_sample
-from core.training.loop import fit
-from core.training.run_folder import RunFolder
-
-TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
-
-
-def bright_dark_dataset(n: int = 96) -> FerDataset:
-    """Two easy classes: dark faces are 'sad', bright faces are 'happy'."""
-    rng = np.random.default_rng(0)
-    happy = np.arange(n) % 2 == 0
-    images = np.where(happy[:, None, None], rng.integers(160, 256, (n, 48, 48)), rng.integers(0, 96, (n, 48, 48)))
-    meta = pd.DataFrame({"image_id": [f"x{i}" for i in range(n)],
-                         "split": np.array(["Training", "PublicTest", "PrivateTest"])[np.arange(n) % 3],
-                         "label": np.where(happy, "happy", "sad")})
-    return FerDataset(images.astype(np.uint8), meta, {})
-
-
-def test_fit_learns_an_easy_task_and_writes_the_run_folder(tmp_path):
-    config = TrainConfig(**TINY, classes="happy,sad", epochs=3)  # SGD + one-cycle, the default recipe
-    records = list(fit(config, tmp_path, dataset=bright_dark_dataset(480)))
-    assert [r["epoch"] for r in records] == [1, 2, 3]
-    assert records[-1]["public_accuracy"] > 0.9
-    assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "metrics.jsonl", "best.pt", "last.pt"}
-    assert TrainConfig.load(tmp_path / "config.json") == config
-    kinds = [line.count('"kind": "step"') for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    assert sum(kinds) == 30  # 160 training images / 16 per batch, logged every step, 3 epochs
-
-
-def test_checkpoint_is_self_describing_and_safe_to_load(tmp_path):
-    config = TrainConfig(**TINY, classes="fer3", epochs=1, max_steps_per_epoch=2)
-    list(fit(config, tmp_path, dataset=load_sample()))
-    payload = torch.load(tmp_path / "best.pt", weights_only=True)
-    assert payload["classes"] == ["happy", "sad", "neutral"] and payload["input_size"] == 48
-    assert payload["normalization"] == {"mean": 0.5, "std": 0.5} and payload["label_source"] == "fer2013"
-    assert payload["config"]["model"] == "fernet" and "public_accuracy" in payload["metrics"]
-    model = model_from_checkpoint(load_checkpoint(tmp_path / "best.pt"))
-    assert model(torch.zeros(2, 1, 48, 48)).shape == (2, 3)
-
-
-def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
-    config = TrainConfig(**TINY, epochs=2, max_steps_per_epoch=6)
-    calls = {"n": 0}
-
-    def stop_after_three() -> bool:
-        calls["n"] += 1
-        return calls["n"] == 3
-
-    first = list(fit(config, tmp_path, dataset=load_sample(), should_stop=stop_after_three))
-    assert len(first) == 1 and first[0]["stopped"]
-    assert load_checkpoint(tmp_path / "last.pt")["training_state"]["next_step"] == 3
-    assert RunFolder(tmp_path).rewind_to_last_checkpoint() == (1, 3)  # what the runner and `train --resume` do
-    rest = list(fit(config, tmp_path, dataset=load_sample(), resume=True))
-    assert [r["epoch"] for r in rest] == [1, 2] and not any(r["stopped"] for r in rest)
-    assert load_checkpoint(tmp_path / "last.pt")["training_state"]["next_epoch"] == 3
-    logged = RunFolder(tmp_path).records()  # the partial epoch 1 was dropped: each epoch and step once
-    assert [r["epoch"] for r in logged if r.get("kind") == "epoch"] == [1, 2]
-    steps = [(r["epoch"], r["step"]) for r in logged if r.get("kind") == "step"]
-    assert len(steps) == len(set(steps))
-
-
-def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
-    short = TrainConfig(**TINY, epochs=3, max_steps_per_epoch=2)
-    stopper = iter([False, False, True])
-    list(fit(short, tmp_path, dataset=load_sample(), should_stop=lambda: next(stopper, False)))
-    resumed = list(fit(short, tmp_path, dataset=load_sample(), resume=True))
-    assert resumed[-1]["epoch"] == 3
-
-
-@pytest.mark.parametrize("labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8),
-                                                  ("fer2013", "fer6", 6)])
-def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
-    config = TrainConfig(**TINY, labels=labels, classes=classes, epochs=1, max_steps_per_epoch=2)
-    record = next(fit(config, tmp_path, dataset=load_sample()))
-    assert record["public_accuracy"] is not None
-    assert len(load_checkpoint(tmp_path / "best.pt")["classes"]) == count
-
-
-def test_relabeled_source_trains_on_the_relabels(tmp_path):
-    config = TrainConfig(**TINY, labels="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
-    with pytest.raises(ValueError, match="no relabeled labels"):
-        next(fit(config, tmp_path, dataset=load_sample()))
-    sample = load_sample()
-    happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
-    relabeled = with_relabels(sample, {image_id: "sad" for image_id in happy})  # every happy face now sad
-    assert set(relabeled.labels("relabeled", ("happy", "sad"))) == {-1, 1}
-    assert next(fit(config, tmp_path, dataset=relabeled)) is not None
-
-
-def test_config_refuses_bad_values_and_unknown_fields():
-    with pytest.raises(ValueError, match="optimizer"):
-        TrainConfig(optimizer="rmsprop")
-    with pytest.raises(ValueError, match="unknown config field"):
-        TrainConfig.from_dict({"epochz": 3})
-    with pytest.raises(ValueError, match="unknown class"):
-        TrainConfig(classes="happy,bored")
+from core.paths import SAMPLE_DIR
 
 
 def test_train_and_evaluate_commands(tmp_path, capsys):
     run = tmp_path / "run"
-    code = main(["train", "--data-path", str(load_sample_dir()), "--model-option", "width=0.25", "--epochs", "1",
+    code = main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",
                  "--max-steps-per-epoch", "2", "--batch-size", "16", "--classes", "fer3", "--out", str(run)])
     out = capsys.readouterr().out
     assert code == 0 and "Accuracy Score" in out and "Private Test Set" in out
     code = main(["evaluate", "--checkpoint", str(run / "best.pt"), "--split", "PrivateTest", "--tta", "flip",
-                 "--data-path", str(load_sample_dir())])
+                 "--data-path", str(SAMPLE_DIR)])
     out = capsys.readouterr().out
     assert code == 0 and "tta flip" in out and "Private Test Set" in out and "Public Test Set" not in out
     assert (run / "best_confusion_PrivateTest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def load_sample_dir():
-    from core.paths import SAMPLE_DIR
-    return SAMPLE_DIR

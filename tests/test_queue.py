@@ -1,4 +1,4 @@
-"""The relabel queue: disputed images first, the model term, relabeled images last, data without FERPlus."""
+"""The relabel queue (core/labels/queue.py): disputed first, the model term, relabeled last, no FERPlus data."""
 from __future__ import annotations
 
 import time

@@ -1,12 +1,11 @@
-"""Browsing: filters over metadata and predictions, pagination, and the prediction cache."""
+"""Looking through a data set (core/inference/dataset_predictions.py): filters, pagination, the prediction cache."""
 from __future__ import annotations
 
 import numpy as np
 
-from core.inference.dataset_predictions import ImageFilter, dataset_probabilities, filter_rows, page
-from core.training.config import TrainConfig
+from core.inference.dataset_predictions import (ImageFilter, dataset_probabilities, filter_rows, page,
+                                                predictions_cache_path)
 from core.data.store import load_sample
-from core.training.loop import fit
 
 
 def test_filters_combine():
@@ -37,12 +36,19 @@ def test_page_clamps():
     assert list(page(rows, 99)) == [96, 97, 98, 99] and len(page(np.arange(0), 1)) == 0
 
 
-def test_probabilities_are_cached(tmp_path, monkeypatch):
+def test_probabilities_are_cached(tmp_path, monkeypatch, tiny_checkpoint):
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=1, batch_size=8)
-    list(fit(config, tmp_path / "run", dataset=load_sample()))
     sample = load_sample()
-    first = dataset_probabilities(sample, tmp_path / "run" / "best.pt")
+    first = dataset_probabilities(sample, tiny_checkpoint)
     assert first.shape == (len(sample), 7) and np.allclose(first.sum(axis=1), 1, atol=1e-5)
-    assert len(list((tmp_path / "data" / "predictions").glob("*.npy"))) == 1
-    np.testing.assert_array_equal(dataset_probabilities(sample, tmp_path / "run" / "best.pt"), first)
+    cache = predictions_cache_path(sample, tiny_checkpoint)
+    assert list((tmp_path / "data" / "predictions").glob("*.npy")) == [cache]
+    np.testing.assert_array_equal(np.load(cache), first)
+    marked = np.roll(first, 1, axis=1)  # a different array in the cache file, and no model to compute one
+    np.save(cache, marked)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded although its predictions are cached")
+
+    monkeypatch.setattr("core.inference.predictor.Predictor.load", no_model)
+    np.testing.assert_array_equal(dataset_probabilities(sample, tiny_checkpoint), marked)
