@@ -10,12 +10,13 @@ from app.state import (annotator, current_dataset, current_model_path, current_p
 from core.inference.dataset_predictions import dataset_probabilities
 from core.data.classes import ALL_CLASSES
 from core.errors import DataError
-from core.labels.store import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
+from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.relabels import NOT_A_FACE, RelabelStore
 from core.paths import contained_path, data_dir
 from core.labels.queue import QUEUE_EXPLANATION, disputed_queue
 
 st.title("Relabel")
-dataset, store, who = current_dataset(), LabelStore(), annotator()
+dataset, store, who = current_dataset(), RelabelStore(), annotator()
 if not who:
     st.warning("Type your name as **Annotator** in the sidebar first: every change is recorded under it.")
     st.stop()

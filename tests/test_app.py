@@ -119,12 +119,12 @@ def test_relabel_page_asks_for_a_name_first():
 
 
 def test_relabel_page_records_events_and_undo(isolated):
-    from core.labels.store import LabelStore
+    from core.labels.relabels import RelabelStore
 
     app = run_page("relabel.py", annotator="ann")
     app.button(key="class-happy").click().run()
     assert not app.exception
-    store = LabelStore(isolated / "data" / "labels.sqlite")
+    store = RelabelStore(isolated / "data" / "labels.sqlite")
     assert list(store.current_labels().values()) == ["happy"]
     app.button(key="class-sad").click().run()
     assert sorted(store.current_labels().values()) == ["happy", "sad"]  # two images: it moved on by itself

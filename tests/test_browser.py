@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from core.data.classes import ALL_CLASSES
-from core.labels.store import LabelStore
+from core.labels.relabels import RelabelStore
 from core.paths import REPO_ROOT
 
 pytestmark = pytest.mark.slow
@@ -87,7 +87,7 @@ def settle(page) -> None:
     page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=60_000)
 
 
-def press(page, key: str, store: LabelStore, events: int) -> None:
+def press(page, key: str, store: RelabelStore, events: int) -> None:
     settle(page)
     page.locator("h1").first.click()  # focus the page, not an input, so shortcuts reach the buttons
     page.keyboard.press(key)
@@ -97,7 +97,7 @@ def press(page, key: str, store: LabelStore, events: int) -> None:
 
 def test_relabel_with_the_keyboard_and_undo(studio, browser):
     url, root = studio
-    store = LabelStore(root / "data" / "labels.sqlite")
+    store = RelabelStore(root / "data" / "labels.sqlite")
     page = open_relabel(browser, url, "alice")
     press(page, "1", store, 1)
     press(page, "2", store, 2)
@@ -111,7 +111,7 @@ def test_relabel_with_the_keyboard_and_undo(studio, browser):
 
 def test_two_annotators_at_once_lose_nothing(studio, browser):
     url, root = studio
-    store = LabelStore(root / "data" / "labels.sqlite")
+    store = RelabelStore(root / "data" / "labels.sqlite")
     before = store.count()
     pages = [open_relabel(browser, url, who) for who in ("carol", "dave")]
     for round_ in range(4):

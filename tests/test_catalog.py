@@ -19,7 +19,7 @@ CLASSES7 = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 def write_checkpoint(path: Path, classes: list[str] = CLASSES7, metrics: dict | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     model = create_model("fernet", num_classes=len(classes), width=0.25)
-    config = {"model": "fernet", "model_options": {"width": 0.25}, "labels": "fer2013"}
+    config = {"model": "fernet", "model_options": {"width": 0.25}, "label_source": "fer2013"}
     return save_checkpoint(path, model, config=config, classes=classes, preprocessing=Preprocessing(48),
                            metrics=metrics or {}, epoch=1)
 

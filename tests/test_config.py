@@ -53,7 +53,8 @@ def to_argv(config: TrainConfig) -> list[str]:
 
 
 CHANGED = TrainConfig(
-    model="emotion_cnn", model_options={"width": 0.5, "name": "x"}, classes="fer3", labels="ferplus", cleaning="suggested", data_path="d",
+    model="emotion_cnn", model_options={"width": 0.5, "name": "x"}, classes="fer3", label_source="ferplus", cleaning="suggested",
+    data_path="d",
     epochs=2, batch_size=8, optimizer="adamw", lr=0.01, momentum=0.8, weight_decay=1e-3, schedule="step",
     milestones=[5, 7], plateau_patience=4, label_smoothing=0.2, class_weights=True, early_stopping=3,
     augment=AugmentOptions(flip=False, shift=0.2, rotate=5.0, scale=0.3, brightness=0.1, contrast=0.4, erase=0.5,
@@ -82,7 +83,7 @@ def test_the_existing_flag_names_still_work():
             "--nnodes", "1", "--node-rank", "0", "--master", "h:1"]
     args = train_parser().parse_args(argv)
     expected = TrainConfig(data_path="d", batch_size=8, print_freq=3, model_options={"width": 0.25, "blocks": 2},
-                           class_weights=True, early_stopping=2, max_steps_per_epoch=1, labels="ferplus",
+                           class_weights=True, early_stopping=2, max_steps_per_epoch=1, label_source="ferplus",
                            milestones=[3, 4])
     assert config_from_args(args, TrainConfig) == expected
     assert (args.resume, args.nproc_per_node, args.master) == (True, 2, "h:1")

@@ -91,7 +91,7 @@ def test_dataset_joins_ferplus_on_row_order(small_csvs):
     assert meta.loc[1, "ferplus"] == "" and not meta.loc[1, "disagree"]  # all NF votes: dropped, no majority
     assert (meta.loc[2:, "ferplus"] == meta.loc[2:, "label"]).all()
     assert meta.loc[2, "agreement"] == pytest.approx(0.8)
-    assert dataset.labels("ferplus", ("happy", "neutral"))[0] == 1
+    assert dataset.class_indices("ferplus", ("happy", "neutral"))[0] == 1
 
 
 def test_ferplus_row_count_mismatch_is_refused(small_csvs, tmp_path):

@@ -82,7 +82,7 @@ def check_cleaned_labels(dataset, table):
     assert (fixed.loc[flagged["row"], "cleaned"].to_numpy() == flagged["suggested"].to_numpy()).all()
     tests = dataset.meta["split"] != "Training"
     assert (dropped.loc[tests, "cleaned"] == dataset.meta.loc[tests, "label"]).all()
-    assert len(dataset.labels("fer2013", CLASSES)) == len(dropped)
+    assert len(dataset.class_indices("fer2013", CLASSES)) == len(dropped)
 
 
 def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):

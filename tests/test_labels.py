@@ -17,13 +17,14 @@ from core.data.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.data.dataset import FerDataset, build_fer2013_dataset
 from core.data.fer2013 import read_fer2013
 from core.data.ferplus import read_ferplus
-from core.labels.store import (NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv, relabeled_dataset)
+from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.relabels import NOT_A_FACE, RelabelStore, relabeled_dataset
 from core.paths import REPO_ROOT
 
 WRITER = """
 import sys
-from core.labels.store import LabelStore
-store, who, n = LabelStore(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+from core.labels.relabels import RelabelStore
+store, who, n = RelabelStore(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 i = 0
 while n < 0 or i < n:
     event = store.relabel(f"img{i:05d}", "happy", who)
@@ -34,8 +35,8 @@ while n < 0 or i < n:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> LabelStore:
-    return LabelStore(tmp_path / "labels.sqlite")
+def store(tmp_path: Path) -> RelabelStore:
+    return RelabelStore(tmp_path / "labels.sqlite")
 
 
 @pytest.fixture
@@ -147,13 +148,13 @@ def test_hostile_annotator_name_is_stored_verbatim(store):
 
 def test_store_is_durable_wal_and_reopens(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    store = LabelStore()
+    store = RelabelStore()
     assert store.path == tmp_path / "data" / "labels.sqlite"
     store.relabel("img", "sad", "alice")
     connection = store.connect()
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert LabelStore().current_labels() == {"img": "sad"}
+    assert RelabelStore().current_labels() == {"img": "sad"}
     assert pickle.loads(pickle.dumps(store)).current_labels() == {"img": "sad"}  # multiprocessing can ship it
 
 
@@ -162,7 +163,7 @@ def test_fer2013_export_replaces_emotion_and_flags_relabels(dataset, store, tmp_
     store.relabel("fer0000003", "contempt", "alice")  # no FER2013 code: the original stays
     store.relabel("fer0000004", NOT_A_FACE, "alice")
     shuffled = dataset.subset(np.random.default_rng(1).permutation(len(dataset)))
-    out = export_fer2013_csv(shuffled, tmp_path / "out" / "fer2013.csv", labels=store)
+    out = export_fer2013_csv(shuffled, tmp_path / "out" / "fer2013.csv", relabels=store)
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table.columns) == ["emotion", "pixels", "Usage", "relabeled", "relabel"]
     assert table["emotion"].tolist()[:5] == [0, 1, 4, 3, 4]  # rows back in fer2013.csv order
@@ -175,18 +176,18 @@ def test_fer2013_export_replaces_emotion_and_flags_relabels(dataset, store, tmp_
 
 
 def test_fer2013_export_takes_a_plain_mapping_and_refuses_folder_data(dataset, tmp_path):
-    out = export_fer2013_csv(dataset, tmp_path / "fer.csv", labels={"fer0000006": "happy", "elsewhere": "sad"})
+    out = export_fer2013_csv(dataset, tmp_path / "fer.csv", relabels={"fer0000006": "happy", "elsewhere": "sad"})
     table = pd.read_csv(out, keep_default_na=False)
     assert table["emotion"][6] == FER2013_CLASSES.index("happy") and table["relabeled"].sum() == 1
     folder = FerDataset(dataset.images[:2], pd.DataFrame({"image_id": ["train/sad/a.png", "train/sad/b.png"],
                                                           "split": ["Training"] * 2, "label": ["sad"] * 2}))
     with pytest.raises(ValueError, match="no FER2013 images"):
-        export_fer2013_csv(folder, tmp_path / "folder.csv", labels={})
+        export_fer2013_csv(folder, tmp_path / "folder.csv", relabels={})
 
 
 def test_ferplus_export_keeps_votes_and_adds_relabel(dataset, store, tmp_path):
     store.relabel("fer0000001", NOT_A_FACE, "alice")
-    out = export_ferplus_csv(dataset, tmp_path / "fer2013new.csv", labels=store)
+    out = export_ferplus_csv(dataset, tmp_path / "fer2013new.csv", relabels=store)
     table = pd.read_csv(out, keep_default_na=False)
     assert list(table.columns) == ["Usage", "Image name", *FERPLUS_VOTE_COLUMNS, "relabel"]
     assert table["relabel"].tolist()[:3] == ["", NOT_A_FACE, ""] and table["Image name"][0] == "fer0000000.png"
@@ -194,15 +195,15 @@ def test_ferplus_export_keeps_votes_and_adds_relabel(dataset, store, tmp_path):
 
 
 def test_failed_export_leaves_the_previous_file(dataset, tmp_path, monkeypatch):
-    out = export_fer2013_csv(dataset, tmp_path / "exports" / "fer.csv", labels={})
+    out = export_fer2013_csv(dataset, tmp_path / "exports" / "fer.csv", relabels={})
     before = out.read_bytes()
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr("core.labels.store.os.replace", fail)
+    monkeypatch.setattr("core.files.os.replace", fail)
     with pytest.raises(OSError):
-        export_fer2013_csv(dataset, out, labels={"fer0000000": "sad"})
+        export_fer2013_csv(dataset, out, relabels={"fer0000000": "sad"})
     assert out.read_bytes() == before and [p.name for p in out.parent.iterdir()] == ["fer.csv"]
 
 
@@ -211,7 +212,7 @@ def test_relabeled_dataset_takes_not_a_face_out_of_training(dataset, store):
     store.relabel("fer0000002", NOT_A_FACE, "alice")
     relabeled = relabeled_dataset(dataset, store)
     assert relabeled.meta["relabeled"].tolist()[:4] == ["neutral", "disgust", "", "happy"]
-    assert relabeled.labels("relabeled", FER2013_CLASSES)[:3].tolist() == [6, 1, -1]
+    assert relabeled.class_indices("relabeled", FER2013_CLASSES)[:3].tolist() == [6, 1, -1]
 
 
 def test_threads_writing_at_once_lose_nothing_and_keep_order(store):
@@ -251,6 +252,6 @@ def test_committed_events_survive_kill_9(store):
     committed = [int(writer.stdout.readline()) for _ in range(50)]
     os.kill(writer.pid, signal.SIGKILL)
     writer.communicate(timeout=30)
-    survivors = set(LabelStore(store.path).history(annotator="doomed")["id"])
+    survivors = set(RelabelStore(store.path).history(annotator="doomed")["id"])
     assert set(committed) <= survivors
     store.relabel("after", "sad", "alice")  # the file is still writable after the crash

@@ -28,7 +28,8 @@ import pytest
 from conftest import fake_faces, write_fer2013, write_ferplus
 from core.data.classes import FER2013_CLASSES
 from core.data.dataset import FerDataset, build_fer2013_dataset
-from core.labels.store import NOT_A_FACE, LabelStore, export_fer2013_csv, export_ferplus_csv
+from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.relabels import NOT_A_FACE, RelabelStore
 from core.paths import REPO_ROOT
 
 IMAGES = 300
@@ -52,7 +53,7 @@ def plan(seed: int, n: int) -> list[tuple[str, str] | None]:
 def run_writer(path: str, annotator: str, seed: int, n: int, pause_us: int = 0) -> None:
     """Subprocess entry point: say ready, wait for a line on stdin, then carry out the plan, printing event ids,
     pausing `pause_us` microseconds between events."""
-    store = LabelStore(path)
+    store = RelabelStore(path)
     print("ready", flush=True)
     sys.stdin.readline()
     for step in plan(seed, n):
@@ -137,11 +138,11 @@ def dataset(tmp_path: Path) -> FerDataset:
     return build_fer2013_dataset(fer, plus)
 
 
-def newest_id(store: LabelStore) -> int:
+def newest_id(store: RelabelStore) -> int:
     return store.connect().execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
 
-def read_while_running(store: LabelStore, dataset: FerDataset, out: Path, writers: list[subprocess.Popen]
+def read_while_running(store: RelabelStore, dataset: FerDataset, out: Path, writers: list[subprocess.Popen]
                        ) -> tuple[list[tuple[int, int, dict[str, str]]], list[tuple[int, dict[str, str]]]]:
     """Until the writers exit, export in turn to both formats and read the current labels. Return the exports
     as (newest id before, newest id after, relabels) and the reads as (newest id, labels) of one snapshot."""
@@ -149,7 +150,7 @@ def read_while_running(store: LabelStore, dataset: FerDataset, out: Path, writer
     while any(writer.poll() is None for writer in writers):
         before = newest_id(store)
         export = export_ferplus_csv if len(exports) % 2 else export_fer2013_csv
-        export(dataset, out, labels=store)
+        export(dataset, out, relabels=store)
         exports.append((before, newest_id(store), exported_relabels(out)))
         store.connect().execute("BEGIN")  # one read transaction: both queries see the same snapshot
         reads.append((newest_id(store), store.current_labels()))
@@ -177,7 +178,7 @@ def finish(writer: subprocess.Popen) -> list[int]:
 @pytest.mark.parametrize("pause_us", [0, 1000], ids=["flat-out", "paced"])
 def test_two_writers_and_an_exporter_lose_nothing(dataset, tmp_path, pause_us):
     n, path = 1000, tmp_path / "labels.sqlite"
-    store = LabelStore(path)
+    store = RelabelStore(path)
     writers = [start_writer(path, name, seed, n, pause_us) for seed, name in enumerate(("alice", "bob"))]
     start = time.perf_counter()
     go(*writers)
@@ -196,7 +197,7 @@ def test_two_writers_and_an_exporter_lose_nothing(dataset, tmp_path, pause_us):
         assert stored_rows(events, name) == expected_rows(seed, n, ids[seed])
     states = labels_after(events)
     assert store.current_labels() == states[-1]
-    assert exported_relabels(export_ferplus_csv(dataset, tmp_path / "final.csv", labels=store)) == states[-1]
+    assert exported_relabels(export_ferplus_csv(dataset, tmp_path / "final.csv", relabels=store)) == states[-1]
     assert len(exports) >= 2 and exports[0][1] < 2 * n  # at least one export ran while events were pouring in
     for before, after, relabels in exports:  # every export shows the labels as of one moment, never a mix
         assert any(states[k] == relabels for k in range(before, after + 1))
@@ -242,7 +243,7 @@ def test_kill_9_mid_write_keeps_every_committed_event(tmp_path):
         assert stored == expected_rows(seed, 10_000, [row[0] for row in stored])  # each a whole planned event
         print(f"\nkilled after {after} printed: {len(ids)} reported, {len(stored)} stored", end="")
     assert stored_rows(events, "steady") == expected_rows(100, 2000, reported["steady"])
-    assert LabelStore(path).relabel("fer0000000", "sad", "after") == len(events) + 1  # still writable
+    assert RelabelStore(path).relabel("fer0000000", "sad", "after") == len(events) + 1  # still writable
 
 
 def test_opening_a_store_waits_while_another_connection_writes(tmp_path):
@@ -253,7 +254,7 @@ def test_opening_a_store_waits_while_another_connection_writes(tmp_path):
     release = threading.Timer(0.3, other.execute, ["COMMIT"])
     release.start()
     started = time.perf_counter()
-    store = LabelStore(path)  # used to fail at once with "database is locked"
+    store = RelabelStore(path)  # used to fail at once with "database is locked"
     waited = time.perf_counter() - started
     release.join()
     assert waited >= 0.2 and store.connect().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -263,7 +264,7 @@ def test_opening_a_store_waits_while_another_connection_writes(tmp_path):
 def open_and_relabel(path: Path, start: Barrier, errors: Queue) -> None:
     try:
         start.wait()
-        LabelStore(path).relabel("fer0000001", "sad", f"p{os.getpid()}")
+        RelabelStore(path).relabel("fer0000001", "sad", f"p{os.getpid()}")
     except BaseException as exc:  # a child's exception would otherwise only reach its stderr
         errors.put(repr(exc))
 
@@ -282,4 +283,4 @@ def test_processes_opening_a_new_store_together_all_succeed(tmp_path):
             child.join(timeout=60)
         assert errors.empty(), errors.get()
         assert [child.exitcode for child in children] == [0] * processes_per_round
-        assert LabelStore(path).count() == processes_per_round
+        assert RelabelStore(path).count() == processes_per_round

@@ -12,7 +12,7 @@ from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
-from core.labels.store import LabelStore
+from core.labels.relabels import RelabelStore
 from core.training.loop import fit
 from core.training.run_folder import RunFolder
 from core.training.tensors import prepare_splits
@@ -98,24 +98,24 @@ def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
 @pytest.mark.parametrize("labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8),
                                                   ("fer2013", "fer6", 6)])
 def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
-    config = TrainConfig(**TINY, labels=labels, classes=classes, epochs=1, max_steps_per_epoch=2)
+    config = TrainConfig(**TINY, label_source=labels, classes=classes, epochs=1, max_steps_per_epoch=2)
     record = next(fit(config, tmp_path, dataset=load_sample()))
     assert record["public_accuracy"] is not None
     assert len(load_checkpoint(tmp_path / "best.pt")["classes"]) == count
 
 
 def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
-    config = TrainConfig(**TINY, labels="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
+    config = TrainConfig(**TINY, label_source="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
     sample = load_sample()
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # a data set without the column reads the store
     first_happy = sample.meta.index[(sample.meta["label"] == "happy") & (sample.meta["split"] == "Training")][0]
-    LabelStore().relabel(sample.meta.loc[first_happy, "image_id"], "sad", "tester")
+    RelabelStore().relabel(sample.meta.loc[first_happy, "image_id"], "sad", "tester")
     from_store = prepare_splits(sample, config, torch.device("cpu"))["Training"]
-    plain = prepare_splits(sample, dataclasses.replace(config, labels="fer2013"), torch.device("cpu"))["Training"]
+    plain = prepare_splits(sample, dataclasses.replace(config, label_source="fer2013"), torch.device("cpu"))["Training"]
     assert (from_store.targets != plain.targets).sum() == 1  # exactly the relabeled face changed class
     happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
     relabeled = with_relabels(sample, {image_id: "sad" for image_id in happy})  # every happy face now sad
-    assert set(relabeled.labels("relabeled", ("happy", "sad"))) == {-1, 1}
+    assert set(relabeled.class_indices("relabeled", ("happy", "sad"))) == {-1, 1}
     trained_on = {}
 
     def spy(dataset, *args):

@@ -26,7 +26,7 @@ REFERENCE = REPO_ROOT / "tests" / "shipped_probabilities.npz"
 
 def tiny_checkpoint(path, preprocessing: Preprocessing):
     model = create_model("fernet", num_classes=7, width=0.25)
-    config = {"model": "fernet", "model_options": {"width": 0.25}, "labels": "fer2013"}
+    config = {"model": "fernet", "model_options": {"width": 0.25}, "label_source": "fer2013"}
     return save_checkpoint(path, model, config=config, classes=list("abcdefg"), preprocessing=preprocessing,
                            metrics={}, epoch=1)
 

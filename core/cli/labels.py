@@ -16,11 +16,11 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data_dir)
     if args.compute:
         return start(dataset, args)
-    table = issues.load_issues(dataset, args.labels)
+    table = issues.load_issues(dataset, args.label_source)
     if table is None:
-        return report_progress(issues.job_progress(dataset, args.labels))
+        return report_progress(issues.job_progress(dataset, args.label_source))
     if args.precision:
-        return print_precision(dataset, table, args.labels)
+        return print_precision(dataset, table, args.label_source)
     top = table.head(args.top)[list(issues.ISSUE_COLUMNS)]
     if args.out:
         top.to_csv(args.out, index=False)
@@ -38,13 +38,13 @@ def start(dataset, args: argparse.Namespace) -> int:
     from core.training.config import parse_option
 
     base = TrainConfig(model=args.model, model_options=dict(parse_option(o) for o in args.model_option),
-                       classes=args.classes, labels=args.labels, epochs=args.epochs, device=args.device)
+                       classes=args.classes, label_source=args.label_source, epochs=args.epochs, device=args.device)
     ids = issues.start_job(dataset, base, folds=args.folds)
     print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
     if not args.wait:
         print("they run in the background; `python -m core label-issues` shows progress, then the result")
         return 0
-    return wait_for(dataset, args.labels)
+    return wait_for(dataset, args.label_source)
 
 
 def wait_for(dataset, label_source: str) -> int:
@@ -93,7 +93,8 @@ def add_label_commands(commands) -> None:
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=0.5")
     p.add_argument("--epochs", type=int, default=8)
     p.add_argument("--classes", default="fer7")
-    p.add_argument("--labels", default="fer2013", choices=LABEL_SOURCES, help="the labels to check")
+    p.add_argument("--label-source", "--labels", dest="label_source", default="fer2013", choices=LABEL_SOURCES,
+                   help="the labels to check")
     p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 ...")
     p.add_argument("--wait", action="store_true", help="with --compute: show a progress bar until the folds finish")
     p.add_argument("--top", type=int, default=50, help="how many of the lowest-quality labels to list")

@@ -25,8 +25,8 @@ def cmd_import_data(args: argparse.Namespace) -> int:
     if args.fer2013:
         dataset = build_fer2013_dataset(args.fer2013, args.ferplus, track=tqdm_progress)
     else:
-        labels = args.labels.split(",") if args.labels else None
-        dataset = read_image_folders(args.folders, labels, track=tqdm_progress)
+        class_names = args.class_names.split(",") if args.class_names else None
+        dataset = read_image_folders(args.folders, class_names, track=tqdm_progress)
     read_seconds = time.perf_counter() - start
     folder = save_dataset(dataset, args.data_dir)
     print(f"imported {len(dataset):,} images in {read_seconds:.1f} s (read) + "
@@ -71,9 +71,9 @@ def cmd_export_folders(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.data_dir)
     classes = resolve_classes(args.classes) if args.classes else None
-    written = export_folders(dataset, args.out, layout=args.layout, source=args.labels, classes=classes,
+    written = export_folders(dataset, args.out, layout=args.layout, source=args.label_source, classes=classes,
                              track=tqdm_progress)
-    print(f"wrote {written:,} PNG images to {args.out} ({args.layout} layout, {args.labels} labels)")
+    print(f"wrote {written:,} PNG images to {args.out} ({args.layout} layout, {args.label_source} labels)")
     if args.layout == "category":
         print(f"class order (pass as --labels when importing): {(Path(args.out) / 'labels.txt').read_text().strip()}")
     return 0
@@ -113,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--fer2013", type=Path, help="Kaggle fer2013.csv (plain or .gz)")
     source.add_argument("--folders", type=Path, help="image-folder root holding train/ and test/ or valid/")
     p.add_argument("--ferplus", type=Path, help="FERPlus fer2013new.csv (joined with --fer2013 on row order)")
-    p.add_argument("--labels", help="class names for category_0..n folders, e.g. angry,fearful,happy,neutral,sad,surprised")
+    p.add_argument("--class-names", "--labels", dest="class_names",
+                   help="class names for category_0..n folders, e.g. angry,fearful,happy,neutral,sad,surprised")
     p.set_defaults(run=cmd_import_data)
 
     p = commands.add_parser("info", help="print the current data set's per-split class counts")
@@ -123,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--layout", choices=("kaggle", "category"), default="kaggle",
                    help="kaggle: train/ test/ by class name; category: train/ valid/ test/ with category_k")
-    p.add_argument("--labels", choices=("fer2013", "ferplus"), default="fer2013", help="which labels name the folders")
+    p.add_argument("--label-source", "--labels", dest="label_source", choices=("fer2013", "ferplus"), default="fer2013",
+                   help="which labels name the folders")
     p.add_argument("--classes", help=f"class set ({', '.join(CLASS_SETS)}) or a list like happy,sad,neutral")
     p.set_defaults(run=cmd_export_folders)
 

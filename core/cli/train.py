@@ -100,7 +100,7 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['labels']} labels, "
+        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} labels, "
               f"tta {result['tta']}")
         print(seed_table(result["reports"]))
         print(f"confusion matrices and {report_name(checkpoint)} written to {folder}")

@@ -49,7 +49,7 @@ class FerDataset:
             raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
         return np.flatnonzero(self.meta["split"].to_numpy() == split)
 
-    def labels(self, source: str, classes: tuple[str, ...]) -> np.ndarray:
+    def class_indices(self, source: str, classes: tuple[str, ...]) -> np.ndarray:
         """Class indices into `classes` for every row, -1 where the row has no label in that class set."""
         column = label_column(source, self)
         lookup = {name: i for i, name in enumerate(classes)}

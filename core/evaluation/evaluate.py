@@ -35,5 +35,5 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
         with torch.inference_mode():
             result = evaluate(model, tensors[split], preprocessing)
         reports[split] = classification_report(result["y_true"], result["y_pred"], payload["classes"])
-    return {"checkpoint": str(path), "model": payload["model"], "labels": payload["label_source"],
+    return {"checkpoint": str(path), "model": payload["model"], "label_source": payload["label_source"],
             "classes": payload["classes"], "tta": preprocessing.tta, "reports": reports}

@@ -58,7 +58,7 @@ def start_job(dataset: FerDataset, base: TrainConfig, folds: int = 5) -> list[st
     Re-running resumes: folds already finished are kept, stopped or failed ones resume from their last.pt."""
     from core.training import runner
 
-    folder = results_dir(dataset, base.labels)
+    folder = results_dir(dataset, base.label_source)
     folder.mkdir(parents=True, exist_ok=True)
     ids = []
     for config in fold_configs(base, folds):
@@ -76,9 +76,9 @@ def start_job(dataset: FerDataset, base: TrainConfig, folds: int = 5) -> list[st
 
 def record_job(dataset: FerDataset, run_ids: list[str], base: TrainConfig, folds: int) -> Path:
     """Write job.json: which runs hold this data set's folds, and the recipe they share."""
-    job = {"runs": run_ids, "folds": folds, "label_source": base.labels, "classes": list(base.class_names()),
+    job = {"runs": run_ids, "folds": folds, "label_source": base.label_source, "classes": list(base.class_names()),
            "config": base.to_dict()}
-    path = results_dir(dataset, base.labels) / JOB_FILE
+    path = results_dir(dataset, base.label_source) / JOB_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: json.dump(job, handle, indent=2))
     return path
@@ -115,7 +115,7 @@ def collect_oof(run_ids: list[str], n_images: int, root: Path | None = None) -> 
 
 def given_labels(dataset: FerDataset, label_source: str, classes: list[str]) -> np.ndarray:
     """Class indices of the given labels (-1 where an image has none in `classes`)."""
-    return dataset.labels(label_source, tuple(classes))
+    return dataset.class_indices(label_source, tuple(classes))
 
 
 def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str],

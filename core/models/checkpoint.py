@@ -35,7 +35,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any
         "input_size": preprocessing.input_size,
         "normalization": {"mean": preprocessing.mean, "std": preprocessing.std},
         "tta": preprocessing.tta,
-        "label_source": config["labels"],
+        "label_source": config["label_source"],
         "config": config,
         "metrics": metrics,
         "epoch": int(epoch),

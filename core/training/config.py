@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.files import write_atomically
 from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
 
 SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
 
+# configs saved before a field was renamed still load
+LEGACY_FIELDS = {"labels": "label_source"}
 LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled", "cleaned")
 CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
@@ -106,7 +109,8 @@ class TrainConfig:
     model_options: dict[str, Any] = option(doc="model constructor options, e.g. width=0.5", factory=dict,
                                            flag=("--model-option",))
     classes: str = option("fer7", f"{', '.join(CLASS_SETS)} or a list like happy,sad,neutral")
-    labels: str = option("fer2013", "label source", choices=LABEL_SOURCES)
+    label_source: str = option("fer2013", "which labels to train on", choices=LABEL_SOURCES,
+                               flag=("--label-source", "--labels"))
     cleaning: str = option("drop", "cleaned labels: drop the Training images flagged by label-issues, or give them "
                            "the suggested label (test splits keep their original labels)", choices=CLEANING_MODES)
     data_path: str | None = option(None, "data store, fer2013.csv or image folders; None: the imported data set",
@@ -162,7 +166,7 @@ class TrainConfig:
         return resolve_classes(self.classes)
 
     def short(self) -> str:
-        return f"model={self.model} classes={self.classes} labels={self.labels} epochs={self.epochs}"
+        return f"model={self.model} classes={self.classes} label_source={self.label_source} epochs={self.epochs}"
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -170,6 +174,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from a dict, refusing unknown keys (a typo must not be silently ignored)."""
+        values = {LEGACY_FIELDS.get(key, key): value for key, value in values.items()}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
@@ -177,7 +182,8 @@ class TrainConfig:
         return cls(**values)
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2))
+        text = json.dumps(self.to_dict(), indent=2)
+        write_atomically(path, lambda handle: handle.write(text))
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:

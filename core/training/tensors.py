@@ -51,10 +51,10 @@ def load_training_dataset(data_path: str | None) -> FerDataset:
 
 def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
     """The data set with the column its label source reads: the label store's relabels, or the cleaned labels."""
-    if config.labels == "relabeled" and "relabeled" not in dataset.meta.columns:
-        from core.labels.store import relabeled_dataset
+    if config.label_source == "relabeled" and "relabeled" not in dataset.meta.columns:
+        from core.labels.relabels import relabeled_dataset
         return relabeled_dataset(dataset)
-    if config.labels == "cleaned" and "cleaned" not in dataset.meta.columns:
+    if config.label_source == "cleaned" and "cleaned" not in dataset.meta.columns:
         from core.labels.issues import cleaned_dataset
         return cleaned_dataset(dataset, config.cleaning)
     return dataset
@@ -62,8 +62,8 @@ def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
 
 def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
     """Class indices per row (-1 = not in this class set); ferplus-soft is scored on the FERPlus majority."""
-    source = "ferplus" if config.labels == "ferplus-soft" else config.labels
-    return dataset.labels(source, config.class_names())
+    source = "ferplus" if config.label_source == "ferplus-soft" else config.label_source
+    return dataset.class_indices(source, config.class_names())
 
 
 def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
@@ -91,7 +91,7 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
         return {"Training": SplitTensors(
             images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
             targets=torch.from_numpy(labels[keep]).long().to(device))}
-    soft = dataset.soft_labels(config.class_names()) if config.labels == "ferplus-soft" else None
+    soft = dataset.soft_labels(config.class_names()) if config.label_source == "ferplus-soft" else None
     if soft is not None:  # as in Microsoft's FERPlus, images most voted unknown or not-a-face are left out
         emotion_on_top = dataset.meta[list(VOTE_COLUMNS)].to_numpy().argmax(axis=1) < len(FERPLUS_CLASSES)
     splits = {}
@@ -110,7 +110,7 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
             targets=torch.from_numpy(np.asarray(targets)).long().to(device),
             soft=None if soft is None else torch.from_numpy(soft[keep]).to(device))
     if "Training" not in splits:
-        raise ValueError(f"no Training images with labels in {config.class_names()} ({config.labels} labels)")
+        raise ValueError(f"no Training images with labels in {config.class_names()} ({config.label_source} labels)")
     return splits
 
 

@@ -11,23 +11,20 @@ synchronous=FULL so that an event, once `relabel` returns, survives kill -9 and 
 """
 from __future__ import annotations
 
-import itertools
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from core.data.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS, canonical_class
-from core.data.dataset import VOTE_COLUMNS, FerDataset, with_relabels
-from core.files import write_atomically
+from core.data.classes import canonical_class
+from core.data.dataset import FerDataset, with_relabels
 from core.paths import data_dir
 
 NOT_A_FACE = "not_a_face"  # a label that takes the image out of training
@@ -95,7 +92,7 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-class LabelStore:
+class RelabelStore:
     """Relabels and their history in one SQLite file (default `<data>/labels.sqlite`); safe to share between
     threads and to use from several processes at once."""
 
@@ -226,69 +223,16 @@ def current_label(connection: sqlite3.Connection, image_id: str, excluding: int 
     return row["new_label"] if row is not None else None
 
 
-def resolve_labels(labels: Mapping[str, str] | LabelStore | None) -> dict[str, str]:
+def resolve_relabels(relabels: Mapping[str, str] | RelabelStore | None) -> dict[str, str]:
     """Relabels given as a mapping (checked like the store checks them) or a store; None means the default store."""
-    if labels is None:
-        labels = LabelStore()
-    if isinstance(labels, LabelStore):
-        return labels.current_labels()
-    return {image_id: check_label(label) for image_id, label in labels.items()}
+    if relabels is None:
+        relabels = RelabelStore()
+    if isinstance(relabels, RelabelStore):
+        return relabels.current_labels()
+    return {image_id: check_label(label) for image_id, label in relabels.items()}
 
 
-def relabeled_dataset(dataset: FerDataset, store: LabelStore | None = None) -> FerDataset:
+def relabeled_dataset(dataset: FerDataset, store: RelabelStore | None = None) -> FerDataset:
     """The data set with its `relabeled` column filled from the store; not-a-face images get "" (no label)."""
-    relabels = resolve_labels(store)
+    relabels = resolve_relabels(store)
     return with_relabels(dataset, {key: "" if label == NOT_A_FACE else label for key, label in relabels.items()})
-
-
-def export_fer2013_csv(dataset: FerDataset, path: str | Path,
-                       labels: Mapping[str, str] | LabelStore | None = None) -> Path:
-    """Write the FER2013 rows of `dataset` as fer2013.csv (emotion,pixels,Usage) with relabels applied.
-
-    Rows come in fer2013.csv order (image_id "fer0000123" is row 123). `relabeled` is 1 where the image has a
-    relabel and `relabel` names it; relabels FER2013 has no code for (contempt, not_a_face) keep the original
-    emotion, so the file stays a valid fer2013.csv.
-    """
-    ids = dataset.meta["image_id"].astype(str)
-    is_fer = ids.str.fullmatch(r"fer\d+").to_numpy(dtype=bool)
-    if not is_fer.any():
-        raise ValueError("no FER2013 images (image ids fer0000000...) in this data set; nothing to export")
-    positions = np.flatnonzero(is_fer)
-    positions = positions[np.argsort(ids.iloc[positions].str.slice(3).astype(int).to_numpy(), kind="stable")]
-    meta = dataset.meta.iloc[positions]
-    relabel = meta["image_id"].map(resolve_labels(labels)).astype(object).fillna("")
-    codes = {name: code for code, name in enumerate(FER2013_CLASSES)}
-    original = meta["label"].map(codes)
-    if original.isna().any():
-        raise ValueError(f"image {meta['image_id'][original.isna()].iloc[0]} has no FER2013 label")
-    emotion = relabel.map(codes).fillna(original).astype(int)
-    faces = (dataset.images[position] for position in positions)  # one at a time: the images may be memory-mapped
-    # every field is a number, digits and spaces, a split or a checked class name: nothing to quote, and joining
-    # lines ourselves is several times faster than the csv module on 8 KB pixel fields
-    lines = (f"{code},{pixels},{split},{int(bool(name))},{name}\n" for code, pixels, split, name
-             in zip(emotion, pixel_strings(faces), meta["split"], relabel))
-    header = "emotion,pixels,Usage,relabeled,relabel\n"
-    return write_atomically(path, lambda handle: handle.writelines(itertools.chain([header], lines)))
-
-
-def export_ferplus_csv(dataset: FerDataset, path: str | Path,
-                       labels: Mapping[str, str] | LabelStore | None = None) -> Path:
-    """Write the FERPlus votes as fer2013new.csv (Usage, Image name, the 10 vote columns) plus `relabel` (the
-    current relabel, "" where none), in data-set order."""
-    if not dataset.has_ferplus:
-        raise ValueError("this data set has no FERPlus votes; import fer2013new.csv with --ferplus")
-    meta = dataset.meta
-    frame = pd.DataFrame({"Usage": meta["split"], "Image name": meta["image_id"].astype(str) + ".png"})
-    for column, name in zip(VOTE_COLUMNS, FERPLUS_VOTE_COLUMNS):
-        frame[name] = meta[column].to_numpy()
-    frame["relabel"] = meta["image_id"].map(resolve_labels(labels)).astype(object).fillna("")
-    return write_atomically(path, lambda handle: frame.to_csv(handle, index=False, lineterminator="\n"))
-
-
-PIXEL_TEXT = np.array([str(value) for value in range(256)], dtype=object)
-
-
-def pixel_strings(images: Iterable[np.ndarray]) -> Iterator[str]:
-    """FER2013's space-separated pixels, one face at a time, so a full export never holds every string at once."""
-    for face in images:
-        yield " ".join(PIXEL_TEXT[np.asarray(face, dtype=np.uint8).ravel()])
