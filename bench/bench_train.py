@@ -5,7 +5,7 @@
 1. Train-step throughput (images/s, forward + backward + SGD step, batch 64, each model at its input size) with
    the engine's settings (bf16 autocast + channels_last where the hardware has bf16) and in plain fp32.
 2. Data vs model time for `fernet`: our pipeline (uint8 tensor in memory, batched tensor augmentation) against a
-   seed-style one (PNG files, torchvision ImageFolder, per-sample PIL transforms, DataLoader with 2 workers),
+   reference-style one (PNG files, torchvision ImageFolder, per-sample PIL transforms, DataLoader with 2 workers),
    measured in the same run. Ratios, not absolute times, are what carries over between machines.
 """
 from __future__ import annotations
@@ -59,7 +59,7 @@ def model_throughput(steps: int) -> None:
 
 
 def seed_style_loader(root: Path, batch_size: int):
-    """torchvision ImageFolder + per-sample PIL transforms + DataLoader, as the seed projects train."""
+    """torchvision ImageFolder + per-sample PIL transforms + DataLoader, as the reference projects train."""
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
@@ -96,7 +96,7 @@ def pipeline_share(images: int, batches: int) -> None:
     print(f"\ninput pipeline, fernet, batch 64 ({images} training images, {batches} batches):")
     print(f"  model step {model_time * 1000:.0f} ms")
     for label, data in (("ours (uint8 tensor + batched augmentation)", ours),
-                        ("seed-style (ImageFolder + PIL transforms + DataLoader, 2 workers)", seed)):
+                        ("reference-style (ImageFolder + PIL transforms + DataLoader, 2 workers)", seed)):
         print(f"  {label}: data {data * 1000:.1f} ms/batch, {data / (data + model_time):.0%} of the step")
     print(f"  -> our data path is {seed / ours:.0f}x faster per batch")
 

@@ -8,7 +8,7 @@ import torch
 from app.config_form import config_from_form, config_widgets
 from app.state import escape_markdown
 from core.data.classes import ALL_CLASSES, CLASS_SETS
-from core.evaluation.metrics import seed_table
+from core.evaluation.metrics import reference_table
 from core.models.registry import list_models
 from core.paths import runs_dir
 from core.training import runner
@@ -65,7 +65,7 @@ def live_view(run_id: str) -> None:
     folder = RunFolder(runs_dir() / run_id, create=False)
     report = folder.report()
     if status["state"] == "finished" and report:
-        st.markdown(seed_table(report["reports"]))
+        st.markdown(reference_table(report["reports"]))
         confusion = folder.confusion("PrivateTest")
         if confusion:
             st.image(str(confusion), width=520)

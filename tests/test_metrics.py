@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from core.evaluation.metrics import classification_report, confusion_matrix, plot_confusion, seed_table
+from core.evaluation.metrics import classification_report, confusion_matrix, plot_confusion, reference_table
 
 CLASSES = ["happy", "sad", "neutral"]
 # supports 3, 2, 5; confusion rows [2 1 0] [0 1 1] [1 1 3]; predicted counts 3, 3, 4
@@ -82,17 +82,17 @@ def test_report_matches_reference_on_random_labels():
 
 def test_seed_table_rows_and_present_splits_only():
     report = classification_report(Y_TRUE, Y_PRED, CLASSES)
-    table = seed_table({"PrivateTest": report, "Training": report})
+    table = reference_table({"PrivateTest": report, "Training": report})
     lines = table.strip().splitlines()
     assert lines[0] == "|  | Training Set | Private Test Set |"
     assert [line.split("|")[1].strip() for line in lines[2:]] == [
         "Accuracy Score", "F1 (wgt avg)", "Precision (wgt avg)", "Recall (wgt avg)"]
     assert lines[2] == "| Accuracy Score | 0.6000 | 0.6000 |"
     assert lines[4] == "| Precision (wgt avg) | 0.6417 | 0.6417 |"
-    full = seed_table({"Training": report, "PublicTest": report, "PrivateTest": report})
+    full = reference_table({"Training": report, "PublicTest": report, "PrivateTest": report})
     assert full.splitlines()[0] == "|  | Training Set | Public Test Set | Private Test Set |"
     with pytest.raises(ValueError, match="unknown split"):
-        seed_table({"Validation": report})
+        reference_table({"Validation": report})
 
 
 def test_plot_confusion_writes_png(tmp_path):

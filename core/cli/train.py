@@ -1,4 +1,4 @@
-"""The `train` and `evaluate` commands. Flags follow the seeds' (`--data-path`, `--batch-size`, `--print_freq`)."""
+"""The `train` and `evaluate` commands. Flags follow the reference projects' (`--data-path`, `--batch-size`, `--print_freq`)."""
 from __future__ import annotations
 
 import argparse
@@ -90,8 +90,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
            as_json: bool = False) -> int:
-    """Evaluate, print the seed-style table (or JSON); the report and confusion PNGs are written (report.py)."""
-    from core.evaluation.metrics import seed_table
+    """Evaluate, print the reference-style table (or JSON); the report and confusion PNGs are written (report.py)."""
+    from core.evaluation.metrics import reference_table
     from core.evaluation.report import write_report
     from core.training.tensors import load_training_dataset
 
@@ -102,7 +102,7 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
     else:
         print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} labels, "
               f"tta {result['tta']}")
-        print(seed_table(result["reports"]))
+        print(reference_table(result["reports"]))
         print(f"confusion matrices and {report_name(checkpoint)} written to {folder}")
     return 0
 
@@ -132,7 +132,7 @@ def add_train_commands(commands) -> None:
     p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
     p.set_defaults(run=cmd_ship)
 
-    p = commands.add_parser("evaluate", help="evaluate a checkpoint: seed-style table and confusion matrices")
+    p = commands.add_parser("evaluate", help="evaluate a checkpoint: reference-style table and confusion matrices")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--split", choices=SPLITS, help="one split (default: all three)")
     p.add_argument("--tta", choices=TTA_MODES, help="default: what the checkpoint records")

@@ -61,7 +61,7 @@ def transform_geometry(images: torch.Tensor, u: torch.Tensor, options: AugmentOp
 
 
 def adjust_photometry(images: torch.Tensor, u: torch.Tensor, options: AugmentOptions) -> torch.Tensor:
-    """Invert, then scale brightness and contrast, per image (seed 003's RandomInvert-then-ColorJitter order)."""
+    """Invert, then scale brightness and contrast, per image (reference 003's RandomInvert-then-ColorJitter order)."""
     shape = (-1, 1, 1, 1)
     if options.invert:
         images = torch.where((u[:, INVERT] < options.invert).view(shape), 1 - images, images)

@@ -17,7 +17,7 @@ ALL_CLASSES: tuple[str, ...] = FER2013_CLASSES + ("contempt",)
 
 CLASS_SETS: dict[str, tuple[str, ...]] = {
     "fer7": FER2013_CLASSES,
-    "fer6": tuple(c for c in FER2013_CLASSES if c != "disgust"),  # Emotion_Classification seed drops disgust
+    "fer6": tuple(c for c in FER2013_CLASSES if c != "disgust"),  # the Emotion_Classification reference project drops disgust
     "fer3": ("happy", "sad", "neutral"),
     "ferplus8": FERPLUS_CLASSES,
 }

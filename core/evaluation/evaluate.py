@@ -1,4 +1,4 @@
-"""Evaluating a checkpoint on the FER2013 splits: metric reports, the seed-style table, confusion matrices."""
+"""Evaluating a checkpoint on the FER2013 splits: metric reports, the reference-style table, confusion matrices."""
 from __future__ import annotations
 
 from pathlib import Path

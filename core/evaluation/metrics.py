@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 SPLIT_COLUMNS = {"Training": "Training Set", "PublicTest": "Public Test Set", "PrivateTest": "Private Test Set"}
-SEED_TABLE_ROWS = (("Accuracy Score", "accuracy", None), ("F1 (wgt avg)", "weighted", "f1"),
+REFERENCE_TABLE_ROWS = (("Accuracy Score", "accuracy", None), ("F1 (wgt avg)", "weighted", "f1"),
                    ("Precision (wgt avg)", "weighted", "precision"), ("Recall (wgt avg)", "weighted", "recall"))
 
 
@@ -77,15 +77,15 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Seque
     }
 
 
-def seed_table(reports: dict[str, dict]) -> str:
-    """Markdown table of accuracy and weighted F1/precision/recall per split, laid out like seed 001's README."""
+def reference_table(reports: dict[str, dict]) -> str:
+    """Markdown table of accuracy and weighted F1/precision/recall per split, laid out like reference 001's README."""
     unknown = sorted(set(reports) - set(SPLIT_COLUMNS))
     if unknown:
         raise ValueError(f"unknown split(s) {unknown}; expected some of {list(SPLIT_COLUMNS)}")
     splits = [split for split in SPLIT_COLUMNS if split in reports]
     lines = ["|  | " + " | ".join(SPLIT_COLUMNS[split] for split in splits) + " |",
              "| --- |" + " --- |" * len(splits)]
-    for label, section, key in SEED_TABLE_ROWS:
+    for label, section, key in REFERENCE_TABLE_ROWS:
         values = [reports[split][section] if key is None else reports[split][section][key] for split in splits]
         lines.append(f"| {label} | " + " | ".join(f"{value:.4f}" for value in values) + " |")
     return "\n".join(lines) + "\n"

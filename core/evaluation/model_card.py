@@ -1,6 +1,6 @@
 """Shipping a trained run as a checkpoint in checkpoints/ with its model card (a short markdown beside it).
 
-The card gives the exact command, hardware, training time, the seed-style metrics table on all three splits
+The card gives the exact command, hardware, training time, the reference-style metrics table on all three splits
 (with and without the checkpoint's test-time augmentation) and the PrivateTest confusion matrix.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 from core.models.checkpoint import load_checkpoint
 from core.evaluation.evaluate import evaluate_checkpoint
 from core.data.fer2013 import SPLITS
-from core.evaluation.metrics import plot_confusion, seed_table
+from core.evaluation.metrics import plot_confusion, reference_table
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR
 from core.training.run_folder import RunFolder
@@ -84,10 +84,10 @@ def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, sum
              f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
              f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
              "", "## Command", "", "```bash", command, "```", "",
-             "## Metrics without test-time augmentation", "", seed_table(plain["reports"])]
+             "## Metrics without test-time augmentation", "", reference_table(plain["reports"])]
     if recorded:
         lines += [f"## Metrics with `{recorded['tta']}` test-time augmentation (the default for this checkpoint)", "",
-                  seed_table(recorded["reports"])]
+                  reference_table(recorded["reports"])]
     lines += ["## PrivateTest per class", "", "| class | precision | recall | F1 | images |", "| --- | --- | --- | --- | --- |"]
     lines += [f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
               for c, m in private["per_class"].items()]

@@ -1,6 +1,6 @@
 """Attention CNN: a compact conv net whose stages end in CBAM attention blocks.
 
-Seed 001 names an "attention model" but publishes no layers, so this is FER Studio's
+Reference 001 names an "attention model" but publishes no layers, so this is FER Studio's
 design after CBAM (Woo et al., 2018): channel attention, then spatial attention, which
 lets the net emphasise the feature maps and face regions that carry the expression.
 """
@@ -94,7 +94,7 @@ class AttentionCNN(nn.Module):
     "attention_cnn",
     input_size=48,
     description="Compact CNN with CBAM channel+spatial attention after each of 4 stages",
-    source="seed 001 Facial-Emotion-Recognition-PyTorch-ONNX (named only; layers are FER Studio's)",
+    source="reference 001 Facial-Emotion-Recognition-PyTorch-ONNX (named only; layers are FER Studio's)",
 )
 def build_attention_cnn(
     num_classes: int, in_chans: int, *, dropout: float = 0.3, reduction: int = 8

@@ -1,7 +1,7 @@
-"""Architectures reported by the seed projects, rebuilt from their published layer sizes.
+"""Architectures reported by the reference projects, rebuilt from their published layer sizes.
 
-Module and attribute names follow the seeds' printed model trees so that state_dicts
-trained with the seed code load here unchanged.
+Module and attribute names follow the reference projects' printed model trees so that state_dicts
+trained with the reference projects' code load here unchanged.
 """
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from torch import nn
 
 from core.models.registry import register_model
 
-SEED_000 = "seed 000 Emotion_Classification"
-SEED_001 = "seed 001 Facial-Emotion-Recognition-PyTorch-ONNX"
-SEED_004 = "seed 004 facial-expression-recognition"
+REFERENCE_000 = "reference 000 Emotion_Classification"
+REFERENCE_001 = "reference 001 Facial-Emotion-Recognition-PyTorch-ONNX"
+REFERENCE_004 = "reference 004 facial-expression-recognition"
 
 
-# --- emotion_cnn (seed 000, after the Deep Face expression model) ----------------------------
+# --- emotion_cnn (reference 000, after the Deep Face expression model) ----------------------------
 
 
 def _emotion_features(in_chans: int) -> nn.Sequential:
@@ -42,12 +42,12 @@ def _emotion_features(in_chans: int) -> nn.Sequential:
     "emotion_cnn",
     input_size=48,
     description="Deep-Face-style CNN: 5 convs, 3 dense layers, ~1.48M params",
-    source=SEED_000,
+    source=REFERENCE_000,
 )
 def build_emotion_cnn(num_classes: int, in_chans: int, *, dropout: float = 0.2) -> nn.Module:
-    """Deep-Face-style expression CNN from seed 000 (48x48 input only)."""
-    # The seed's table gives no dropout rate; 0.2 is the Deep Face value.
-    # The seed ends in Softmax; it is left out because every registry model returns logits.
+    """Deep-Face-style expression CNN from reference 000 (48x48 input only)."""
+    # The reference's table gives no dropout rate; 0.2 is the Deep Face value.
+    # The reference ends in Softmax; it is left out because every registry model returns logits.
     return nn.Sequential(
         OrderedDict(
             features=_emotion_features(in_chans),
@@ -65,7 +65,7 @@ def build_emotion_cnn(num_classes: int, in_chans: int, *, dropout: float = 0.2) 
     )
 
 
-# --- face_emotion_cnn (seed 001 baseline) ------------------------------------------------------
+# --- face_emotion_cnn (reference 001 baseline) ------------------------------------------------------
 
 _FACE_CHANNELS = (8, 16, 32, 64, 128, 256, 256)
 _FACE_DROPOUT_CONVS = frozenset({2, 4, 6, 7})
@@ -90,7 +90,7 @@ class FaceEmotionCNN(nn.Module):
         self.pool2 = nn.MaxPool2d(2, 2)
         self.dropout = nn.Dropout(dropout)
         # Log-probabilities are valid logits (softmax of them gives the same probabilities),
-        # and keeping the layer keeps outputs identical to the seed's.
+        # and keeping the layer keeps outputs identical to the reference's.
         self.log_softmax = nn.LogSoftmax(dim=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,15 +110,15 @@ class FaceEmotionCNN(nn.Module):
 @register_model(
     "face_emotion_cnn",
     input_size=48,
-    description="Seed 001 baseline: 7 valid 3x3 convs with BatchNorm, 3 dense layers",
-    source=SEED_001,
+    description="Reference 001 baseline: 7 valid 3x3 convs with BatchNorm, 3 dense layers",
+    source=REFERENCE_001,
 )
 def build_face_emotion_cnn(num_classes: int, in_chans: int, *, dropout: float = 0.3) -> nn.Module:
-    """Seed 001's baseline CNN (48x48 input only); outputs log-softmax scores."""
+    """Reference 001's baseline CNN (48x48 input only); outputs log-softmax scores."""
     return FaceEmotionCNN(num_classes, in_chans, dropout)
 
 
-# --- vggnet (seed 004) ---------------------------------------------------------------------
+# --- vggnet (reference 004) ---------------------------------------------------------------------
 
 
 def _vgg_block(in_chans: int, out_chans: int, num_convs: int) -> nn.Sequential:
@@ -133,12 +133,12 @@ def _vgg_block(in_chans: int, out_chans: int, num_convs: int) -> nn.Sequential:
 @register_model(
     "vggnet",
     input_size=48,
-    description="Seed 004 VGG: 3 blocks (32, 64, 128x2 channels), 2 x 1024 dense layers",
-    source=SEED_004,
+    description="Reference 004 VGG: 3 blocks (32, 64, 128x2 channels), 2 x 1024 dense layers",
+    source=REFERENCE_004,
 )
 def build_vggnet(num_classes: int, in_chans: int, *, dropout: float = 0.5) -> nn.Module:
-    """Seed 004's small VGG (48x48 input only: the first dense layer sees 128x6x6)."""
-    # Flatten sits at fc.0 where the seed had its Reshape, so fc.1/fc.4/fc.7 keys line up.
+    """Reference 004's small VGG (48x48 input only: the first dense layer sees 128x6x6)."""
+    # Flatten sits at fc.0 where the reference had its Reshape, so fc.1/fc.4/fc.7 keys line up.
     head = nn.Sequential(
         nn.Flatten(),
         nn.Linear(128 * 6 * 6, 1024),
@@ -159,7 +159,7 @@ def build_vggnet(num_classes: int, in_chans: int, *, dropout: float = 0.5) -> nn
     )
 
 
-# --- resnet (seed 004, ResNet-18 layout in the d2l style) ---------------------------------------
+# --- resnet (reference 004, ResNet-18 layout in the d2l style) ---------------------------------------
 
 
 class Residual(nn.Module):
@@ -193,11 +193,11 @@ def _resnet_stage(in_chans: int, out_chans: int, first_stage: bool) -> nn.Sequen
 @register_model(
     "resnet",
     input_size=48,
-    description="Seed 004 ResNet-18 layout (4 stages of 2 residual blocks, 64-512 channels)",
-    source=SEED_004,
+    description="Reference 004 ResNet-18 layout (4 stages of 2 residual blocks, 64-512 channels)",
+    source=REFERENCE_004,
 )
 def build_resnet(num_classes: int, in_chans: int) -> nn.Module:
-    """Seed 004's d2l-style ResNet-18; global pooling lets it take any input size."""
+    """Reference 004's d2l-style ResNet-18; global pooling lets it take any input size."""
     stem = [
         ("0", nn.Conv2d(in_chans, 64, kernel_size=7, stride=2, padding=3)),
         ("1", nn.BatchNorm2d(64)),

@@ -15,8 +15,8 @@ from torchvision.models import efficientnet_b0
 
 from core.models.registry import register_model
 
-SEED_001 = "seed 001 Facial-Emotion-Recognition-PyTorch-ONNX"
-SEED_003 = "seed 003 Facial-Expression-Recognition-Image-Classification"
+REFERENCE_001 = "reference 001 Facial-Emotion-Recognition-PyTorch-ONNX"
+REFERENCE_003 = "reference 003 Facial-Expression-Recognition-Image-Classification"
 
 
 def adapt_first_conv(conv: nn.Conv2d, in_chans: int) -> nn.Conv2d:
@@ -119,7 +119,7 @@ def freeze_all_but(model: nn.Module, head_prefix: str) -> None:
     "efficientnet_b0",
     input_size=160,
     description="EfficientNet-B0 with a 1280-512-classes head; optional local ImageNet weights",
-    source=SEED_003,
+    source=REFERENCE_003,
 )
 def build_efficientnet_b0(
     num_classes: int,
@@ -129,7 +129,7 @@ def build_efficientnet_b0(
     freeze_backbone: bool = False,
     max_pooling: bool = False,
 ) -> nn.Module:
-    """torchvision EfficientNet-B0 with seed 003's two-layer head (logits, no softmax)."""
+    """torchvision EfficientNet-B0 with reference 003's two-layer head (logits, no softmax)."""
     model = efficientnet_b0(weights=None)
     prepare_backbone(model, "features.0.0", in_chans, weights, "classifier.")
     if max_pooling:
@@ -149,7 +149,7 @@ def build_efficientnet_b0(
     "inception_resnet_v1",
     input_size=160,
     description="FaceNet Inception-ResNet-v1 with a new logits layer; optional local VGGFace2 weights",
-    source=SEED_001,
+    source=REFERENCE_001,
 )
 def build_inception_resnet_v1(
     num_classes: int,

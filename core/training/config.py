@@ -13,7 +13,7 @@ from core.data.classes import CLASS_SETS, resolve_classes
 from core.files import write_atomically
 from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
 
-SEED_003_JITTER = 0.5  # seed 003's ColorJitter(brightness=.5, contrast=.5)
+REFERENCE_003_JITTER = 0.5  # reference 003's ColorJitter(brightness=.5, contrast=.5)
 
 # configs saved before a field was renamed still load
 LEGACY_FIELDS = {"labels": "label_source"}
@@ -78,8 +78,8 @@ class AugmentOptions:
     contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0)
     erase: float = option(0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0",
                           min=0.0, max=1.0)
-    invert: float = option(0.0, "probability of inverting (seed 003 used RandomInvert(0.2))", min=0.0, max=1.0)
-    color_jitter: bool = option(False, "seed 003's strong ColorJitter: brightness and contrast 0.5 instead of the "
+    invert: float = option(0.0, "probability of inverting (reference 003 used RandomInvert(0.2))", min=0.0, max=1.0)
+    color_jitter: bool = option(False, "reference 003's strong ColorJitter: brightness and contrast 0.5 instead of the "
                                        "two fields above")
 
     def __post_init__(self) -> None:
@@ -90,7 +90,7 @@ class AugmentOptions:
     def jitter(self) -> tuple[float, float]:
         """The (brightness, contrast) ranges actually applied."""
         if self.color_jitter:
-            return SEED_003_JITTER, SEED_003_JITTER
+            return REFERENCE_003_JITTER, REFERENCE_003_JITTER
         return self.brightness, self.contrast
 
 
@@ -122,9 +122,9 @@ class TrainConfig:
     momentum: float = option(0.9, "SGD momentum", min=0.0)
     weight_decay: float = option(5e-4, "L2 weight decay", min=0.0)
     schedule: str = option("onecycle", "learning-rate schedule", choices=SCHEDULES)
-    milestones: list[int] = option(doc="epochs where the step schedule divides lr by 10 (seed 001)",
+    milestones: list[int] = option(doc="epochs where the step schedule divides lr by 10 (reference 001)",
                                    factory=lambda: [100, 120])
-    plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (seed 003)",
+    plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (reference 003)",
                                    min=0)
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
     class_weights: bool = option(False, "weight the loss by inverse class frequency")
