@@ -1,8 +1,8 @@
 """Reading and writing image-folder data sets in the layouts users already have.
 
 - Kaggle: `train/` and `test/`, one folder per class name (`angry/`, `happy/`, ...).
-- the Emotion_Classification reference project: `train/` and `valid/` (or `validation/`), `category_0..n` folders, plus the
-  label list given separately (`--class-names angry,fearful,happy,neutral,sad,surprised`).
+- the Emotion_Classification reference project: `train/` and `valid/` (or `validation/`), `category_0..n` folders,
+  plus the label list given separately (`--class-names angry,fearful,happy,neutral,sad,surprised`).
 Any image format, size (from 12x12 up to 40 M pixels), colour or gray is accepted and converted to a 48x48
 gray face; an unreadable or too small image stops the import with a message naming the file.
 Splits: `train` -> Training; `valid`/`validation`/`val` -> PublicTest; `test` -> PrivateTest when a validation
