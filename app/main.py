@@ -5,7 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from app.state import current_dataset, show_sidebar
+from app.sidebar import show_sidebar
+from app.state import current_dataset
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 

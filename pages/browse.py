@@ -2,7 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from app.state import current_dataset, current_model_path, current_predictor, probabilities_chart, votes_chart
+from app.charts import probabilities_chart, votes_chart
+from app.state import current_dataset, current_model_path, current_predictor
 from core.data.filters import ImageFilter, filter_rows, page
 from core.inference.dataset_predictions import dataset_probabilities
 from core.data.classes import ALL_CLASSES

@@ -6,7 +6,9 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from app.state import IMPORT_HINT, cached_dataset, current_dataset, escape_markdown, streamlit_progress
+from app.progress import streamlit_progress
+from app.state import cached_dataset, current_dataset
+from app.text import IMPORT_HINT, escape_markdown
 from core.data.augment import AugmentOptions, preview_grid
 from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError

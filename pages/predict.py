@@ -3,7 +3,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app.state import current_model_path, current_predictor, escape_markdown
+from app.state import current_model_path, current_predictor
+from app.text import escape_markdown
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image

@@ -5,8 +5,9 @@ Every change is an event in the SQLite label store; the current label is derived
 import numpy as np
 import streamlit as st
 
-from app.state import (annotator, current_dataset, current_model_path, current_predictor, escape_markdown,
-                       probabilities_chart, votes_chart)
+from app.charts import probabilities_chart, votes_chart
+from app.state import annotator, current_dataset, current_model_path, current_predictor
+from app.text import escape_markdown
 from core.inference.dataset_predictions import dataset_probabilities
 from core.data.classes import ALL_CLASSES
 from core.errors import DataError

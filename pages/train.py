@@ -6,7 +6,7 @@ import streamlit as st
 import torch
 
 from app.config_form import config_from_form, config_widgets
-from app.state import escape_markdown
+from app.text import escape_markdown
 from core.data.classes import ALL_CLASSES, CLASS_SETS
 from core.evaluation.metrics import reference_table
 from core.models.registry import list_models

@@ -15,7 +15,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from app.state import escape_markdown
+from app.text import escape_markdown
 from core.inference.catalog import list_checkpoints
 from core.models.checkpoint import load_checkpoint
 from core.training.config import TrainConfig
