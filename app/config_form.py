@@ -40,7 +40,8 @@ def config_widgets(defaults: Any, skip: Sequence[str] = (), choices: dict[str, l
 
 def widget(cell: Any, f: dataclasses.Field, hint: Any, value: Any, key: str, choices: list | None) -> Any:
     """The widget for one field: selectbox for choices, checkbox for bools, number_input, else text."""
-    meta, label = f.metadata, f.name.replace("_", " ")
+    meta = f.metadata
+    label = meta.get("label") or f.name.replace("_", " ").capitalize()
     options = list(choices or meta.get("choices") or [])
     if options:
         return cell.selectbox(label, options, index=options.index(value) if value in options else 0, key=key,

@@ -44,7 +44,7 @@ def epoch_frame(run_id: str) -> pd.DataFrame:
 
 @st.fragment(run_every="3s")
 def live_view(run_id: str) -> None:
-    status = runner.status(run_id)
+    status = runner.refresh_status(run_id)
     eta = status.get("eta_seconds")
     st.subheader(f"Run {escape_markdown(run_id)}: {status['state']}")
     if status.get("reason"):

@@ -99,9 +99,9 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     run_id = app.query_params["run"]
     from core.training import runner
     deadline = time.time() + 120
-    while runner.status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
+    while runner.refresh_status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
-    assert runner.status(run_id, isolated / "runs")["state"] == "finished"
+    assert runner.refresh_status(run_id, isolated / "runs")["state"] == "finished"
     app = run_page("train.py")
     assert run_id in list(app.dataframe[0].value["id"])
 

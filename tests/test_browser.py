@@ -133,7 +133,7 @@ def test_train_a_tiny_run_and_see_its_curve(studio, browser):
     page.goto(f"{url}/train")
     page.get_by_text("Start training").wait_for(timeout=90_000)
     for label, value in (("Epochs", "3"), ("Batch size", "8"), ("Max steps per epoch", "2")):
-        field = page.get_by_label(label, exact=False)
+        field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
         field.press("Tab")
     page.get_by_text("Start training").click()

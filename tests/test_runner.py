@@ -20,7 +20,7 @@ from core.models.checkpoint import load_checkpoint
 from core.training.config import TrainConfig
 from core.paths import SAMPLE_DIR
 from core.files import write_json
-from core.training.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, status, stop, update_status
+from core.training.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, refresh_status, stop, update_status
 
 
 def tiny_config(epochs: int, steps: int = 2, device: str = "cpu") -> TrainConfig:
@@ -31,7 +31,7 @@ def tiny_config(epochs: int, steps: int = 2, device: str = "cpu") -> TrainConfig
 def wait_for(run_id: str, root, condition, timeout: float = 120, every: float = 0.2) -> dict:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        current = status(run_id, root)
+        current = refresh_status(run_id, root)
         if condition(current):
             return current
         time.sleep(every)
@@ -65,11 +65,11 @@ def freeze_at(run_id: str, root, epoch: int, last_step: bool = False) -> dict:
             return False
         return s.get("step") == s["steps"] - 1 if last_step else 1 <= s.get("step", 0) <= s["steps"] - 2
 
-    pid = status(run_id, root)["pid"]
+    pid = refresh_status(run_id, root)["pid"]
     deadline = time.time() + 120
     while time.time() < deadline:
         os.kill(pid, signal.SIGSTOP)
-        frozen = status(run_id, root)
+        frozen = refresh_status(run_id, root)
         if inside(frozen) and not holds_status_lock(Path(root) / run_id):
             return frozen
         assert frozen["state"] in ACTIVE and frozen.get("epoch", 0) <= epoch, f"went past epoch {epoch}: {frozen}"
@@ -169,14 +169,14 @@ def test_three_runs_at_once_one_runs_two_queue_all_finish_in_order(tmp_path):
     observed = set()
     deadline = time.time() + 240
     while time.time() < deadline:
-        states = tuple(status(i, tmp_path)["state"] for i in ids)
+        states = tuple(refresh_status(i, tmp_path)["state"] for i in ids)
         assert states.count("running") <= 1, states
         observed.add(states)
         if not set(states) & set(ACTIVE):
             break
         time.sleep(0.05)
     assert ("running", "queued", "queued") in observed, observed
-    final = [status(i, tmp_path) for i in ids]
+    final = [refresh_status(i, tmp_path) for i in ids]
     assert [s["state"] for s in final] == ["finished"] * 3
     for before, after in zip(final, final[1:]):  # first come, first served, and never two at once
         assert before["finished"] <= after["started"]
@@ -187,9 +187,9 @@ def test_kill_and_bad_ids(tmp_path):
     run_id = start_run(tiny_config(epochs=200), root=tmp_path)
     wait_for(run_id, tmp_path, lambda s: s["state"] == "running")
     kill(run_id, tmp_path)
-    assert status(run_id, tmp_path)["reason"] == "killed by the user"
+    assert refresh_status(run_id, tmp_path)["reason"] == "killed by the user"
     with pytest.raises(ValueError, match="no run"):
-        status("../../etc", tmp_path)
+        refresh_status("../../etc", tmp_path)
 
 
 def queued_run(root: Path, **status_values) -> str:
@@ -203,9 +203,9 @@ def queued_run(root: Path, **status_values) -> str:
 
 def test_a_run_being_launched_is_queued_and_one_whose_launcher_died_is_failed(tmp_path):
     run_id = queued_run(tmp_path, created=time.time())  # no pid yet: the launcher is between mkdir and Popen
-    assert status(run_id, tmp_path)["state"] == "queued"
+    assert refresh_status(run_id, tmp_path)["state"] == "queued"
     update_status(tmp_path / run_id, created=time.time() - runner.LAUNCH_GRACE_S - 1)
-    assert status(run_id, tmp_path)["state"] == "failed"
+    assert refresh_status(run_id, tmp_path)["state"] == "failed"
 
 
 def test_a_run_finishing_while_it_is_checked_stays_finished(tmp_path, monkeypatch):
@@ -215,7 +215,7 @@ def test_a_run_finishing_while_it_is_checked_stays_finished(tmp_path, monkeypatc
         update_status(tmp_path / run_id, state="finished")  # its last words land between the read and the check
         return False
     monkeypatch.setattr(runner, "is_alive", worker_reports_then_exits)
-    assert status(run_id, tmp_path)["state"] == "finished"
+    assert refresh_status(run_id, tmp_path)["state"] == "finished"
 
 
 def test_status_updates_from_many_writers_at_once_lose_nothing(tmp_path):

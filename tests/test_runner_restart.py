@@ -41,10 +41,10 @@ app = AppTest.from_file({MAIN!r}, default_timeout=120)
 app.run()
 app.switch_page({TRAIN!r})
 app.run()
-app.selectbox[1].set_value("fer3")
-app.number_input[0].set_value(500)
-app.number_input[1].set_value(8)
-app.number_input[3].set_value(2)
+app.selectbox(key="train_classes").set_value("fer3")
+app.number_input(key="train_epochs").set_value(500)
+app.number_input(key="train_batch_size").set_value(8)
+app.number_input(key="train_max_steps_per_epoch").set_value(2)
 app.button[0].click().run()
 print(app.query_params["run"], flush=True)
 time.sleep(600)
@@ -107,12 +107,12 @@ def test_run_started_by_the_page_survives_its_app_process_group(runs):
         run_id = launcher.stdout.readline().strip()
         assert run_id, "the launcher did not start a run"
         wait_until(lambda: epochs_logged(runs, run_id) >= 1)
-        worker = runner.status(run_id, runs)["pid"]
+        worker = runner.refresh_status(run_id, runs)["pid"]
         signal_group(launcher.pid, signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
         assert launcher.wait(timeout=30) != 0  # the app process is gone ...
     finally:
         launcher.kill()
-    assert runner.status(run_id, runs)["pid"] == worker  # ... its worker is not, and was never restarted
+    assert runner.refresh_status(run_id, runs)["pid"] == worker  # ... its worker is not, and was never restarted
     state, before = train_page(run_id)
     assert state == "running" and before >= 1
     wait_until(lambda: epochs_logged(runs, run_id) > before)
@@ -161,13 +161,14 @@ def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):
             page.goto(f"http://127.0.0.1:{port}/train")
             page.get_by_text("Start training").wait_for(timeout=90_000)
             for label, value in (("Epochs", "500"), ("Batch size", "8"), ("Max steps per epoch", "2")):
-                page.get_by_label(label, exact=False).fill(value)
-                page.get_by_label(label, exact=False).press("Tab")
+                field = page.get_by_role("spinbutton", name=label, exact=True)
+                field.fill(value)
+                field.press("Tab")
             page.get_by_text("Start training").click()
             wait_until(lambda: bool(runner.list_runs(runs)))
             run_id = runner.list_runs(runs)[0]["id"]
             wait_until(lambda: epochs_logged(runs, run_id) >= 1)
-            worker = runner.status(run_id, runs)["pid"]
+            worker = runner.refresh_status(run_id, runs)["pid"]
             os.killpg(first.pid, signal.SIGKILL)  # the app dies without a word, every process in its group with it
             first.wait(timeout=30)
             second = start_studio(port)
@@ -178,7 +179,7 @@ def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):
                 before = curve_points(page)
                 wait_until(lambda: curve_points(page) > before, timeout=90)  # the live view keeps drawing
                 assert page.get_by_text(f"Run {run_id}: running").is_visible()
-                assert runner.status(run_id, runs)["pid"] == worker  # the same worker all along
+                assert runner.refresh_status(run_id, runs)["pid"] == worker  # the same worker all along
             finally:
                 second.terminate()
                 second.wait(timeout=30)

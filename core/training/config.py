@@ -118,7 +118,7 @@ class TrainConfig:
     epochs: int = option(30, "training epochs", min=1)
     batch_size: int = option(64, "images per step (per process when distributed)", min=1)
     optimizer: str = option("sgd", "sgd uses Nesterov momentum", choices=OPTIMIZERS)
-    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0)
+    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0, label="Learning rate")
     momentum: float = option(0.9, "SGD momentum", min=0.0)
     weight_decay: float = option(5e-4, "L2 weight decay", min=0.0)
     schedule: str = option("onecycle", "learning-rate schedule", choices=SCHEDULES)

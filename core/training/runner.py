@@ -74,7 +74,7 @@ def is_alive(status: dict[str, Any]) -> bool:
     return still_running(status["pid"], status.get("pid_start"))
 
 
-def status(run_id: str, root: Path | None = None) -> dict[str, Any]:
+def refresh_status(run_id: str, root: Path | None = None) -> dict[str, Any]:
     """The run's status; an active run whose process is gone is marked failed (or stopped), with the reason."""
     run = run_path(run_id, root)
     current = read_status(run)
@@ -116,7 +116,7 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
     # a symlinked folder could lead outside the runs folder: run_path refuses it, so the list leaves it out too
     folders = base.iterdir() if base.is_dir() else []
     runs = [p for p in folders if is_run_folder(p)]
-    listed = [status(p.name, base) for p in runs]
+    listed = [refresh_status(p.name, base) for p in runs]
     return sorted(listed, key=lambda s: s.get("created", 0), reverse=True)
 
 
@@ -147,7 +147,7 @@ def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None 
 def resume(run_id: str, root: Path | None = None) -> None:
     """Continue a stopped or failed run from its last.pt."""
     run = run_path(run_id, root)
-    status(run_id, root)  # a run that died unseen becomes failed first, so it can resume
+    refresh_status(run_id, root)  # a run that died unseen becomes failed first, so it can resume
     if not (run / LAST).is_file():
         raise ValueError(f"run {run_id} has no last.pt to resume from; start it again instead")
     with status_lock(run):  # checked and queued in one step: two clicks on Resume start one worker
@@ -161,7 +161,7 @@ def resume(run_id: str, root: Path | None = None) -> None:
 
 def stop(run_id: str, root: Path | None = None) -> None:
     """Ask a run to stop gracefully: it finishes the current step and writes last.pt."""
-    current = status(run_id, root)
+    current = refresh_status(run_id, root)
     if current["state"] in ACTIVE:
         # on disk too: a worker still starting (no pid yet, or no signal handler yet) still learns of it
         update_status(run_path(run_id, root), stop_requested=time.time())
@@ -169,13 +169,13 @@ def stop(run_id: str, root: Path | None = None) -> None:
             try:
                 os.kill(current["pid"], signal.SIGTERM)
             except ProcessLookupError:
-                pass  # it ended meanwhile; status() says how
+                pass  # it ended meanwhile; refresh_status() says how
 
 
 def kill(run_id: str, root: Path | None = None) -> None:
     """End a run's process at once (SIGKILL); last.pt keeps the last finished epoch."""
     run = run_path(run_id, root)
-    status(run_id, root)
+    refresh_status(run_id, root)
     with status_lock(run):  # under the lock: a run that has just finished stays finished
         current = read_status(run)
         if current.get("state") not in ACTIVE:
