@@ -292,7 +292,7 @@ def gradio_client(tmp_path_factory):
 def gradio_predict(client, path: Path):
     from gradio_client import handle_file
 
-    return client.predict(handle_file(str(path)), str(CHECKPOINT), False, api_name="/predict")
+    return client.predict(handle_file(str(path)), str(CHECKPOINT), "none", api_name="/predict")
 
 
 @pytest.mark.slow

@@ -179,13 +179,22 @@
     return { rows: Array.from({ length: n }, (_, i) => softmax(logits, i * classes, classes)), ms };
   }
 
+  function calibrated(probabilities) {
+    // Temperature scaling, as core/data/preprocessing.calibrated: softmax(log(p) / T).
+    const t = spec.temperature || 1;
+    if (t === 1) return probabilities;
+    const logs = probabilities.map((p) => Math.log(Math.max(p, 1e-12)) / t);
+    return softmax(Float32Array.from(logs), 0, logs.length);
+  }
+
   async function classifyCrop(crop) {
     // One uint8 crop -> probabilities averaged over the model's TTA views (as Predictor), in one batch.
     const size = spec.input_size, x = normalise(crop), views = ttaViews(size, spec.tta);
     const input = new Float32Array(views.length * size * size);
     views.forEach((view, i) => input.set(cutView(x, size, view), i * size * size));
     const { rows, ms } = await predictCrops(input, views.length);
-    return { probabilities: rows[0].map((_, c) => rows.reduce((total, row) => total + row[c], 0) / rows.length), ms };
+    const mean = rows[0].map((_, c) => rows.reduce((total, row) => total + row[c], 0) / rows.length);
+    return { probabilities: calibrated(mean), ms };
   }
 
   /* ---------- finding the face ---------- */

@@ -107,6 +107,18 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from core.evaluation.model_card import calibrate_shipped
+
+    report = calibrate_shipped(args.checkpoint)
+    print(f"{args.checkpoint}: temperature {report['temperature']:.3f} (fitted on PublicTest), tta {report['tta']}")
+    for split, split_report in report["reports"].items():
+        calibration = split_report["calibration"]
+        print(f"  {split}: ECE {calibration['ece_before']:.4f} -> {calibration['ece']:.4f}, "
+              f"NLL {calibration['nll_before']:.4f} -> {calibration['nll']:.4f}")
+    return 0
+
+
 def cmd_ship(args: argparse.Namespace) -> int:
     from core.evaluation.model_card import ship
 
@@ -131,6 +143,11 @@ def add_train_commands(commands) -> None:
     p.add_argument("--run", dest="run_dir", type=Path, required=True, help="the run folder (runs/<id>)")
     p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
     p.set_defaults(run=cmd_ship)
+
+    p = commands.add_parser("calibrate", help="fit temperature scaling on PublicTest and store it in the checkpoint "
+                            "(and its model card, if it has one)")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.set_defaults(run=cmd_calibrate)
 
     p = commands.add_parser("evaluate", help="evaluate a checkpoint: reference-style table and confusion matrices")
     p.add_argument("--checkpoint", type=Path, required=True)

@@ -49,13 +49,15 @@ class Preprocessing:
     mean: float = 0.5
     std: float = 0.5
     tta: str = "none"
+    temperature: float = 1.0  # calibration: probabilities = softmax(log(mean over views) / T), fitted on PublicTest
 
     def __post_init__(self) -> None:
         problems = [(self.input_size >= 1, f"input_size must be positive, got {self.input_size}"),
                     (self.resize_filter in RESIZE_FILTERS,
                      f"resize_filter must be one of {', '.join(RESIZE_FILTERS)}, got {self.resize_filter!r}"),
                     (self.std > 0, f"std must be positive, got {self.std}"),
-                    (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}, got {self.tta!r}")]
+                    (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}, got {self.tta!r}"),
+                    (self.temperature > 0, f"temperature must be positive, got {self.temperature}")]
         for ok, problem in problems:
             if not ok:
                 raise ValueError(problem)
@@ -70,7 +72,8 @@ class Preprocessing:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown preprocessing keys: {', '.join(sorted(unknown))}")
-        types = {"input_size": int, "resize_filter": str, "mean": float, "std": float, "tta": str}
+        types = {"input_size": int, "resize_filter": str, "mean": float, "std": float, "tta": str,
+                 "temperature": float}
         return cls(**{k: types[k](v) for k, v in data.items()})
 
     @classmethod
@@ -168,5 +171,13 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def tta_probabilities(logits: Callable[[np.ndarray], np.ndarray], x: np.ndarray, spec: Preprocessing) -> np.ndarray:
-    """Class probabilities (N, C) for model input `x`: one `logits` call per TTA view, softmax, averaged."""
-    return np.mean([softmax(logits(view_numpy(x, view))) for view in spec.views()], axis=0)
+    """Class probabilities (N, C) for model input `x`: one `logits` call per TTA view, softmax, averaged, then
+    the spec's temperature."""
+    return calibrated(np.mean([softmax(logits(view_numpy(x, view))) for view in spec.views()], axis=0), spec)
+
+
+def calibrated(probs: np.ndarray, spec: Preprocessing) -> np.ndarray:
+    """Temperature scaling of (TTA-averaged) probabilities; T = 1 leaves them as they are."""
+    if spec.temperature == 1.0:
+        return probs
+    return softmax(np.log(np.clip(probs, 1e-12, 1.0)) / spec.temperature)

@@ -65,6 +65,16 @@ def logit_adjustment(class_counts: np.ndarray, tau: float) -> np.ndarray:
     return -tau * np.log(prior)
 
 
+def calibration_summary(before: np.ndarray, after: np.ndarray, labels: np.ndarray) -> dict:
+    """ECE and NLL of one split's probabilities before and after calibration, and the calibrated reliability bins
+    (plain lists, for report.json)."""
+    table = reliability(after, labels)
+    return {"ece": expected_calibration_error(after, labels), "ece_before": expected_calibration_error(before, labels),
+            "nll": negative_log_likelihood(after, labels), "nll_before": negative_log_likelihood(before, labels),
+            "reliability": {key: value.tolist() for key, value in table.items()},
+            "reliability_before": {key: value.tolist() for key, value in reliability(before, labels).items()}}
+
+
 def plot_reliability(before: dict, after: dict | None, path: str | Path, title: str = "") -> Path:
     """A reliability diagram: accuracy per confidence bin against the diagonal, before and after calibration."""
     import matplotlib
@@ -77,8 +87,8 @@ def plot_reliability(before: dict, after: dict | None, path: str | Path, title: 
     for table, name, colour in ((before, "before", "#d62728"), (after, "after temperature", "#1f77b4")):
         if table is None:
             continue
-        used = table["count"] > 0
-        axis.plot(table["confidence"][used], table["accuracy"][used], marker="o", color=colour, label=name)
+        count, confidence, accuracy = (np.asarray(table[key]) for key in ("count", "confidence", "accuracy"))
+        axis.plot(confidence[count > 0], accuracy[count > 0], marker="o", color=colour, label=name)
     axis.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=title)
     axis.legend(loc="upper left", fontsize=8)
     figure.tight_layout()

@@ -1,17 +1,21 @@
 """Evaluating a checkpoint on the FER2013 splits: metric reports, the reference-style table, confusion matrices."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from core.data.preprocessing import Preprocessing
+from core.data.dataset import FerDataset
+from core.data.preprocessing import Preprocessing, calibrated
+from core.evaluation.calibration import calibration_summary, fit_temperature
+from core.evaluation.metrics import classification_report
+from core.files import write_atomically
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.config import TrainConfig
-from core.data.dataset import FerDataset
-from core.evaluation.metrics import classification_report
-from core.training.loop import evaluate, resolve_device
+from core.training.loop import predict_probabilities, resolve_device
 from core.training.tensors import load_training_dataset, prepare_splits
 
 
@@ -30,10 +34,43 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
     preprocessing = Preprocessing.from_payload(payload).with_tta(tta)
     reports = {}
     for split in splits:
-        if split not in tensors:
-            continue
-        with torch.inference_mode():
-            result = evaluate(model, tensors[split], preprocessing)
-        reports[split] = classification_report(result["y_true"], result["y_pred"], payload["classes"])
+        if split in tensors:
+            reports[split] = split_report(model, tensors[split], preprocessing, payload["classes"])
     return {"checkpoint": str(path), "model": payload["model"], "label_source": payload["label_source"],
-            "classes": payload["classes"], "tta": preprocessing.tta, "reports": reports}
+            "classes": payload["classes"], "tta": preprocessing.tta,
+            "temperature": preprocessing.temperature, "reports": reports}
+
+
+def split_probabilities(model, split, preprocessing: Preprocessing) -> np.ndarray:
+    """Probabilities before calibration (temperature 1) with the spec's TTA."""
+    with torch.inference_mode():
+        raw = dataclasses.replace(preprocessing, temperature=1.0)
+        return predict_probabilities(model, split.images, raw).cpu().numpy()
+
+
+def split_report(model, split, preprocessing: Preprocessing, classes: list[str]) -> dict[str, Any]:
+    """The classification report of one split, plus its calibration before and after the spec's temperature."""
+    probs = split_probabilities(model, split, preprocessing)
+    final = calibrated(probs, preprocessing)
+    labels = split.targets.cpu().numpy()
+    report = classification_report(labels, final.argmax(axis=1), classes)
+    report["calibration"] = calibration_summary(probs, final, labels)
+    return report
+
+
+def calibrate_checkpoint(path: str | Path, dataset: FerDataset | None = None, device: str = "auto") -> float:
+    """Fit temperature scaling on PublicTest (never PrivateTest), store it in the checkpoint's spec; return T."""
+    payload = load_checkpoint(path)
+    config = TrainConfig.from_dict(payload["config"])
+    target = resolve_device(device)
+    model = model_from_checkpoint(payload).to(target)
+    tensors = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
+                             config, target)
+    if "PublicTest" not in tensors:
+        raise ValueError(f"{path}: its data has no PublicTest images to fit the temperature on")
+    preprocessing = Preprocessing.from_payload(payload)
+    probs = split_probabilities(model, tensors["PublicTest"], preprocessing)
+    temperature = fit_temperature(probs, tensors["PublicTest"].targets.cpu().numpy())
+    payload["preprocessing"] = dataclasses.replace(preprocessing, temperature=temperature).to_dict()
+    write_atomically(path, lambda handle: torch.save(payload, handle), binary=True)
+    return temperature

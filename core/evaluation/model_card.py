@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from core.models.checkpoint import load_checkpoint
-from core.evaluation.evaluate import evaluate_checkpoint
+from core.evaluation.evaluate import calibrate_checkpoint, evaluate_checkpoint
 from core.data.fer2013 import SPLITS
 from core.evaluation.metrics import plot_confusion, reference_table
 from core.files import write_atomically
@@ -48,6 +48,7 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{name}.pt"
     shutil.copyfile(RunFolder(run, create=False).best, target)
+    calibrate_checkpoint(target, dataset=dataset)
     payload = load_checkpoint(target)
     plain = evaluate_checkpoint(target, list(SPLITS), tta="none", dataset=dataset)
     recorded = evaluate_checkpoint(target, list(SPLITS), dataset=dataset) if payload["tta"] != "none" else None
@@ -57,8 +58,22 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     record_private_accuracy(target, plain, recorded)
     command = RunFolder(run, create=False).command() or "(not recorded)"
     card = model_card(name, payload, plain, recorded, training_summary(run), command)
-    (out_dir / f"{name}.md").write_text(card)
+    (out_dir / f"{name}.md").write_text(with_calibration_section(card, calibration_section(name, final, out_dir)))
     return target
+
+
+def calibrate_shipped(checkpoint: Path, dataset=None) -> dict:
+    """Fit the temperature of a checkpoint and, when a model card stands beside it, rewrite its calibration
+    section and reliability diagram; return the evaluation (with the checkpoint's TTA) that the section shows."""
+    checkpoint = Path(checkpoint)
+    calibrate_checkpoint(checkpoint, dataset=dataset)
+    report = evaluate_checkpoint(checkpoint, list(SPLITS), dataset=dataset)
+    card = checkpoint.with_suffix(".md")
+    if card.is_file():
+        section = calibration_section(checkpoint.stem, report, checkpoint.parent)
+        text = with_calibration_section(card.read_text(), section)
+        write_atomically(card, lambda handle: handle.write(text))
+    return report
 
 
 def record_private_accuracy(target: Path, plain: dict, recorded: dict | None) -> None:
@@ -93,3 +108,32 @@ def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, sum
               for c, m in private["per_class"].items()]
     lines += ["", f"![confusion matrix]({name}_confusion.png)", ""]
     return "\n".join(lines)
+
+
+CALIBRATION_HEADING = "## Calibration"
+
+
+def calibration_section(name: str, report: dict, out_dir: Path) -> str:
+    """ECE before and after temperature scaling (fitted on PublicTest) per split, and the PrivateTest
+    reliability diagram written beside the card."""
+    from core.evaluation.calibration import plot_reliability
+
+    private = report["reports"]["PrivateTest"]["calibration"]
+    plot_reliability(private["reliability_before"], private["reliability"], out_dir / f"{name}_reliability.png",
+                     title=f"{name}: PrivateTest (tta {report['tta']})")
+    lines = [CALIBRATION_HEADING, "",
+             f"Temperature scaling, fitted on PublicTest (never PrivateTest): T = {report['temperature']:.3f}, stored "
+             "in the checkpoint's preprocessing and applied by the predictor, the ONNX export and the web app. "
+             f"Expected calibration error (15 bins, tta {report['tta']}):", "",
+             "| split | ECE before | ECE after | NLL before | NLL after |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {split} | {r['calibration']['ece_before']:.4f} | {r['calibration']['ece']:.4f} | "
+              f"{r['calibration']['nll_before']:.4f} | {r['calibration']['nll']:.4f} |"
+              for split, r in report["reports"].items()]
+    lines += ["", f"![reliability diagram]({name}_reliability.png)", ""]
+    return "\n".join(lines)
+
+
+def with_calibration_section(card: str, section: str) -> str:
+    """The card with its calibration section replaced (or added at the end)."""
+    head = card.split(CALIBRATION_HEADING, 1)[0].rstrip()
+    return head + "\n\n" + section

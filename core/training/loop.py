@@ -133,7 +133,10 @@ def predict_probabilities(model: nn.Module, images: torch.Tensor, preprocessing:
     for start in range(0, len(images), batch_size):
         x = to_model_input(images[start:start + batch_size], preprocessing)
         views = [view_torch(x, view) for view in preprocessing.views()]
-        out.append(torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0))
+        probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
+        if preprocessing.temperature != 1.0:  # as preprocessing.calibrated does for the predictor
+            probs = F.softmax(probs.clamp_min(1e-12).log() / preprocessing.temperature, dim=1)
+        out.append(probs)
     return torch.cat(out)
 
 

@@ -1,0 +1,38 @@
+"""Evaluating a checkpoint, and calibrating it (core/evaluation/evaluate.py)."""
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+from core.data.preprocessing import Preprocessing
+from core.data.store import load_sample
+from core.evaluation.evaluate import calibrate_checkpoint, evaluate_checkpoint
+from core.inference.predictor import Predictor
+from core.models.checkpoint import load_checkpoint
+
+
+def test_reports_carry_calibration_and_match_the_accuracy(tiny_checkpoint):
+    report = evaluate_checkpoint(tiny_checkpoint, ["PublicTest"], dataset=load_sample())
+    public = report["reports"]["PublicTest"]
+    calibration = public["calibration"]
+    assert report["temperature"] == 1.0 and calibration["ece"] == calibration["ece_before"]
+    assert sum(calibration["reliability"]["count"]) == public["n"]
+    assert 0 <= calibration["ece"] <= 1
+
+
+def test_calibration_is_fitted_on_public_test_stored_and_applied_by_the_predictor(tiny_checkpoint, tmp_path):
+    checkpoint = tmp_path / "model.pt"
+    shutil.copyfile(tiny_checkpoint, checkpoint)
+    sample = load_sample()
+    temperature = calibrate_checkpoint(checkpoint, dataset=sample)
+    assert Preprocessing.from_payload(load_checkpoint(checkpoint)).temperature == temperature != 1.0
+    report = evaluate_checkpoint(checkpoint, ["PublicTest", "PrivateTest"], dataset=sample)
+    public = report["reports"]["PublicTest"]["calibration"]
+    assert public["nll"] <= public["nll_before"] + 1e-9  # T minimises PublicTest NLL; T = 1 was a candidate
+    faces = np.asarray(sample.images[:8])
+    before, after = Predictor.load(tiny_checkpoint), Predictor.load(checkpoint)
+    raw, calibrated = before.classify_crops(faces), after.classify_crops(faces)
+    expected = np.exp(np.log(raw) / temperature)
+    np.testing.assert_allclose(calibrated, expected / expected.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
+    assert (calibrated.argmax(1) == raw.argmax(1)).all()
