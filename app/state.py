@@ -48,3 +48,21 @@ def current_predictor():
 
 def annotator() -> str:
     return st.query_params.get("annotator", "").strip()
+
+
+@st.cache_resource(show_spinner="Reading label quality ...")
+def cached_label_quality(folder_key: str, stamp: float):
+    """The label-issue finder's scores for the current data set as per-row arrays, or None (see core/labels/issues).
+    `stamp` (the newest result file's time) makes a newly finished job show up without a restart."""
+    from core.labels.issues import label_quality, load_issues
+
+    dataset = current_dataset()
+    table = load_issues(dataset)
+    return None if table is None else label_quality(table, len(dataset))
+
+
+def current_label_quality():
+    from core.labels.issues import results_stamp
+
+    dataset = current_dataset()
+    return cached_label_quality(str(current_dataset_dir()), results_stamp(dataset))

@@ -33,3 +33,21 @@ def test_page_clamps():
     rows = np.arange(100)
     assert list(page(rows, 1)) == list(range(48)) and list(page(rows, 3)) == [96, 97, 98, 99]
     assert list(page(rows, 99)) == [96, 97, 98, 99] and len(page(np.arange(0), 1)) == 0
+
+
+def test_label_quality_filters_and_orders_worst_first():
+    from core.data.filters import LabelQuality, worst_labels_first
+
+    sample = load_sample()
+    n = len(sample)
+    score = np.linspace(1.0, 0.0, n).astype(np.float32)
+    score[:5] = np.nan  # not scored
+    quality = LabelQuality(score, flagged=np.arange(n) % 10 == 0, suggested=np.full(n, "happy", dtype=object))
+    everything = filter_rows(sample, ImageFilter(), quality=quality)
+    assert len(everything) == n  # no threshold: unscored rows stay
+    low = filter_rows(sample, ImageFilter(max_quality=0.2), quality=quality)
+    assert len(low) and (score[low] <= 0.2).all()
+    flagged = filter_rows(sample, ImageFilter(issues_only=True), quality=quality)
+    assert set(flagged) == set(np.flatnonzero(np.arange(n) % 10 == 0))
+    ordered = worst_labels_first(everything, quality)
+    assert ordered[0] == n - 1 and set(ordered[-5:]) == set(range(5))  # lowest quality first, unscored last

@@ -285,8 +285,8 @@ def test_faces_are_numbered_in_reading_order():
 def test_webcam_frames_carry_their_tracks(checkpoint):
     frame = Image.open(photo("happy.jpeg")).convert("RGB")
     allowed = frozenset({checkpoint})
-    annotated, tracks, message = predict_frame(frame, checkpoint, False, [], allowed=allowed)
-    annotated, tracks, message = predict_frame(frame, checkpoint, False, tracks, allowed=allowed)
+    annotated, tracks, message = predict_frame(frame, checkpoint, "none", [], allowed=allowed)
+    annotated, tracks, message = predict_frame(frame, checkpoint, "none", tracks, allowed=allowed)
     assert annotated.size == frame.size and "1 face found" in message
     assert len(tracks) == 1 and len(tracks[0].history) == 2
 

@@ -2,6 +2,8 @@
 the Predictor seeing the same views, and the shipped checkpoints giving the numbers they gave before the spec."""
 from __future__ import annotations
 
+import dataclasses
+
 import subprocess
 import sys
 
@@ -9,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.preprocessing import (TTA_MODES, Preprocessing, to_model_input, to_model_input_torch, view_numpy,
-                                     view_torch)
+from core.data.preprocessing import (TTA_MODES, Preprocessing, calibrated, to_model_input, to_model_input_torch,
+                                     view_numpy, view_torch)
 from core.data.store import load_sample
 from core.inference.predictor import Predictor
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
@@ -51,8 +53,10 @@ def test_the_spec_round_trips_and_refuses_nonsense():
 @pytest.mark.parametrize("name", list(SHIPPED))
 def test_old_checkpoints_get_their_spec_from_their_old_keys(name):
     payload = load_checkpoint(SHIPPED[name])
-    assert Preprocessing.from_payload(payload) == Preprocessing(48, "bilinear", 0.5, 0.5, "flip")
-    assert Predictor.load(SHIPPED[name], device="cpu").preprocessing.tta == "flip"
+    legacy = {key: value for key, value in payload.items() if key != "preprocessing"}  # as saved before the spec
+    assert Preprocessing.from_payload(legacy) == Preprocessing(48, "bilinear", 0.5, 0.5, "flip")
+    spec = Predictor.load(SHIPPED[name], device="cpu").preprocessing
+    assert dataclasses.replace(spec, temperature=1.0) == Preprocessing(48, "bilinear", 0.5, 0.5, "flip")
 
 
 def test_the_spec_round_trips_through_checkpoint_and_onnx(tmp_path):
@@ -98,10 +102,13 @@ def test_training_evaluation_and_the_predictor_agree(tta):
 
 @pytest.mark.parametrize("name", list(SHIPPED))
 def test_shipped_checkpoints_give_the_numbers_they_gave_before(name):
-    reference = np.load(REFERENCE)
+    reference = np.load(REFERENCE)  # made before calibration: the shipped temperature is applied on top
     predictor = Predictor.load(SHIPPED[name], device="cpu")
-    np.testing.assert_array_equal(predictor.classify_crops(faces(), tta="none"), reference[f"{name}/none"])
-    np.testing.assert_array_equal(predictor.classify_crops(faces()), reference[f"{name}/flip"])  # recorded: flip
+    spec = predictor.preprocessing
+    np.testing.assert_allclose(predictor.classify_crops(faces(), tta="none"),
+                               calibrated(reference[f"{name}/none"], spec), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(predictor.classify_crops(faces()), calibrated(reference[f"{name}/flip"], spec),
+                               rtol=1e-5, atol=1e-7)  # recorded: flip
 
 
 def test_the_onnx_path_does_not_import_torch(tmp_path):

@@ -205,7 +205,7 @@ def test_fake_webcam_predicts_and_times_frames(page):
 def test_inference_ms_per_frame(page, site, tmp_path):
     """50 single-face frames each give a probability row; an upload's readout shows the ms the page measured."""
     meta = site_meta(site)
-    size = meta["input_size"]
+    size = meta["preprocessing"]["input_size"]
     runs = page.evaluate("""async (size) => {
         const crop = new Float32Array(size * size), runs = [];
         for (let i = 0; i < 60; i++) {  // the first 10 warm up (V8 tiers the wasm up meanwhile)

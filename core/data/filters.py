@@ -23,10 +23,12 @@ class ImageFilter:
     min_not_face_votes: int = 0
     predicted: tuple[str, ...] = ()
     confidence: tuple[float, float] = (0.0, 1.0)
+    issues_only: bool = False  # only labels the label-issue finder flags
+    max_quality: float = 1.0  # label quality (out-of-fold probability of the given label) at most this
 
 
 def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarray | None = None,
-                classes: list[str] | None = None) -> np.ndarray:
+                classes: list[str] | None = None, quality: LabelQuality | None = None) -> np.ndarray:
     """Positions of the images that pass every filter, in data-set order."""
     meta = dataset.meta
     keep = np.ones(len(meta), dtype=bool)
@@ -47,7 +49,27 @@ def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarra
         if spec.predicted:
             keep &= np.isin(np.asarray(classes)[top], spec.predicted)
         keep &= (confidence >= spec.confidence[0]) & (confidence <= spec.confidence[1])
+    if quality is not None:
+        if spec.max_quality < 1.0:  # a real threshold: unscored rows (NaN) do not pass it
+            keep &= ~np.isnan(quality.score) & (quality.score <= spec.max_quality)
+        if spec.issues_only:
+            keep &= quality.flagged
     return np.flatnonzero(keep)
+
+
+@dataclass
+class LabelQuality:
+    """Per data-set row: the label-issue finder's quality score (NaN: not scored), flag and suggested label."""
+
+    score: np.ndarray
+    flagged: np.ndarray
+    suggested: np.ndarray
+
+
+def worst_labels_first(rows: np.ndarray, quality: LabelQuality) -> np.ndarray:
+    """`rows` ordered by label quality, lowest first; unscored rows last, in data-set order."""
+    score = np.nan_to_num(quality.score[rows], nan=np.inf)
+    return rows[np.lexsort((rows, score))]
 
 
 def page(rows: np.ndarray, number: int, size: int = 48) -> np.ndarray:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import FerDataset
+from core.data.filters import LabelQuality
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR, data_dir, runs_dir
 from core.training.config import TrainConfig
@@ -45,6 +46,13 @@ def label_column_name(label_source: str) -> str:
 
 def results_dir(dataset: FerDataset, label_source: str = "fer2013") -> Path:
     return data_dir() / "label_issues" / fingerprint(dataset, label_source)
+
+
+def results_stamp(dataset: FerDataset, label_source: str = "fer2013") -> float:
+    """When this data set's label-issue files last changed (0 when there are none): a cache key for the studio."""
+    folder = results_dir(dataset, label_source)
+    files = [folder / ISSUES_FILE, folder / JOB_FILE, SHIPPED_OOF]
+    return max((f.stat().st_mtime for f in files if f.is_file()), default=0.0)
 
 
 def fold_configs(base: TrainConfig, folds: int) -> list[TrainConfig]:
@@ -148,6 +156,16 @@ def cleaned_dataset(dataset: FerDataset, mode: str = "drop", label_source: str =
     cleaned = dataset.meta[label_column_name(label_source)].to_numpy(dtype=object).copy()
     cleaned[flagged["row"].to_numpy()] = "" if mode == "drop" else flagged["suggested"].to_numpy(dtype=object)
     return FerDataset(dataset.images, dataset.meta.assign(cleaned=cleaned), {**dataset.info, "cleaning": mode})
+
+
+def label_quality(table: pd.DataFrame, n_images: int) -> LabelQuality:
+    """The issue table as per-row arrays for filtering and sorting (rows it does not score get NaN)."""
+    score = np.full(n_images, np.nan, dtype=np.float32)
+    flagged = np.zeros(n_images, dtype=bool)
+    suggested = np.full(n_images, "", dtype=object)
+    rows = table["row"].to_numpy()
+    score[rows], flagged[rows], suggested[rows] = table["quality"], table["is_issue"], table["suggested"]
+    return LabelQuality(score, flagged, suggested)
 
 
 def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "fer2013") -> Path:
