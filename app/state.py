@@ -62,7 +62,8 @@ def cached_label_quality(folder_key: str, stamp: float):
 
 
 def current_label_quality():
-    from core.labels.issues import results_stamp
+    from core.labels.issues import job_progress, results_stamp
 
     dataset = current_dataset()
-    return cached_label_quality(str(current_dataset_dir()), results_stamp(dataset))
+    finished = sum(run.get("state") == "finished" for run in job_progress(dataset) or [])  # a job just completed
+    return cached_label_quality(str(current_dataset_dir()), results_stamp(dataset) + finished)

@@ -31,11 +31,21 @@ ISSUES_FILE = "issues.parquet"
 ISSUE_COLUMNS = ("row", "image_id", "split", "label", "suggested", "quality", "is_issue")
 
 
+_FINGERPRINTS: dict[tuple, tuple[FerDataset, str]] = {}  # the last few; holding the data set keeps its id unique
+
+
 def fingerprint(dataset: FerDataset, label_source: str = "fer2013") -> str:
-    """12 hex digits naming this data set's faces and labels: results of another data set never apply."""
-    digest = hashlib.sha1(np.ascontiguousarray(dataset.images).tobytes())
-    digest.update("\n".join(dataset.meta[label_column_name(label_source)].astype(str)).encode())
-    return digest.hexdigest()[:12]
+    """12 hex digits naming this data set's faces and labels: results of another data set never apply.
+
+    Hashing 83 MB takes a fraction of a second, and the studio asks on every rerun, so recent answers are kept."""
+    key = (id(dataset), id(dataset.images), id(dataset.meta), label_source)
+    if key not in _FINGERPRINTS:
+        digest = hashlib.sha1(np.ascontiguousarray(dataset.images).tobytes())
+        digest.update("\n".join(dataset.meta[label_column_name(label_source)].astype(str)).encode())
+        while len(_FINGERPRINTS) >= 4:
+            _FINGERPRINTS.pop(next(iter(_FINGERPRINTS)))
+        _FINGERPRINTS[key] = (dataset, digest.hexdigest()[:12])
+    return _FINGERPRINTS[key][1]
 
 
 def label_column_name(label_source: str) -> str:

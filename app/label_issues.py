@@ -1,0 +1,42 @@
+"""The label-issue job in the studio: start the K-fold cross-validation, watch its progress, then use its scores.
+
+The job is the same one `python -m core label-issues --compute` starts: background runs through the runner, one
+per fold, so closing the page or restarting the studio loses nothing.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.data.dataset import FerDataset
+from core.labels import issues
+from core.training.config import TrainConfig
+
+EXPLANATION = ("Label quality is the probability a model that never saw the image gives its label (K-fold "
+               "cross-validation, scored by cleanlab's confident learning): low quality means the label is likely "
+               "wrong.")
+
+
+@st.fragment(run_every=5)
+def label_issues_panel(dataset: FerDataset) -> None:
+    """Start the job, or show its progress, or say that the scores are in; refreshes itself every 5 s."""
+    from app.state import current_label_quality
+
+    st.caption(EXPLANATION)
+    progress = issues.job_progress(dataset)
+    if current_label_quality() is not None:
+        st.success("Label quality is available for this data set: Browse filters and sorts by it, Relabel orders "
+                   "its queue by it.")
+        return
+    if progress is None:
+        folds = st.number_input("Folds", 2, 10, 5, key="label_issues_folds")
+        epochs = st.number_input("Epochs per fold", 1, 100, 8, key="label_issues_epochs")
+        if st.button("Find wrong labels", key="label_issues_start"):
+            issues.start_job(dataset, TrainConfig(epochs=int(epochs), model_options={"width": 0.5}), int(folds))
+            st.rerun(scope="fragment")
+        return
+    done = sum(1.0 if r.get("state") == "finished" else float(r.get("progress") or 0) for r in progress)
+    st.progress(done / len(progress), text=f"cross-validation: {done:.1f} of {len(progress)} folds")
+    for run in progress:
+        if run.get("state") in ("failed", "stopped"):
+            st.warning(f"{run['id']}: {run['state']} ({run.get('reason') or 'no reason recorded'}); "
+                       "start the job again to resume it.")
