@@ -16,6 +16,8 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.data_dir)
     if args.compute:
         return start(dataset, args)
+    if args.consensus:
+        return print_consensus(dataset, args)
     table = issues.load_issues(dataset, args.label_source)
     if table is None:
         return report_progress(issues.job_progress(dataset, args.label_source))
@@ -85,6 +87,20 @@ def print_precision(dataset, table, label_source: str) -> int:
     return 0
 
 
+def print_consensus(dataset, args: argparse.Namespace) -> int:
+    from core.labels.issues import load_consensus
+
+    found = load_consensus(dataset, args.label_source)
+    if found is None:
+        return report_progress(None)
+    images, annotators = found
+    print(annotators.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.out:
+        images.to_csv(args.out, index=False)
+        print(f"wrote the consensus label and its quality for {len(images):,} images to {args.out}")
+    return 0
+
+
 def add_label_commands(commands) -> None:
     p = commands.add_parser("label-issues", help="find wrong labels: cross-validated models + confident learning")
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
@@ -99,6 +115,8 @@ def add_label_commands(commands) -> None:
     p.add_argument("--wait", action="store_true", help="with --compute: show a progress bar until the folds finish")
     p.add_argument("--top", type=int, default=50, help="how many of the lowest-quality labels to list")
     p.add_argument("--out", type=Path, help="write the listed rows to this CSV")
+    p.add_argument("--consensus", action="store_true", help="multi-annotator consensus (FERPlus votes + the studio's "
+                   "annotators, CROWDLAB): annotator quality; per-image consensus with --out")
     p.add_argument("--precision", action="store_true",
                    help="score the ranking against the FERPlus majority (FER2013 with FERPlus votes only)")
     p.set_defaults(run=cmd_label_issues)

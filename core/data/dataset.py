@@ -21,7 +21,8 @@ from core.progress import Track, no_progress
 VOTE_COLUMNS: tuple[str, ...] = tuple(f"votes_{c}" for c in FERPLUS_VOTE_COLUMNS)
 # label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`, `cleaned` from
 # the label-issue finder (core/labels/issues.py)
-LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled", "cleaned": "cleaned"}
+LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled", "cleaned": "cleaned",
+                 "consensus": "consensus"}
 
 
 @dataclass

@@ -191,12 +191,29 @@ def load_issues(dataset: FerDataset, label_source: str = "fer2013") -> pd.DataFr
     path = results_dir(dataset, label_source) / ISSUES_FILE
     if path.is_file():
         return pd.read_parquet(path)
-    probs_classes = finished_job_oof(dataset, label_source) or shipped_oof(dataset, label_source)
+    probs_classes = oof_probabilities(dataset, label_source)
     if probs_classes is None:
         return None
     table = score_issues(dataset, *probs_classes, label_source=label_source)
     save_issues(dataset, table, label_source)
     return table
+
+
+def oof_probabilities(dataset: FerDataset, label_source: str = "fer2013") -> tuple[np.ndarray, list[str]] | None:
+    """Out-of-fold probabilities for every image: from this data set's finished job, else the shipped ones."""
+    return finished_job_oof(dataset, label_source) or shipped_oof(dataset, label_source)
+
+
+def load_consensus(dataset: FerDataset, label_source: str = "fer2013") -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Multi-annotator consensus (core/labels/consensus.py) over FERPlus's votes and the studio's annotators, with
+    the out-of-fold probabilities; computed on each call, since annotators keep labelling. None without them."""
+    from core.labels.consensus import consensus
+    from core.labels.relabels import RelabelStore
+
+    probs_classes = oof_probabilities(dataset, label_source)
+    if probs_classes is None:
+        return None
+    return consensus(dataset, RelabelStore().labels_by_annotator(), *probs_classes)
 
 
 def finished_job_oof(dataset: FerDataset, label_source: str) -> tuple[np.ndarray, list[str]] | None:

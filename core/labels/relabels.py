@@ -187,6 +187,13 @@ class RelabelStore:
         frame = pd.read_sql_query(query, self.connect(), params={"who": who, "which": which})
         return frame.astype({"id": "int64", "undoes": "Int64", "undone": bool})
 
+    def labels_by_annotator(self) -> pd.DataFrame:
+        """Each annotator's latest live label per image: columns image_id, annotator, label."""
+        query = (f"SELECT image_id, annotator, label FROM (SELECT image_id, annotator, new_label AS label, "
+                 f"ROW_NUMBER() OVER (PARTITION BY image_id, annotator ORDER BY id DESC) AS newness "
+                 f"FROM ({LIVE_EVENTS})) WHERE newness = 1 ORDER BY image_id, annotator")
+        return pd.read_sql_query(query, self.connect())
+
     def annotators(self) -> list[str]:
         """Everyone who ever wrote an event, sorted."""
         return [row[0] for row in self.connect().execute("SELECT DISTINCT annotator FROM events ORDER BY annotator")]

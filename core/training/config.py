@@ -17,7 +17,7 @@ REFERENCE_003_JITTER = 0.5  # reference 003's ColorJitter(brightness=.5, contras
 
 # configs saved before a field was renamed still load
 LEGACY_FIELDS = {"labels": "label_source"}
-LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled", "cleaned")
+LABEL_SOURCES = ("fer2013", "ferplus", "ferplus-soft", "relabeled", "cleaned", "consensus")
 CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")

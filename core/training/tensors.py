@@ -50,13 +50,22 @@ def load_training_dataset(data_path: str | None) -> FerDataset:
 
 
 def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
-    """The data set with the column its label source reads: the label store's relabels, or the cleaned labels."""
+    """The data set with the column its label source reads: the relabels, the cleaned or the consensus labels."""
     if config.label_source == "relabeled" and "relabeled" not in dataset.meta.columns:
         from core.labels.relabels import relabeled_dataset
         return relabeled_dataset(dataset)
     if config.label_source == "cleaned" and "cleaned" not in dataset.meta.columns:
         from core.labels.issues import cleaned_dataset
         return cleaned_dataset(dataset, config.cleaning)
+    if config.label_source == "consensus" and "consensus" not in dataset.meta.columns:
+        from core.labels.consensus import with_consensus
+        from core.labels.issues import load_consensus
+
+        found = load_consensus(dataset)
+        if found is None:
+            raise ValueError("consensus labels need out-of-fold probabilities: run "
+                             "`python -m core label-issues --compute` first")
+        return with_consensus(dataset, found[0])
     return dataset
 
 
