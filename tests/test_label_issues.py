@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.data.classes import resolve_classes
 from core.data.folders import read_image_folders
 from core.labels import issues
 from core.training.config import NO_AUGMENT, TrainConfig
@@ -92,3 +93,20 @@ def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
              classes=np.array(CLASSES), n_images=np.array(3))
     with pytest.raises(ValueError, match="cover 2 of 3"):
         issues.collect_oof(["a"], 3, root=runs)
+
+
+def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
+    from core.data.store import load_sample
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    sample = load_sample()
+    probs = np.random.default_rng(0).dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    shipped = issues.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
+    monkeypatch.setattr(issues, "SHIPPED_OOF", shipped)
+    table = issues.load_issues(sample)
+    assert table is not None and len(table) == len(sample)
+    labels = issues.given_labels(sample, "fer2013", list(resolve_classes("fer7")))
+    worst = table.iloc[0]
+    assert np.isclose(worst["quality"], probs[worst["row"], labels[worst["row"]]], atol=1e-3)  # float16 on disk
+    other = sample.subset(np.arange(len(sample) - 1))  # another data set: the shipped file does not apply
+    assert issues.load_issues(other) is None

@@ -18,6 +18,9 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
         return start(dataset, args)
     if args.consensus:
         return print_consensus(dataset, args)
+    if args.ship:
+        print(f"shipped {issues.ship_oof(dataset, args.label_source)} with its card")
+        return 0
     table = issues.load_issues(dataset, args.label_source)
     if table is None:
         return report_progress(issues.job_progress(dataset, args.label_source))
@@ -78,12 +81,12 @@ def report_progress(runs: list[dict] | None) -> int:
 
 
 def print_precision(dataset, table, label_source: str) -> int:
-    from core.evaluation.label_finder import precision_table
+    from core.evaluation.label_finder import precision_markdown, precision_table
     from core.labels.issues import given_labels, shipped_model_probabilities
 
     probs, classes = shipped_model_probabilities(dataset)
     labels = given_labels(dataset, label_source, classes)
-    print(precision_table(dataset, table, probs, labels).to_string(float_format=lambda v: f"{v:.1%}"))
+    print(precision_markdown(precision_table(dataset, table, probs, labels)))
     return 0
 
 
@@ -117,6 +120,8 @@ def add_label_commands(commands) -> None:
     p.add_argument("--out", type=Path, help="write the listed rows to this CSV")
     p.add_argument("--consensus", action="store_true", help="multi-annotator consensus (FERPlus votes + the studio's "
                    "annotators, CROWDLAB): annotator quality; per-image consensus with --out")
+    p.add_argument("--ship", action="store_true", help="(maintainers) ship the finished out-of-fold probabilities "
+                   "to checkpoints/ with a card")
     p.add_argument("--precision", action="store_true",
                    help="score the ranking against the FERPlus majority (FER2013 with FERPlus votes only)")
     p.set_defaults(run=cmd_label_issues)

@@ -49,3 +49,10 @@ def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: n
             row["in-sample baseline"] = precision_at(self_confidence_ranking(baseline_probs, labels), truth, k)
         rows.append(row)
     return pd.DataFrame(rows).set_index("k")
+
+
+def precision_markdown(table: pd.DataFrame) -> str:
+    """The precision table as a Markdown table, percentages to one decimal."""
+    lines = ["| k | " + " | ".join(table.columns) + " |", "| --- |" + " --- |" * len(table.columns)]
+    lines += [f"| {k} | " + " | ".join(f"{v:.1%}" for v in row) + " |" for k, row in table.iterrows()]
+    return "\n".join(lines)

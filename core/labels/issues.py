@@ -252,3 +252,45 @@ def shipped_model_probabilities(dataset: FerDataset) -> tuple[np.ndarray, list[s
 
     classes = list(load_checkpoint(BASELINE_CHECKPOINT)["classes"])
     return dataset_probabilities(dataset, BASELINE_CHECKPOINT), classes
+
+
+def ship_oof(dataset: FerDataset, label_source: str = "fer2013", path: Path = SHIPPED_OOF) -> Path:
+    """(maintainers) Ship this data set's finished out-of-fold probabilities, with a card beside them saying how
+    they were made and how well their ranking finds the labels FERPlus contradicts."""
+    found = finished_job_oof(dataset, label_source)
+    if found is None:
+        raise ValueError("the cross-validation job of this data set has not finished")
+    probs, classes = found
+    write_shipped_oof(dataset, probs, classes, path, label_source)
+    job = json.loads((results_dir(dataset, label_source) / JOB_FILE).read_text())
+    card = oof_card(dataset, probs, classes, job, label_source)
+    write_atomically(path.with_suffix(".md"), lambda handle: handle.write(card))
+    return path
+
+
+def oof_card(dataset: FerDataset, probs: np.ndarray, classes: list[str], job: dict, label_source: str) -> str:
+    """The markdown card of shipped out-of-fold probabilities."""
+    labels = given_labels(dataset, label_source, classes)
+    scored = labels >= 0
+    accuracy = float((probs[scored].argmax(axis=1) == labels[scored]).mean())
+    config = job["config"]
+    lines = [f"# {SHIPPED_OOF.stem}", "",
+             f"Out-of-fold class probabilities for all {len(dataset):,} FER2013 images (float16, {len(classes)} "
+             f"classes: {', '.join(classes)}), so the full import shows label quality at once.", "",
+             f"- made by `python -m core label-issues --compute --folds {job['folds']} --model {config['model']} "
+             + "".join(f"--model-option {k}={v} " for k, v in config["model_options"].items())
+             + f"--epochs {config['epochs']}`: {job['folds']} runs through the runner, each trained on every image "
+             "(all three splits) outside one fold and predicting that fold (flip TTA)",
+             f"- labels used: {label_source} only; the models never saw FERPlus votes, which stay the yardstick",
+             f"- out-of-fold accuracy against the {label_source} labels: {accuracy:.2%}",
+             f"- data set fingerprint `{fingerprint(dataset, label_source)}` (the probabilities apply to that import only)",
+             f"- runs: {', '.join(job['runs'])}", ""]
+    if dataset.has_ferplus:
+        from core.evaluation.label_finder import precision_markdown, precision_table
+
+        table = precision_table(dataset, score_issues(dataset, probs, classes, label_source), None, labels)
+        lines += ["## Precision against the FERPlus majority", "",
+                  "Share of the ranked labels whose FERPlus majority is another emotion (images without a majority "
+                  "count as correct, so this is a lower bound):", "",
+                  precision_markdown(table), ""]
+    return "\n".join(lines)
