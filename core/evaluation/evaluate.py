@@ -25,12 +25,7 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
 
     `tta=None` uses the test-time augmentation the checkpoint records (its default); "none" switches it off.
     """
-    payload = load_checkpoint(path)
-    config = TrainConfig.from_dict(payload["config"])
-    target = resolve_device(device)
-    model = model_from_checkpoint(payload).to(target)
-    tensors = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
-                             config, target)
+    payload, model, tensors = load_for_evaluation(path, dataset, device)
     preprocessing = Preprocessing.from_payload(payload).with_tta(tta)
     reports = {}
     for split in splits:
@@ -39,6 +34,16 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
     return {"checkpoint": str(path), "model": payload["model"], "label_source": payload["label_source"],
             "classes": payload["classes"], "tta": preprocessing.tta,
             "temperature": preprocessing.temperature, "reports": reports}
+
+
+def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str):
+    """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes."""
+    payload = load_checkpoint(path)
+    config = TrainConfig.from_dict(payload["config"])
+    target = resolve_device(device)
+    model = model_from_checkpoint(payload).to(target)
+    data = dataset if dataset is not None else load_training_dataset(config.data_path)
+    return payload, model, prepare_splits(data, config, target)
 
 
 def split_probabilities(model, split, preprocessing: Preprocessing) -> np.ndarray:
@@ -60,12 +65,7 @@ def split_report(model, split, preprocessing: Preprocessing, classes: list[str])
 
 def calibrate_checkpoint(path: str | Path, dataset: FerDataset | None = None, device: str = "auto") -> float:
     """Fit temperature scaling on PublicTest (never PrivateTest), store it in the checkpoint's spec; return T."""
-    payload = load_checkpoint(path)
-    config = TrainConfig.from_dict(payload["config"])
-    target = resolve_device(device)
-    model = model_from_checkpoint(payload).to(target)
-    tensors = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
-                             config, target)
+    payload, model, tensors = load_for_evaluation(path, dataset, device)
     if "PublicTest" not in tensors:
         raise ValueError(f"{path}: its data has no PublicTest images to fit the temperature on")
     preprocessing = Preprocessing.from_payload(payload)
