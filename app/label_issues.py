@@ -11,9 +11,9 @@ from core.data.dataset import FerDataset
 from core.labels import issues
 from core.training.config import TrainConfig
 
-EXPLANATION = ("Label quality is the probability a model that never saw the image gives its label (K-fold "
-               "cross-validation, scored by cleanlab's confident learning): low quality means the label is likely "
-               "wrong.")
+EXPLANATION = ("Label quality compares how likely models that never saw the image (K-fold cross-validation) find "
+               "its label against the likeliest other class (cleanlab's confident learning): low quality means the "
+               "label is likely wrong.")
 
 
 @st.fragment(run_every=5)

@@ -24,7 +24,7 @@ class ImageFilter:
     predicted: tuple[str, ...] = ()
     confidence: tuple[float, float] = (0.0, 1.0)
     issues_only: bool = False  # only labels the label-issue finder flags
-    max_quality: float = 1.0  # label quality (out-of-fold probability of the given label) at most this
+    max_quality: float = 1.0  # label quality (core/labels/issues.py; low = likely wrong) at most this
 
 
 def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarray | None = None,

@@ -35,8 +35,10 @@ def precision_at(ranked_rows: np.ndarray, truth: np.ndarray, k: int) -> float:
 def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: np.ndarray | None,
                     labels: np.ndarray) -> pd.DataFrame:
     """Precision against FERPlus at each k and for the whole flagged set: base rate, the in-sample baseline
-    (the shipped model's confidence in the given label) and the out-of-fold confident-learning ranking."""
+    (the shipped model's confidence in the given label) and the out-of-fold confident-learning ranking, also
+    counted among the images FERPlus gives a majority only (the k best-ranked of those)."""
     truth = ferplus_disagrees(dataset)
+    has_majority = dataset.meta["ferplus"].to_numpy() != ""
     oof_ranking = issues["row"].to_numpy()  # stored worst first
     flagged = int(issues["is_issue"].sum())
     rows = []
@@ -44,7 +46,9 @@ def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: n
         whole_set = k == flagged  # the flagged set itself, not the k lowest scores
         ranked = issues.loc[issues["is_issue"], "row"].to_numpy() if whole_set else oof_ranking
         row = {"k": f"flagged ({flagged:,})" if whole_set else f"{k:,}", "base rate": float(truth.mean()),
-               "out-of-fold (cleanlab)": precision_at(ranked, truth, k)}
+               "base rate among images with a majority": float(truth[has_majority].mean()),
+               "out-of-fold (cleanlab)": precision_at(ranked, truth, k),
+               "out-of-fold, among images with a majority": precision_at(ranked[has_majority[ranked]], truth, k)}
         if baseline_probs is not None:
             row["in-sample baseline"] = precision_at(self_confidence_ranking(baseline_probs, labels), truth, k)
         rows.append(row)

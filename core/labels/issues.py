@@ -2,7 +2,8 @@
 
 K cross-validation runs (`TrainConfig.folds`, one run folder each, through the background runner) give every
 image a probability vector from a model that never saw it. cleanlab turns those and the given labels into a
-label-quality score (self-confidence: the out-of-fold probability of the given label), an issue flag
+label-quality score (cleanlab's normalized margin: the out-of-fold probability of the given label minus the
+largest other one, mapped to [0, 1]; it ranked FERPlus-contradicted labels best of cleanlab's scores), an issue flag
 (`find_label_issues`, pruning by the estimated noise rates) and a suggested label (the most probable class).
 
 Results live under `<data>/label_issues/<fingerprint>/` (a fingerprint of the data set's faces and labels): job.json
@@ -28,6 +29,7 @@ from core.training.config import TrainConfig
 SHIPPED_OOF = CHECKPOINTS_DIR / "fer2013_oof.npz"
 JOB_FILE = "job.json"
 ISSUES_FILE = "issues.parquet"
+QUALITY_METHOD = "normalized_margin"  # against FERPlus: 81 % precision at k = 1,000, self_confidence 72 %
 ISSUE_COLUMNS = ("row", "image_id", "split", "label", "suggested", "quality", "is_issue")
 
 
@@ -138,14 +140,14 @@ def given_labels(dataset: FerDataset, label_source: str, classes: list[str]) -> 
 
 def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str],
                  label_source: str = "fer2013") -> pd.DataFrame:
-    """One row per labelled image: quality (cleanlab's self-confidence, low = suspect), the issue flag and the
+    """One row per labelled image: quality (cleanlab's normalized margin, low = suspect), the issue flag and the
     suggested label; sorted worst first."""
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
     labels = given_labels(dataset, label_source, classes)
     rows = np.flatnonzero(labels >= 0)
-    quality = get_label_quality_scores(labels[rows], probs[rows], method="self_confidence")
+    quality = get_label_quality_scores(labels[rows], probs[rows], method=QUALITY_METHOD)
     flagged = find_label_issues(labels[rows], probs[rows], filter_by="prune_by_noise_rate")
     meta = dataset.meta.iloc[rows]
     table = pd.DataFrame({
