@@ -9,6 +9,8 @@ import numpy as np
 
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
+from core.inference.faces import DETECTORS
+from core.inference.onnx_detector import DETECTOR_DIR
 from core.progress import tqdm_progress
 
 VIDEO_SUFFIXES = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"}
@@ -118,7 +120,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         checkpoint = default_checkpoint()
     if checkpoint is None:
         raise FileNotFoundError("no checkpoint: pass --checkpoint (a .pt or .onnx) or train one first")
-    predictor = Predictor.load(checkpoint, device=args.device)
+    predictor = Predictor.load(checkpoint, device=args.device, detector=args.detector)
     whole = True if args.whole else None
     path = args.path
     if path.is_dir():
@@ -140,6 +142,15 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_detector(args: argparse.Namespace) -> int:
+    from core.export.mtcnn import check_mtcnn_parity, export_mtcnn
+
+    written = export_mtcnn(args.out)
+    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1e3:.0f} kB" for p in written)
+    print(f"wrote {sizes} to {args.out}; torch vs onnxruntime max |diff|: {check_mtcnn_parity(args.out):.2e}")
+    return 0
+
+
 def add_predict_commands(commands) -> None:
     p = commands.add_parser("predict", help="predict expressions in an image, a folder of images or a video")
     p.add_argument("--path", type=Path, required=True, help="an image, a folder (CSV out) or a video (.mp4 ...)")
@@ -149,9 +160,15 @@ def add_predict_commands(commands) -> None:
     p.add_argument("--whole", action="store_true", help="the image is a face crop: classify it whole")
     p.add_argument("--stride", type=int, default=1, help="video: predict every Nth frame")
     p.add_argument("--device", default="auto")
+    p.add_argument("--detector", choices=DETECTORS,
+                   help="face detector: MTCNN in torch or in onnxruntime (default: onnx for an .onnx checkpoint)")
     p.set_defaults(run=cmd_predict)
 
     p = commands.add_parser("export-onnx", help="export a checkpoint to ONNX (dynamic batch, metadata inside)")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.set_defaults(run=cmd_export_onnx)
+
+    p = commands.add_parser("export-detector", help="(maintainers) export MTCNN's three networks to ONNX")
+    p.add_argument("--out", type=Path, default=DETECTOR_DIR, help="folder for pnet/rnet/onet.onnx")
+    p.set_defaults(run=cmd_export_detector)

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from core.data.classes import canonical_class
@@ -101,6 +100,8 @@ def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
         if problem:
             raise DataError(problem, path=path)
         images[i] = to_face_array(image)
+    import pandas as pd  # here: `predict --path folder/` lists images with this module, and needs no pandas
+
     meta = pd.DataFrame({
         "image_id": [p.relative_to(root).as_posix() for p, _, _ in entries],
         "split": [s for _, s, _ in entries],

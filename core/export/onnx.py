@@ -42,14 +42,20 @@ def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = 17) -> Pat
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The metadata export_onnx stored, read without building a session."""
-    import onnx
+    """The metadata export_onnx stored, read with the onnx package (no session built), or, in a prediction-only
+    install (requirements-predict.txt, no onnx), from an onnxruntime session."""
+    try:
+        import onnx
+    except ImportError:
+        import onnxruntime
 
-    model = onnx.load(str(path), load_external_data=False)
-    for entry in model.metadata_props:
-        if entry.key == METADATA_KEY:
-            return json.loads(entry.value)
-    raise ValueError(f"{path} has no FER Studio metadata; export it with `python -m core export-onnx`")
+        props = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+        props = props.custom_metadata_map
+    else:
+        props = {e.key: e.value for e in onnx.load(str(path), load_external_data=False).metadata_props}
+    if METADATA_KEY not in props:
+        raise ValueError(f"{path} has no FER Studio metadata; export it with `python -m core export-onnx`")
+    return json.loads(props[METADATA_KEY])
 
 
 def check_parity(checkpoint: str | Path, onnx_path: str | Path, faces: int = 64) -> float:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from core.checkpoint_format import peek_checkpoint
 from core.paths import CHECKPOINTS_DIR, runs_dir
 
 Source = Literal["shipped", "run", "file"]
@@ -86,9 +87,7 @@ def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
             return read_metadata(path)
         except Exception as exc:  # onnx raises its own DecodeError types for corrupt files
             raise ValueError(f"{path}: {exc}") from None
-    from core.models.checkpoint import load_checkpoint
-
-    payload = load_checkpoint(path)
+    payload = peek_checkpoint(path)
     if not isinstance(payload.get("classes"), list):
         raise ValueError(f"{path} names no classes")
     return {k: payload.get(k) for k in ("classes", "model", "metrics", "input_size")}

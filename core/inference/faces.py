@@ -1,4 +1,5 @@
-"""Face detection behind one small interface: facenet-pytorch's MTCNN (weights ship in its wheel).
+"""Face detection behind one small interface: facenet-pytorch's MTCNN (weights ship in its wheel), run by torch
+or, exported to ONNX, by onnxruntime.
 
 We use MTCNN for boxes only and cut our own crops (square, with a margin, gray, at the model's size), so the
 classifier sees faces framed like FER2013's, normalised exactly as in training.
@@ -16,19 +17,36 @@ from core.data.images import MIN_SIDE, to_face_array, to_gray
 
 @dataclass
 class Face:
-    """One detected face: box (x0, y0, x1, y1) in image pixels and the detector's confidence."""
+    """One detected face: box (x0, y0, x1, y1) in image pixels, the detector's confidence, and its five
+    landmarks (eyes, nose, mouth corners) as (x, y) pairs when the detector gives them."""
 
     box: tuple[float, float, float, float]
     score: float
+    landmarks: tuple[tuple[float, float], ...] | None = None
+
+
+DETECTORS = ("torch", "onnx")  # facenet-pytorch's MTCNN, or the same networks through onnxruntime (no torch)
 
 
 class FaceDetector:
-    """MTCNN created once; frames larger than `max_side` are shrunk before detection (the main speed lever)."""
+    """MTCNN created once; frames larger than `max_side` are shrunk before detection (the main speed lever).
 
-    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640, threshold: float = 0.9):
-        from facenet_pytorch import MTCNN
+    `backend="torch"` runs facenet-pytorch's MTCNN; "onnx" runs its exported networks with numpy and onnxruntime
+    (core/inference/onnx_detector.py), so a prediction through an ONNX classifier never imports torch."""
 
-        self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False)
+    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640, threshold: float = 0.9,
+                 backend: str = "torch"):
+        if backend not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {backend!r}")
+        self.backend, self.mtcnn = backend, None
+        if backend == "onnx":
+            from core.inference.onnx_detector import MtcnnOnnx
+
+            self.onnx = MtcnnOnnx(min_face_size=min_face_size)
+        else:
+            from facenet_pytorch import MTCNN
+
+            self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False)
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.threshold = threshold
@@ -43,18 +61,27 @@ class FaceDetector:
         # (torch.cat of an empty list), and no face of the minimum size can fit anyway
         if min(small.size) < max(MIN_SIDE, self.min_face_size):
             return []
-        boxes, scores = self.mtcnn.detect(small)
-        if boxes is None:
-            return []
-        faces = [Face(tuple(float(v) / scale for v in box), float(score))
-                 for box, score in zip(boxes, scores) if score >= self.threshold]
+        boxes, landmarks = self.raw_detect(small)
+        faces = [Face(tuple(float(v) / scale for v in box[:4]), float(box[4]),
+                      tuple((float(x) / scale, float(y) / scale) for x, y in points))
+                 for box, points in zip(boxes, landmarks) if box[4] >= self.threshold]
         return sorted(faces, key=lambda f: -f.score)
+
+    def raw_detect(self, small: Image.Image) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (n, 5: x0, y0, x1, y1, score) and landmarks (n, 5, 2) at the detection size."""
+        if self.mtcnn is None:
+            return self.onnx.detect(np.asarray(small, dtype=np.uint8))
+        boxes, scores, points = self.mtcnn.detect(small, landmarks=True)
+        if boxes is None:
+            return np.zeros((0, 5)), np.zeros((0, 5, 2))
+        return np.concatenate([boxes, np.asarray(scores, dtype=np.float64)[:, None]], axis=1), points
 
 
 @functools.lru_cache(maxsize=4)
-def get_detector(device: str = "cpu", min_face_size: int = 40, max_side: int = 640) -> FaceDetector:
+def get_detector(device: str = "cpu", min_face_size: int = 40, max_side: int = 640,
+                 backend: str = "torch") -> FaceDetector:
     """One detector per settings for the whole process (building MTCNN costs ~0.1 s and memory)."""
-    return FaceDetector(device, min_face_size, max_side)
+    return FaceDetector(device, min_face_size, max_side, backend=backend)
 
 
 def square_box(box: tuple[float, float, float, float], margin: float) -> tuple[int, int, int, int]:

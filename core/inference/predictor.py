@@ -66,9 +66,10 @@ class Predictor:
     """Classifies the faces in any image with one trained model, preprocessed as its spec says (read-only)."""
 
     def __init__(self, backend, meta: dict[str, Any], preprocessing: Preprocessing, device: str = "cpu",
-                 detect_side: int = 640):
+                 detect_side: int = 640, detector: str = "torch"):
         self.backend, self.meta, self.preprocessing, self.device = backend, meta, preprocessing, device
         self.detect_side = detect_side  # frames are shrunk to this before detection: the main speed lever
+        self.detector = detector  # "torch" (facenet-pytorch's MTCNN) or "onnx" (the same networks, no torch)
         self.classes: list[str] = list(meta["classes"])
 
     @property
@@ -76,9 +77,13 @@ class Predictor:
         return self.preprocessing.input_size
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> Predictor:
-        """From a `.pt` checkpoint or an `.onnx` export, with the preprocessing and TTA the file records."""
+    def load(cls, path: str | Path, device: str = "auto", detector: str | None = None) -> Predictor:
+        """From a `.pt` checkpoint or an `.onnx` export, with the preprocessing and TTA the file records.
+
+        `detector` is "torch" or "onnx"; None picks the one that matches the classifier, so an ONNX export is
+        served end to end without importing torch."""
         path = Path(path)
+        detector = detector or ("onnx" if path.suffix == ".onnx" else "torch")
         if path.suffix == ".onnx":
             from core.export.onnx import read_metadata
 
@@ -89,7 +94,8 @@ class Predictor:
             meta = load_checkpoint(path)
             backend = TorchBackend(meta, device)
             device = str(backend.device)
-        return cls(backend, {k: meta[k] for k in ("classes", "model")}, Preprocessing.from_payload(meta), device)
+        return cls(backend, {k: meta[k] for k in ("classes", "model")}, Preprocessing.from_payload(meta), device,
+                   detector=detector)
 
     def predict(self, image: Image.Image | np.ndarray, whole: bool | None = None,
                 tta: str | None = None) -> PredictionResult:
@@ -115,7 +121,7 @@ class Predictor:
         if whole:
             return [None], "whole image classified"
         device = self.device if self.device.startswith("cuda") else "cpu"
-        faces = get_detector(device, max_side=self.detect_side).detect(rgb)
+        faces = get_detector(device, max_side=self.detect_side, backend=self.detector).detect(rgb)
         if whole is None and is_face_crop(rgb.size, faces):
             return [None], "a small image that is a face crop: classified whole"
         if not faces:

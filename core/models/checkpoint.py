@@ -11,10 +11,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from core.checkpoint_format import FORMAT
 from core.data.preprocessing import Preprocessing
 from core.models.registry import create_model
-
-FORMAT = "fer-studio-checkpoint/1"
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, *, config: dict[str, Any], classes: list[str],
