@@ -48,3 +48,37 @@ def current_predictor():
 
 def annotator() -> str:
     return st.query_params.get("annotator", "").strip()
+
+
+@st.cache_resource(show_spinner="Reading label quality ...")
+def cached_issues(folder_key: str):
+    """The label-issue table of the data set in use (`core.labels.issues.load_issues`), or None; once per import,
+    since fingerprinting the faces takes a while."""
+    from core.labels.issues import load_issues
+
+    return load_issues(current_dataset())
+
+
+def current_issues():
+    return cached_issues(str(current_dataset_dir()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_probabilities(cache_file: str):
+    import numpy as np
+
+    return np.load(cache_file)
+
+
+def current_model_probabilities():
+    """The chosen model's cached probabilities over the data set in use and its class names, or None when they
+    were never computed (this never runs the model)."""
+    from core.inference.dataset_predictions import predictions_cache_path
+
+    path = current_model_path()
+    if path is None:
+        return None
+    cache = predictions_cache_path(current_dataset(), path)
+    if not cache.is_file():
+        return None
+    return cached_probabilities(str(cache)), list(current_predictor().classes)
