@@ -1,5 +1,14 @@
-"""The small charts several pages draw: one image's FERPlus votes, one face's class probabilities."""
+"""The small charts several pages draw: one image's FERPlus votes, one face's class probabilities (Plotly, or plain
+HTML bars where a chart must show in the same frame as the face), and a face as inline HTML."""
 from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable
+
+import numpy as np
+from PIL import Image
 
 from core.data.dataset import FerDataset
 
@@ -21,3 +30,28 @@ def probabilities_chart(probabilities: dict[str, float], title: str, height: int
 
     return px.bar(x=list(probabilities), y=list(probabilities.values()), height=height, title=title,
                   labels={"x": "class", "y": "probability"})
+
+
+def bars_html(values: dict[str, float], title: str, value_text: Callable[[float], str] = str) -> str:
+    """A horizontal bar chart in plain HTML and CSS, drawn in the same frame as the rest of the page (Plotly
+    draws later, in a script of its own). Names and title are escaped."""
+    top = max(values.values(), default=0) or 1
+    rows = "".join(
+        f'<div style="display:flex;align-items:center;gap:6px;height:17px">'
+        f'<span style="width:72px;text-align:right">{html.escape(name)}</span>'
+        f'<span style="flex:1;height:11px;background:rgba(128,128,128,.15)">'
+        f'<span style="display:block;height:100%;width:{100 * value / top:.1f}%;background:#ff4b4b"></span></span>'
+        f'<span style="width:34px">{html.escape(value_text(value))}</span></div>'
+        for name, value in values.items())
+    return f'<div style="font-size:12px;line-height:1"><b>{html.escape(title)}</b>{rows}</div>'
+
+
+def face_html(image: np.ndarray, image_id: str, caption: str, size: int = 200) -> str:
+    """A 48x48 face as an inline PNG (no second request, so it shows with the panels beside it), with its
+    caption; `data-image-id` names the image for tests and the benchmark."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    source = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return (f'<figure data-image-id="{html.escape(image_id)}" style="margin:0">'
+            f'<img src="{source}" width="{size}" height="{size}" alt="{html.escape(image_id)}">'
+            f'<figcaption style="font-size:12px;opacity:.7">{html.escape(caption)}</figcaption></figure>')

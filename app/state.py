@@ -51,19 +51,46 @@ def annotator() -> str:
 
 
 @st.cache_resource(show_spinner="Reading label quality ...")
-def cached_label_quality(folder_key: str, stamp: float):
-    """The label-issue finder's scores for the current data set as per-row arrays, or None (see core/labels/issues).
-    `stamp` (the newest result file's time) makes a newly finished job show up without a restart."""
-    from core.labels.issues import label_quality, load_issues
+def cached_issues(folder_key: str, stamp: float):
+    """The label-issue table of the data set in use (`core.labels.issues.load_issues`), or None; once per import
+    and result (`stamp` changes when a job finishes or a result is written), since fingerprinting takes a while."""
+    from core.labels.issues import load_issues
 
-    dataset = current_dataset()
-    table = load_issues(dataset)
-    return None if table is None else label_quality(table, len(dataset))
+    return load_issues(current_dataset())
 
 
-def current_label_quality():
+def current_issues():
     from core.labels.issues import job_progress, results_stamp
 
     dataset = current_dataset()
     finished = sum(run.get("state") == "finished" for run in job_progress(dataset) or [])  # a job just completed
-    return cached_label_quality(str(current_dataset_dir()), results_stamp(dataset) + finished)
+    return cached_issues(str(current_dataset_dir()), results_stamp(dataset) + finished)
+
+
+def current_label_quality():
+    """The label-issue table as per-row arrays (core/data/filters.LabelQuality), or None."""
+    from core.labels.issues import label_quality
+
+    table = current_issues()
+    return None if table is None else label_quality(table, len(current_dataset()))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_probabilities(cache_file: str):
+    import numpy as np
+
+    return np.load(cache_file)
+
+
+def current_model_probabilities():
+    """The chosen model's cached probabilities over the data set in use and its class names, or None when they
+    were never computed (this never runs the model)."""
+    from core.inference.dataset_predictions import predictions_cache_path
+
+    path = current_model_path()
+    if path is None:
+        return None
+    cache = predictions_cache_path(current_dataset(), path)
+    if not cache.is_file():
+        return None
+    return cached_probabilities(str(cache)), list(current_predictor().classes)

@@ -1,76 +1,92 @@
-"""Relabel page: a queue of disputed images, most disputed first; one key per class, plus skip, undo, not-a-face.
+"""Relabel page: the disputed images, most doubtful first; one key per class, plus not-a-face, skip, back, undo.
 
-Every change is an event in the SQLite label store; the current label is derived from the events.
+Every change is an event in the SQLite label store; the current label is derived from the events. A key press
+reruns only the labelling fragment, which reads everything it draws from memory or caches (no model runs here).
 """
-import numpy as np
 import streamlit as st
 
-from app.charts import probabilities_chart, votes_chart
-from app.state import annotator, current_dataset, current_model_path, current_predictor
+from app.charts import bars_html, face_html
+from app.state import annotator, current_dataset, current_issues, current_model_path, current_model_probabilities
 from app.text import escape_markdown
-from core.inference.dataset_predictions import dataset_probabilities
 from core.data.classes import ALL_CLASSES
+from core.data.fer2013 import SPLITS
 from core.errors import DataError
+from core.inference.dataset_predictions import dataset_probabilities
 from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.queue import BENCHMARK_REASON, BENCHMARK_SPLIT, disputed_queue, queue_explanation, vote_counts
 from core.labels.relabels import NOT_A_FACE, RelabelStore
+from core.labels.session import RelabelSession
 from core.paths import contained_path, data_dir
-from core.labels.queue import QUEUE_EXPLANATION, disputed_queue
 
 st.title("Relabel")
 dataset, store, who = current_dataset(), RelabelStore(), annotator()
 if not who:
     st.warning("Type your name as **Annotator** in the sidebar first: every change is recorded under it.")
     st.stop()
-st.caption(f"Recording as **{escape_markdown(who)}**")
-predictor = current_predictor()
-use_model = predictor is not None and st.toggle("Let the model's disagreement raise images in the queue")
-probabilities = dataset_probabilities(dataset, current_model_path()) if use_model else None
-queue = disputed_queue(dataset, store.current_labels(), probabilities,
-                       predictor.classes if use_model else None, include_done=False)
-st.caption(QUEUE_EXPLANATION)
-done = len(dataset) - len(queue)
-st.progress(done / max(len(dataset), 1), text=f"{done:,} of {len(dataset):,} images relabeled; "
-                                              f"{len(queue):,} left in the queue")
-if queue.empty:
-    st.success("The queue is empty: every image has a relabel.")
-    st.stop()
-position = min(int(st.query_params.get("pos", 0)), len(queue) - 1)
-item = queue.iloc[position]
+issues, model = current_issues(), current_model_probabilities()
+splits = st.sidebar.multiselect("Splits to relabel", SPLITS, [s for s in SPLITS if s != BENCHMARK_SPLIT],
+                                key="relabel_splits")
+st.sidebar.caption(BENCHMARK_REASON)
+use_model = model is not None and st.toggle("Let the model's disagreement raise images in the queue")
+key = (str(dataset.info.get("created")), who, tuple(splits), use_model, issues is not None)
+if st.session_state.get("relabel_key") != key:
+    queue = disputed_queue(dataset, store.current_labels(), *(model if use_model else (None, None)),
+                           include_done=False, issues=issues, splits=splits, disputed_only=True)
+    st.session_state.relabel_session, st.session_state.relabel_key = RelabelSession(queue, store, who), key
+session: RelabelSession = st.session_state.relabel_session
+st.caption(f"Recording as **{escape_markdown(who)}** · "
+           + queue_explanation(dataset.has_ferplus, issues is not None, use_model))
 
 
-def record(label: str) -> None:
-    store.relabel(item["image_id"], label, who, old_label=item["label"])
+def model_panel(row: int) -> str | None:
+    """The model's bars for one image from the cached probabilities, or None when they are not cached."""
+    if model is None:
+        return None
+    probabilities, classes = model
+    values = dict(zip(classes, probabilities[row].tolist()))
+    top = max(values, key=values.get)
+    return bars_html({c: values[c] for c in ALL_CLASSES if c in values}, f"Model: {top}", lambda p: f"{p:.0%}")
 
 
-def move(step: int) -> None:
-    st.query_params["pos"] = max(0, position + step)
+@st.fragment
+def labelling() -> None:
+    """The image on show, its panels and keys; a key press reruns only this."""
+    item = session.item
+    st.progress(min(len(session.done) / max(len(session.queue), 1), 1.0),
+                text=f"{session.left:,} disputed images left in the queue · {len(session.done):,} labelled in "
+                     f"this session · {escape_markdown(session.message) or 'the keys are shown on the buttons'}")
+    if item is None:
+        st.success("You reached the end of the queue.")
+        st.button("back", key="relabel_back", shortcut="b", on_click=session.back)
+        return
+    face, keys, charts = st.columns([1.1, 1.5, 1.6])
+    face.html(face_html(dataset.images[item["row"]], item["image_id"],
+                        f"{item['image_id']} ({item['split']}) · {session.position + 1:,} of {len(session.queue):,}"))
+    face.markdown(f"**Current label:** {item['label'] or '—'}  \n**FERPlus majority:** {item['ferplus'] or '—'}")
+    face.caption(escape_markdown(item["reasons"]))
+    pairs = [(name, name, str(i)) for i, name in enumerate(ALL_CLASSES, 1)] + [(NOT_A_FACE, "not a face", "n")]
+    for start in range(0, len(pairs), 2):
+        for cell, (label, text, shortcut) in zip(keys.columns(2), pairs[start:start + 2]):
+            cell.button(text, key=f"class-{label}", shortcut=shortcut, on_click=session.label, args=(label,),
+                        width="stretch", type="primary" if label == item["label"] else "secondary")
+    moves = keys.columns(3)
+    moves[0].button("back", key="relabel_back", shortcut="b", on_click=session.back, width="stretch")
+    moves[1].button("skip", key="relabel_skip", shortcut="s", on_click=session.skip, width="stretch")
+    moves[2].button("undo", key="relabel_undo", shortcut="u", on_click=session.undo, width="stretch")
+    if dataset.has_ferplus:
+        charts.html(bars_html(vote_counts(dataset, int(item["row"])), "FERPlus votes"))
+    panel = model_panel(int(item["row"]))
+    if panel is not None:
+        charts.html(panel)
+    elif current_model_path() is not None and charts.button(
+            "Compute the model's probabilities", key="relabel_compute",
+            help="Runs the model over the whole data set once (cached on disk); its chart shows here afterwards."):
+        with st.spinner("Running the model over every image ..."):
+            dataset_probabilities(dataset, current_model_path())
+        st.rerun()
 
 
-def undo() -> None:
-    store.undo(who)
-
-
-face, details = st.columns([1, 2])
-face.image(np.asarray(dataset.images[item["row"]]), width=288,
-           caption=f"#{item['row']} {item['image_id']} ({item['split']}), queue position {position + 1}")
-details.markdown(f"**Current label:** {item['label']} &nbsp; **FERPlus majority:** {item['ferplus'] or '—'}")
-details.caption(item["reasons"])
-if dataset.has_ferplus:
-    details.plotly_chart(votes_chart(dataset, int(item["row"]), height=260), width="stretch")
-if predictor is not None:
-    face_result = predictor.predict(np.asarray(dataset.images[item["row"]]), whole=True).faces[0]
-    details.plotly_chart(probabilities_chart(face_result.probabilities, f"Model: {face_result.label}", height=260),
-                         width="stretch")
-
-st.markdown("**Keys:** " + " · ".join(f"`{i}` {c}" for i, c in enumerate(ALL_CLASSES, 1))
-            + " · `N` not a face · `S` skip · `U` undo your last change")
-keys = st.columns(len(ALL_CLASSES) + 3)
-for i, (cell, name) in enumerate(zip(keys, ALL_CLASSES), 1):
-    cell.button(name, key=f"class-{name}", shortcut=str(i), on_click=record, args=(name,), width="stretch",
-                type="primary" if name == item["label"] else "secondary")
-keys[-3].button("not a face", shortcut="n", on_click=record, args=(NOT_A_FACE,), width="stretch")
-keys[-2].button("skip", shortcut="s", on_click=move, args=(1,), width="stretch")
-keys[-1].button("undo", key="relabel_undo", shortcut="u", on_click=undo, width="stretch")
+labelling()
 
 with st.expander("History and exports"):
     everyone = st.checkbox("Show every annotator", value=False)

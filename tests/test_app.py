@@ -132,3 +132,36 @@ def test_relabel_page_records_events_and_undo(isolated):
     assert list(store.current_labels().values()) == ["happy"]
     history = store.history(annotator="ann")
     assert len(history) == 3 and history["undone"].sum() == 1
+
+
+def test_relabel_fragment_flow_writes_each_event_once(isolated):
+    from core.labels.relabels import RelabelStore
+
+    app = run_page("relabel.py", annotator="ann")
+    session = app.session_state["relabel_session"]
+    first = session.item["image_id"]
+    app.button(key="class-happy").click().run()
+    store = RelabelStore(isolated / "data" / "labels.sqlite")
+    assert store.count() == 1 and store.current_labels() == {first: "happy"}
+    assert session.message == f"{first} → happy · U to undo"
+    app.button(key="relabel_back").click().run()
+    assert store.count() == 1 and session.item["image_id"] == first and session.item["label"] == "happy"
+    app.button(key="relabel_skip").click().run()
+    app.button(key="relabel_undo").click().run()
+    assert store.count() == 2 and store.current_labels() == {} and session.item["image_id"] == first
+    assert not app.exception
+
+
+def test_relabel_queue_is_disputed_only_without_privatetest(isolated):
+    from app.state import current_dataset
+    from core.labels.queue import disputed_queue
+
+    app = run_page("relabel.py", annotator="ann")
+    queue = app.session_state["relabel_session"].queue
+    assert "PrivateTest" not in set(queue["split"]) and queue["disputed"].all()
+    assert any("benchmark" in c.value for c in app.sidebar.caption)
+    dataset = current_dataset()
+    expected = disputed_queue(dataset, disputed_only=True, splits=["Training", "PublicTest"])
+    assert len(queue) == len(expected) < len(dataset)
+    app.multiselect(key="relabel_splits").set_value(["PrivateTest"]).run()
+    assert set(app.session_state["relabel_session"].queue["split"]) == {"PrivateTest"}

@@ -68,9 +68,9 @@ def browser():
 
 
 def open_relabel(browser, url: str, who: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(f"{url}/relabel?annotator={who}")
-    page.get_by_text("Keys:").wait_for(timeout=90_000)
+    page.locator("[data-image-id]").first.wait_for(timeout=90_000)
     return page
 
 
@@ -95,15 +95,29 @@ def press(page, key: str, store: RelabelStore, events: int) -> None:
     settle(page)
 
 
-def test_relabel_with_the_keyboard_and_undo(studio, browser):
+def shown_id(page) -> str:
+    return page.locator("[data-image-id]").first.get_attribute("data-image-id")
+
+
+def test_relabel_with_the_keyboard_back_and_undo(studio, browser):
     url, root = studio
     store = RelabelStore(root / "data" / "labels.sqlite")
     page = open_relabel(browser, url, "alice")
+    first = shown_id(page)
     press(page, "1", store, 1)
+    page.get_by_text(f"{first} → {ALL_CLASSES[0]} · U to undo").wait_for(timeout=60_000)
     press(page, "2", store, 2)
-    assert sorted(store.current_labels().values()) == sorted(ALL_CLASSES[:2])
+    assert store.count() == 2 and sorted(store.current_labels().values()) == sorted(ALL_CLASSES[:2])
+    page.keyboard.press("b")
+    page.keyboard.press("b")
+    settle(page)
+    assert shown_id(page) == first and store.count() == 2  # back writes nothing
     press(page, "u", store, 3)
-    assert list(store.current_labels().values()) == [ALL_CLASSES[0]]
+    assert store.count() == 3 and list(store.current_labels().values()) == [ALL_CLASSES[0]]
+    page.locator("[data-image-id]").first.wait_for(timeout=60_000)
+    for name in ("surprise", "contempt", "undo"):  # full names, above the fold at 1280x720
+        box = page.get_by_role("button", name=name).first.bounding_box()
+        assert box is not None and box["y"] + box["height"] <= 720 and box["width"] > 60
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "relabel.png"))
     page.close()

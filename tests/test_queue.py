@@ -9,7 +9,9 @@ import pytest
 
 from core.data.classes import FER2013_CLASSES
 from core.data.dataset import FerDataset, build_fer2013_dataset
-from core.labels.queue import QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, reasons
+from core.data.classes import ALL_CLASSES
+from core.labels.queue import (QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, queue_explanation, reasons,
+                               vote_counts)
 
 # the small_csvs fixture: row 0 FER2013 angry vs FERPlus neutral (60% agreement), row 1 all votes "not a face",
 # every other row 80% agreement with FER2013
@@ -111,3 +113,50 @@ def test_full_size_queue_is_fast(dataset):
         timings.append(time.perf_counter() - start)
     assert len(queue) == n and queue["relabeled"].iloc[-len(done):].all()
     assert min(timings) < 1.0, f"queue of {n} rows took {min(timings):.2f} s"
+
+
+def issues_table(dataset: FerDataset, quality: dict[int, float], flagged: tuple[int, ...] = ()) -> pd.DataFrame:
+    """A `load_issues`-shaped table: quality 0.9 everywhere except `quality` (row -> quality)."""
+    n = len(dataset)
+    return pd.DataFrame({"row": np.arange(n), "image_id": dataset.meta["image_id"], "split": dataset.meta["split"],
+                         "label": dataset.meta["label"], "suggested": dataset.meta["label"],
+                         "quality": [quality.get(r, 0.9) for r in range(n)],
+                         "is_issue": [r in flagged for r in range(n)]})
+
+
+def test_disputed_only_and_the_split_filter(dataset):
+    queue = disputed_queue(dataset, disputed_only=True)
+    assert queue["row"].tolist() == [0, 1] and queue["disputed"].all()  # the rest have 80% agreement
+    public = disputed_queue(dataset, splits=["PublicTest"])
+    assert set(public["split"]) == {"PublicTest"} and len(public) == 7
+    flagged = issues_table(dataset, {}, flagged=(15,))  # a PrivateTest row flagged by confident learning
+    assert disputed_queue(dataset, issues=flagged, disputed_only=True)["row"].tolist() == [0, 1, 15]
+    assert 15 not in disputed_queue(dataset, issues=flagged, disputed_only=True,
+                                    splits=["Training", "PublicTest"])["row"].tolist()
+
+
+def test_label_quality_combines_with_the_votes(dataset):
+    queue = disputed_queue(dataset, issues=issues_table(dataset, {9: 0.0}))
+    assert queue["row"].tolist()[:3] == [0, 9, 1]  # 1.4 + 0.1, then 0.2 + 1.0, then 1.0 + 0.1
+    assert queue.set_index("row").loc[9, "score"] == pytest.approx(0.2 + 1.0)
+    assert "label quality 0%" in queue.set_index("row").loc[9, "reasons"]
+
+
+def test_without_votes_quality_alone_orders(small_csvs):
+    dataset = build_fer2013_dataset(small_csvs[0])
+    queue = disputed_queue(dataset, issues=issues_table(dataset, {4: 0.1, 12: 0.3}, flagged=(4, 12)),
+                           disputed_only=True)
+    assert queue["row"].tolist() == [4, 12]
+    assert len(disputed_queue(dataset, disputed_only=True)) == len(dataset)  # no sign known: every image
+
+
+def test_votes_use_the_key_names_in_key_order(dataset):
+    votes = vote_counts(dataset, 0)
+    assert list(votes) == [*ALL_CLASSES, "unknown", "not a face"]
+    assert votes["neutral"] == 6 and votes["angry"] == 4 and sum(votes.values()) == 10
+
+
+def test_the_explanation_names_the_signs_in_use():
+    assert "FERPlus" in queue_explanation(True, True) and "quality" in queue_explanation(True, True)
+    assert "FERPlus" not in queue_explanation(False, True) and "quality" in queue_explanation(False, True)
+    assert "every image" in queue_explanation(False, False)

@@ -1,55 +1,128 @@
-"""The Relabel page's queue: every image of a data set, the ones most worth a second look first.
+"""The Relabel page's queue: the images of a data set, the ones most worth a second look first.
 
 The score adds up independent signs of a wrong label, each between 0 and 1: FER2013 and the FERPlus majority
-disagree; the FERPlus annotators split their votes; FERPlus annotators voted "not a face"; a model confidently
-predicts another class than the current label. Everything is computed on whole columns, so the full data set
+disagree; the FERPlus annotators split their votes; FERPlus annotators voted "not a face"; confident learning gave
+the label a low quality (`core.labels.issues`); a model confidently predicts another class than the current label.
+`disputed_only` keeps the images with a clear sign (the page's queue), `splits` some splits only. Everything is computed on whole columns, so the full data set
 (35,887 images) is ranked in a fraction of a second.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
 
-from core.data.classes import canonical_class
+from core.data.classes import ALL_CLASSES, canonical_class
 from core.data.dataset import VOTE_COLUMNS, FerDataset
 
 QUEUE_EXPLANATION = (
     "Images are ordered by a dispute score: +1 when the FER2013 label and the FERPlus majority disagree, plus the "
-    "share of FERPlus votes against the most voted answer, plus the share of 'not a face' votes, plus the model's "
-    "confidence when it predicts another class than the current label. Images already relabeled come last."
+    "share of FERPlus votes against the most voted answer, plus the share of 'not a face' votes, plus (1 - label "
+    "quality) where confident learning scored the labels, plus the model's confidence when it predicts another "
+    "class than the current label. Images already relabeled come last."
 )
 QUEUE_COLUMNS = ("image_id", "row", "split", "label", "original", "relabeled", "ferplus", "agreement", "disagree",
-                 "nf_share", "model_label", "model_confidence", "model_term", "score", "reasons")
+                 "nf_share", "quality", "is_issue", "model_label", "model_confidence", "model_term", "score",
+                 "disputed", "reasons")
+DISPUTED_AGREEMENT = 0.5  # a FERPlus majority with less than half of the votes is a dispute
+DISPUTED_NOT_A_FACE = 0.5  # as is half of the votes or more saying "not a face"
+BENCHMARK_SPLIT = "PrivateTest"  # the final benchmark: the Relabel page leaves it out unless asked
+BENCHMARK_REASON = ("PrivateTest is left out by default: it is the benchmark every model is finally scored on, "
+                    "so relabeling it changes the benchmark.")
+
+
+def queue_explanation(has_votes: bool, has_quality: bool, has_model: bool = False) -> str:
+    """One sentence on how the queue is ordered, naming only the signs this queue has."""
+    signs = (["FERPlus vote disputes (FER2013 vs the FERPlus majority, split votes, 'not a face' votes)"]
+             if has_votes else [])
+    signs += ["low label quality from confident learning (1 - quality)"] if has_quality else []
+    signs += ["the model confidently predicting another class"] if has_model else []
+    if not signs:
+        return "No sign of a wrong label is known for this data set (no FERPlus votes, no label quality): " \
+               "every image is in the queue, in data set order."
+    return "Disputed images only, the most doubtful first, by the sum of " + ", ".join(signs) + "."
 
 
 def disputed_queue(dataset: FerDataset, current_labels: dict[str, str] | None = None,
                    model_probabilities: np.ndarray | None = None, model_classes: Sequence[str] | None = None,
-                   *, include_done: bool = True) -> pd.DataFrame:
+                   *, include_done: bool = True, issues: pd.DataFrame | None = None,
+                   splits: Collection[str] | None = None, disputed_only: bool = False) -> pd.DataFrame:
     """All images, most disputed first, already relabeled ones last (or left out with `include_done=False`).
 
     `label` is the current label (the relabel where there is one, else the source's), `original` the source's.
-    `model_probabilities` is (N, len(model_classes)), row-aligned with the data set. Without FERPlus votes only
-    the model term counts.
+    `model_probabilities` is (N, len(model_classes)), row-aligned with the data set. `issues` is the table of
+    `core.labels.issues.load_issues` (row, quality, is_issue, ...): its (1 - quality) adds to the score, so with
+    FERPlus votes both count and without votes quality alone orders the queue. `splits` keeps only those splits;
+    `disputed_only` keeps only images with a clear sign of a wrong label (the `disputed` column).
     """
+    queue = base_frame(dataset, current_labels)
+    queue = queue.assign(**ferplus_terms(dataset), **quality_terms(len(queue), issues),
+                         **model_terms(queue["label"].to_numpy(), model_probabilities, model_classes))
+    queue["score"] = (queue["disagree"].astype(float) + (1.0 - queue["agreement"]).fillna(0.0)
+                      + queue["nf_share"].fillna(0.0) + (1.0 - queue["quality"]).fillna(0.0) + queue["model_term"])
+    queue["disputed"] = disputed(queue, dataset.has_ferplus or issues is not None or model_probabilities is not None)
+    keep = np.ones(len(queue), dtype=bool) if include_done else ~queue["relabeled"].to_numpy()
+    if splits is not None:
+        keep &= queue["split"].isin(list(splits)).to_numpy()
+    if disputed_only:
+        keep &= queue["disputed"].to_numpy()
+    queue = queue[keep]
+    order = np.lexsort((queue["row"].to_numpy(), -queue["score"].to_numpy(), queue["relabeled"].to_numpy()))
+    queue = queue.iloc[order].reset_index(drop=True)
+    queue["reasons"] = explain(queue)
+    return queue[list(QUEUE_COLUMNS)]
+
+
+def base_frame(dataset: FerDataset, current_labels: dict[str, str] | None) -> pd.DataFrame:
+    """One row per image: id, row, split, current and original label, whether it has a relabel."""
     meta = dataset.meta
     original = meta["label"].astype(object).to_numpy()
     relabels = meta["image_id"].map(current_labels) if current_labels else pd.Series(np.nan, index=meta.index)
     relabeled = relabels.notna().to_numpy()
     label = np.where(relabeled, relabels.to_numpy(dtype=object), original)
-    queue = pd.DataFrame({"image_id": meta["image_id"].to_numpy(), "row": np.arange(len(meta)),
-                          "split": meta["split"].to_numpy(), "label": label, "original": original,
-                          "relabeled": relabeled})
-    queue = queue.assign(**ferplus_terms(dataset), **model_terms(label, model_probabilities, model_classes))
-    queue["score"] = (queue["disagree"].astype(float) + (1.0 - queue["agreement"]).fillna(0.0)
-                      + queue["nf_share"].fillna(0.0) + queue["model_term"])
-    if not include_done:
-        queue = queue[~queue["relabeled"]]
-    order = np.lexsort((queue["row"].to_numpy(), -queue["score"].to_numpy(), queue["relabeled"].to_numpy()))
-    queue = queue.iloc[order].reset_index(drop=True)
-    queue["reasons"] = explain(queue)
-    return queue[list(QUEUE_COLUMNS)]
+    return pd.DataFrame({"image_id": meta["image_id"].to_numpy(), "row": np.arange(len(meta)),
+                         "split": meta["split"].to_numpy(), "label": label, "original": original,
+                         "relabeled": relabeled})
+
+
+def disputed(queue: pd.DataFrame, has_signs: bool) -> np.ndarray:
+    """Which images show a clear sign of a wrong label: FER2013 and FERPlus disagree, the FERPlus majority is
+    weak, many votes say "not a face", confident learning flags the label, or the model contradicts it. With no
+    sign known at all every image counts, so the queue is never empty for want of signs."""
+    if not has_signs:
+        return np.ones(len(queue), dtype=bool)
+    return (queue["disagree"].to_numpy(dtype=bool)
+            | (queue["agreement"].fillna(1.0).to_numpy() < DISPUTED_AGREEMENT)
+            | (queue["nf_share"].fillna(0.0).to_numpy() >= DISPUTED_NOT_A_FACE)
+            | queue["is_issue"].to_numpy(dtype=bool)
+            | (queue["model_term"].to_numpy() > 0))
+
+
+def quality_terms(n: int, issues: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """Label quality (NaN where not scored) and the issue flag per image, from a `load_issues` table."""
+    quality, flagged = np.full(n, np.nan), np.zeros(n, dtype=bool)
+    if issues is not None and len(issues):
+        rows = issues["row"].to_numpy(dtype=np.int64)
+        quality[rows] = issues["quality"].to_numpy(dtype=np.float64)
+        flagged[rows] = issues["is_issue"].to_numpy(dtype=bool)
+    return {"quality": quality, "is_issue": flagged}
+
+
+def vote_counts(dataset: FerDataset, row: int) -> dict[str, int]:
+    """One image's FERPlus votes named and ordered as the Relabel keys (angry, disgust, ... contempt), then
+    "unknown" and "not a face"; empty without votes."""
+    if not dataset.has_ferplus:
+        return {}
+    counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int)
+    named = {vote_name(column): int(count) for column, count in counts.items()}
+    return {name: named[name] for name in (*ALL_CLASSES, "unknown", "not a face")}
+
+
+def vote_name(column: str) -> str:
+    """A FERPlus vote column ("votes_happiness") as the class name the keys use ("happy")."""
+    name = column.removeprefix("votes_")
+    return {"NF": "not a face", "unknown": "unknown"}.get(name) or canonical_class(name)
 
 
 def ferplus_terms(dataset: FerDataset) -> dict[str, np.ndarray]:
@@ -105,11 +178,13 @@ def explain(queue: pd.DataFrame) -> np.ndarray:
     agreement = pd.to_numeric(queue["agreement"], errors="coerce")
     nf_share = pd.to_numeric(queue["nf_share"], errors="coerce").fillna(0.0).to_numpy()
     model_term = pd.to_numeric(queue["model_term"], errors="coerce").fillna(0.0).to_numpy()
+    quality = pd.to_numeric(queue["quality"], errors="coerce")
     parts = [
         np.where(flag["relabeled"], "relabeled as " + text["label"], ""),
         np.where(flag["disagree"], "FER2013 says " + text["original"] + ", FERPlus says " + text["ferplus"], ""),
         np.where(agreement.notna().to_numpy(), "FERPlus agreement " + percent(agreement), ""),
         np.where(nf_share > 0, percent(nf_share) + " of FERPlus votes say not a face", ""),
+        np.where(quality.notna().to_numpy(), "label quality " + percent(quality), ""),
         np.where(model_term > 0, "model says " + text["model_label"] + " (" + percent(queue["model_confidence"])
                  + ")", ""),
     ]
