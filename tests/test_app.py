@@ -1,8 +1,13 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -106,11 +111,64 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     assert run_id in list(app.dataframe[0].value["id"])
 
 
-def test_models_page_lists_every_registered_model():
+def test_models_page_lists_every_registered_model_on_request():
     from core.models.registry import list_models
 
     app = run_page("models.py")
+    assert not app.dataframe  # counting parameters builds every model: only after the toggle
+    app.toggle(key="models_architectures").set_value(True).run()
     assert list(app.dataframe[0].value["model"]) == list_models()
+
+
+@pytest.fixture
+def shipped(isolated, tiny_run, monkeypatch):
+    """The session's tiny model as a shipped checkpoint `tiny.pt`, with a card and an image beside it."""
+    folder = isolated / "checkpoints"
+    folder.mkdir()
+    monkeypatch.setattr("core.evaluation.report.CHECKPOINTS_DIR", folder)
+    path = Path(shutil.copy(tiny_run / "best.pt", folder / "tiny.pt"))
+    shutil.copy(REPO_ROOT / "checkpoints" / "fer2013_fernet_confusion.png", folder / "tiny_confusion.png")
+    (folder / "tiny.md").write_text("# tiny\n\nA card.\n\n![confusion matrix](tiny_confusion.png)\n")
+    return path
+
+
+def test_models_page_offers_to_evaluate_a_checkpoint_without_report(shipped):
+    app = run_page("models.py")
+    assert app.button(key="models_evaluate_0")
+    assert "A card." in [m.value for m in app.markdown][1]
+    assert not app.dataframe
+
+
+def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_model(shipped, tiny_model, isolated):
+    from core.evaluation.report import default_report_dir
+    from core.training.run_folder import report_name
+
+    folder = default_report_dir(shipped)
+    assert folder == isolated / "data" / "reports" / "tiny"
+    folder.mkdir(parents=True)
+    calibration = {"ece": 0.05, "ece_before": 0.08}
+    report = {"tta": "none", "temperature": 1.0, "label_source": "fer2013",
+              "reports": {"PublicTest": {"n": 10, "accuracy": 0.6, "calibration": calibration},
+                          "PrivateTest": {"n": 10, "accuracy": 0.7, "calibration": calibration}}}
+    (folder / report_name(shipped)).write_text(json.dumps(report))
+    app = run_page("models.py", model=str(tiny_model))  # the run is the current model, the shipped one is not
+    table = app.dataframe[0].value
+    assert list(table["accuracy"]) == [0.6, 0.7] and list(table["ECE"]) == [0.05, 0.05]
+    app.button(key="models_use_0").click().run()
+    assert not app.exception and app.query_params["model"] == str(shipped)
+    assert "current model" in app.markdown[0].value
+
+
+def test_models_page_first_paint_imports_no_torch(isolated):
+    script = (f"import sys\nfrom streamlit.testing.v1 import AppTest\n"
+              f"app = AppTest.from_file({MAIN!r}, default_timeout=120)\n"
+              f"app.switch_page({str(REPO_ROOT / 'pages' / 'models.py')!r})\napp.run()\n"
+              "assert not app.exception, [e.value for e in app.exception]\n"
+              "assert app.markdown, 'the shipped checkpoints are listed'\n"
+              "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_relabel_page_asks_for_a_name_first():

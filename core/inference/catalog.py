@@ -86,12 +86,19 @@ def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
             return read_metadata(path)
         except Exception as exc:  # onnx raises its own DecodeError types for corrupt files
             raise ValueError(f"{path}: {exc}") from None
-    from core.models.checkpoint import load_checkpoint
+    from core.inference.checkpoint_meta import read_pt_metadata
 
-    payload = load_checkpoint(path)
-    if not isinstance(payload.get("classes"), list):
+    keys = ("classes", "model", "metrics", "input_size")
+    try:
+        meta = read_pt_metadata(path, keys)  # no torch import: the sidebar and the Models page paint fast
+    except ValueError:
+        from core.models.checkpoint import load_checkpoint
+
+        payload = load_checkpoint(path)  # an older or unusual pickle: let torch decide (it raises ValueError too)
+        meta = {key: payload.get(key) for key in keys}
+    if not isinstance(meta.get("classes"), list):
         raise ValueError(f"{path} names no classes")
-    return {k: payload.get(k) for k in ("classes", "model", "metrics", "input_size")}
+    return meta
 
 
 def default_name(path: Path) -> str:
