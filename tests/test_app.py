@@ -64,8 +64,44 @@ def test_data_page_imports_from_a_server_path(small_csvs, monkeypatch):
     app.text_input(key="data_plus_path").set_value(str(plus_path))
     app.button(key="data_import_csv").click().run()
     assert not app.exception
-    app = run_page()
+    assert "Imported 21 images." in [s.value for s in app.success]  # the result line outlives the rerun
     assert app.metric[0].value == "21" and not any("sample" in i.value for i in app.info)
+    assert app.button(key="data_import_csv").disabled  # a second import replaces this one: confirm first
+    app.checkbox(key="data_replace_confirm").check().run()
+    assert not app.button(key="data_import_csv").disabled
+
+
+def chart_spec(app: AppTest, key: str) -> dict:
+    """The plotly figure of the chart with `key`, as JSON."""
+    return next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if key in c.proto.id)
+
+
+def test_data_page_counts_as_shares_or_on_own_axes_and_agreement_in_class_order():
+    from core.data.classes import FERPLUS_CLASSES
+
+    app = run_page()
+    layout = chart_spec(app, "data_counts_chart")["layout"]
+    assert layout["yaxis"]["tickformat"] == ".0%"
+    app.radio(key="data_count_scale").set_value("images (each split its own y-axis)").run()
+    layout = chart_spec(app, "data_counts_chart")["layout"]
+    assert "matches" not in layout["yaxis2"] and layout["yaxis2"]["showticklabels"]
+    heat = chart_spec(app, "data_agreement_chart")["data"][0]
+    assert list(heat["x"]) == [*FERPLUS_CLASSES, "no majority"] and heat["customdata"]
+
+
+def test_data_page_picks_the_augmentation_face_by_class():
+    app = run_page()
+    app.selectbox(key="data_augment_class").set_value("disgust").run()
+    assert any(": disgust (" in c.value for c in app.caption)
+    app.button(key="data_augment_next").click().run()
+    assert not app.exception and any(": disgust (" in c.value for c in app.caption)
+
+
+def test_dates_read_as_words():
+    from app.text import readable_date
+
+    assert readable_date("2026-12-01T13:23:05") == "1 Dec 2026, 13:23"
+    assert readable_date(None) == "?" and readable_date("yesterday") == "yesterday"
 
 
 def test_data_page_on_an_import(small_csvs, isolated):
