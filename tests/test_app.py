@@ -147,6 +147,15 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     assert run_id in list(app.dataframe[0].value["id"])
 
 
+def test_train_page_refuses_a_class_without_training_images(isolated):
+    app = run_page("train.py")
+    app.selectbox(key="train_classes").set_value("custom")
+    app.multiselect(key="train_custom_classes").set_value(["happy", "contempt"])
+    app.button[0].click().run()
+    assert "contempt has no Training image under fer2013 labels" in app.error[0].value
+    assert "run" not in app.query_params and not (isolated / "runs").exists()
+
+
 def test_models_page_lists_every_registered_model_on_request():
     from core.models.registry import list_models
 
