@@ -18,7 +18,11 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
     """Accuracy and ECE per split and the confusion matrices, or a button that evaluates the checkpoint."""
     report = read_report(entry.path)
     if report is None:
-        st.caption("No evaluation report yet (`python -m core evaluate` writes one).")
+        recorded = ", ".join(f"{split} {value:.1%}" for split, value in
+                             (("PublicTest", entry.public_accuracy), ("PrivateTest", entry.private_accuracy))
+                             if value is not None)
+        st.caption("No evaluation report yet (`python -m core evaluate` writes one)."
+                   + (f" Recorded at training: {recorded}." if recorded else ""))
         if st.button("Evaluate on all splits", key=f"models_evaluate_{key}"):
             from core.evaluation.report import write_report
 
