@@ -26,7 +26,8 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
         if st.button("Evaluate on all splits", key=f"models_evaluate_{key}"):
             from core.evaluation.report import write_report
 
-            with st.spinner(f"Evaluating {entry.name} on {', '.join(SPLITS)} (a minute or more on a CPU) ..."):
+            with st.spinner(f"Evaluating {entry.name} on {', '.join(SPLITS)} (minutes on a CPU: every face, "
+                            "with the checkpoint's test-time augmentation) ..."):
                 write_report(entry.path, list(SPLITS))
             st.rerun()
         return
