@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import annotator, current_model_path
-from app.text import IMPORT_HINT, escape_markdown
+from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.dataset import FerDataset
 
 
@@ -19,7 +19,7 @@ def show_sidebar(dataset: FerDataset) -> None:
             st.code(IMPORT_HINT, language="bash", wrap_lines=True)
         else:
             st.success(f"Data set: **{escape_markdown(dataset.info.get('source'))}**, {len(dataset):,} images "
-                       f"(imported {dataset.info.get('created', '?')})")
+                       f"(imported {readable_date(dataset.info.get('created'))})")
         name = st.text_input("Annotator", value=annotator(), max_chars=64, placeholder="your name (for relabels)")
         if name.strip() != annotator():
             st.query_params["annotator"] = name.strip()

@@ -18,3 +18,14 @@ def escape_markdown(text: object) -> str:
     """`text` on one line with every Markdown special character escaped and no autolink, for st.markdown & co."""
     flat = AUTOLINK_STARTS.sub(lambda m: m.group(1)[0] + "\u2060" + m.group(1)[1:], " ".join(str(text).split()))
     return MARKDOWN_SPECIALS.sub(r"\\\1", flat)
+
+
+def readable_date(iso: object) -> str:
+    """An ISO time stamp as people read it ("1 Dec 2026, 13:23"); anything else unchanged, "?" when missing."""
+    from datetime import datetime
+
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return "?" if iso in (None, "") else str(iso)
+    return f"{moment.day} {moment:%b %Y, %H:%M}"

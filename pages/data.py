@@ -8,7 +8,7 @@ import streamlit as st
 
 from app.progress import streamlit_progress
 from app.state import cached_dataset, current_dataset
-from app.text import IMPORT_HINT, escape_markdown
+from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.augment import AugmentOptions, preview_grid
 from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
@@ -20,7 +20,13 @@ from core.paths import contained_path, import_roots, safe_file_name
 from core.data.store import save_dataset
 
 st.title("Data")
-with st.expander("Import a data set", expanded=current_dataset().is_sample):
+imported = current_dataset()
+with st.expander("Import a data set", expanded=imported.is_sample):
+    if "data_import_result" in st.session_state:
+        st.success(st.session_state["data_import_result"])
+    replace = imported.is_sample or st.checkbox(
+        f"Replace the imported data set ({escape_markdown(imported.info.get('source'))}, {len(imported):,} images, "
+        f"imported {readable_date(imported.info.get('created'))})", key="data_replace_confirm")
     csv_tab, folder_tab = st.tabs(["FER2013 + FERPlus csv", "Image folders"])
     with csv_tab:
         fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"], key="data_fer_upload")
@@ -30,11 +36,12 @@ with st.expander("Import a data set", expanded=current_dataset().is_sample):
                                 key="data_fer_path")
         plus_path = st.text_input("FERPlus path on this server (optional)",
                                   value="../shared/data/fer2013/fer2013new.csv", key="data_plus_path")
-        start_csv = st.button("Import FER2013", type="primary", key="data_import_csv")
+        start_csv = st.button("Import FER2013", type="primary", key="data_import_csv", disabled=not replace)
     with folder_tab:
         root = st.text_input("Folder holding train/ and test/ (or valid/)")
         labels = st.text_input("Class names for category_0..n folders (comma separated, optional)")
-        start_folders = st.button("Import folders", type="primary")
+        start_folders = st.button("Import folders", type="primary", key="data_import_folders",
+                                  disabled=not replace)
     roots = import_roots()
     st.caption(f"Paths on this server must lie inside {' or '.join(f'`{r}`' for r in roots)} "
                "(`FER_IMPORT_ROOTS` changes that).")
@@ -57,7 +64,7 @@ with st.expander("Import a data set", expanded=current_dataset().is_sample):
             if dataset is not None:
                 save_dataset(dataset)
                 cached_dataset.clear()
-                st.success(f"Imported {len(dataset):,} images.")
+                st.session_state["data_import_result"] = f"Imported {len(dataset):,} images."  # shown after the rerun
                 st.rerun()
     except (DataError, ValueError, OSError) as exc:
         st.error(f"Nothing was imported: {escape_markdown(str(exc).replace(tmp + '/', '') if tmp else exc)}")
@@ -71,9 +78,20 @@ columns[0].metric("images", f"{len(dataset):,}")
 for column, split in zip(columns[1:], SPLITS):
     column.metric(split, f"{len(dataset.split_index(split)):,}")
 
-figure = px.bar(dataset.count_table(), x="class", y="images", color="labels", barmode="group", facet_col="split",
+if not dataset.is_sample:
+    st.caption(f"{escape_markdown(dataset.info.get('source'))}, imported {readable_date(dataset.info.get('created'))}")
+scale = st.radio("Bars show", ["share of the split", "images (each split its own y-axis)"], horizontal=True,
+                 key="data_count_scale")
+counts = dataset.count_table()
+counts["share"] = counts["images"] / counts.groupby(["split", "labels"])["images"].transform("sum")
+figure = px.bar(counts, x="class", y="share" if scale.startswith("share") else "images", color="labels",
+                barmode="group", facet_col="split", hover_data=["images", "share"],
                 title="Images per class and split: original (FER2013) labels vs FERPlus majority")
-st.plotly_chart(figure, width="stretch")
+if scale.startswith("share"):
+    figure.update_yaxes(tickformat=".0%")
+else:
+    figure.update_yaxes(matches=None, showticklabels=True)  # the test splits are an eighth of Training
+st.plotly_chart(figure, width="stretch", key="data_counts_chart")
 
 if dataset.has_ferplus:
     st.subheader("How much do the labels agree?")
@@ -85,12 +103,23 @@ if dataset.has_ferplus:
     cells[3].metric("Fleiss' kappa (FERPlus votes)", f"{fleiss_kappa(votes):.3f}")
     table = label_agreement_table(dataset)
     share = table.div(table.sum(axis=1), axis=0)
-    st.plotly_chart(px.imshow(share, text_auto=".0%", color_continuous_scale="Blues", aspect="auto",
-                              labels={"x": "FERPlus majority", "y": "FER2013 label", "color": "share of row"},
-                              title="FER2013 label vs FERPlus majority (rows sum to 100%)"), width="stretch")
+    heat = px.imshow(share, text_auto=".0%", color_continuous_scale="Blues", aspect="auto",
+                     labels={"x": "FERPlus majority", "y": "FER2013 label", "color": "share of row"},
+                     title="FER2013 label vs FERPlus majority, both in class order (rows sum to 100%)")
+    heat.update_traces(customdata=table.to_numpy(), hovertemplate="FER2013 %{y}, FERPlus %{x}: "
+                       "%{customdata:,} images (%{z:.1%} of the row)<extra></extra>")
+    st.plotly_chart(heat, width="stretch", key="data_agreement_chart")
 
 st.subheader("Augmentation preview")
-index = st.slider("Image", 0, len(dataset) - 1, 0)
+pick, again = st.columns([3, 1], vertical_alignment="bottom")
+classes = list(dataset.class_counts("fer2013").columns)  # class order
+face_class = pick.selectbox("Face", ["any class", *classes], key="data_augment_class")
+if again.button("Another face", key="data_augment_next"):
+    st.session_state["data_augment_draw"] = st.session_state.get("data_augment_draw", 0) + 1
+candidates = np.flatnonzero(dataset.meta["label"].to_numpy() == face_class) if face_class in classes \
+    else np.arange(len(dataset))
+index = int(np.random.default_rng(st.session_state.get("data_augment_draw", 0)).choice(candidates))
+st.caption(f"Image {index:,}: {dataset.meta['label'][index]} ({dataset.meta['split'][index]})")
 grid = preview_grid(np.asarray(dataset.images[index]), AugmentOptions(), n=16, seed=index)
 st.image(list(grid), width=96, caption=["original"] + [""] * 15)
 st.caption("The training transforms (shift, flip, rotation, scale, brightness/contrast, random erasing) applied to "

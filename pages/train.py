@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from app.config_form import config_from_form, config_widgets
+from app.state import current_dataset
 from app.text import escape_markdown
 from core.data.classes import ALL_CLASSES, CLASS_SETS
 from core.evaluation.metrics import reference_table
@@ -32,7 +33,9 @@ if submitted:
     try:
         classes = ",".join(custom) if class_set == "custom" else class_set
         config = config_from_form(TrainConfig, {**values, "classes": classes})
-        st.query_params["run"] = runner.start_run(config)
+        # a run on the imported data set is checked against it first (a class without Training images is refused)
+        st.query_params["run"] = runner.start_run(config, dataset=current_dataset() if config.data_path is None
+                                                  else None)
     except ValueError as exc:
         st.error(f"Cannot start: {escape_markdown(exc)}")
 

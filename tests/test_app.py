@@ -1,8 +1,13 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -59,8 +64,44 @@ def test_data_page_imports_from_a_server_path(small_csvs, monkeypatch):
     app.text_input(key="data_plus_path").set_value(str(plus_path))
     app.button(key="data_import_csv").click().run()
     assert not app.exception
-    app = run_page()
+    assert "Imported 21 images." in [s.value for s in app.success]  # the result line outlives the rerun
     assert app.metric[0].value == "21" and not any("sample" in i.value for i in app.info)
+    assert app.button(key="data_import_csv").disabled  # a second import replaces this one: confirm first
+    app.checkbox(key="data_replace_confirm").check().run()
+    assert not app.button(key="data_import_csv").disabled
+
+
+def chart_spec(app: AppTest, key: str) -> dict:
+    """The plotly figure of the chart with `key`, as JSON."""
+    return next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if key in c.proto.id)
+
+
+def test_data_page_counts_as_shares_or_on_own_axes_and_agreement_in_class_order():
+    from core.data.classes import FERPLUS_CLASSES
+
+    app = run_page()
+    layout = chart_spec(app, "data_counts_chart")["layout"]
+    assert layout["yaxis"]["tickformat"] == ".0%"
+    app.radio(key="data_count_scale").set_value("images (each split its own y-axis)").run()
+    layout = chart_spec(app, "data_counts_chart")["layout"]
+    assert "matches" not in layout["yaxis2"] and layout["yaxis2"]["showticklabels"]
+    heat = chart_spec(app, "data_agreement_chart")["data"][0]
+    assert list(heat["x"]) == [*FERPLUS_CLASSES, "no majority"] and heat["customdata"]
+
+
+def test_data_page_picks_the_augmentation_face_by_class():
+    app = run_page()
+    app.selectbox(key="data_augment_class").set_value("disgust").run()
+    assert any(": disgust (" in c.value for c in app.caption)
+    app.button(key="data_augment_next").click().run()
+    assert not app.exception and any(": disgust (" in c.value for c in app.caption)
+
+
+def test_dates_read_as_words():
+    from app.text import readable_date
+
+    assert readable_date("2026-12-01T13:23:05") == "1 Dec 2026, 13:23"
+    assert readable_date(None) == "?" and readable_date("yesterday") == "yesterday"
 
 
 def test_data_page_on_an_import(small_csvs, isolated):
@@ -106,11 +147,73 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     assert run_id in list(app.dataframe[0].value["id"])
 
 
-def test_models_page_lists_every_registered_model():
+def test_train_page_refuses_a_class_without_training_images(isolated):
+    app = run_page("train.py")
+    app.selectbox(key="train_classes").set_value("custom")
+    app.multiselect(key="train_custom_classes").set_value(["happy", "contempt"])
+    app.button[0].click().run()
+    assert "contempt has no Training image under fer2013 labels" in app.error[0].value
+    assert "run" not in app.query_params and not (isolated / "runs").exists()
+
+
+def test_models_page_lists_every_registered_model_on_request():
     from core.models.registry import list_models
 
     app = run_page("models.py")
+    assert not app.dataframe  # counting parameters builds every model: only after the toggle
+    app.toggle(key="models_architectures").set_value(True).run()
     assert list(app.dataframe[0].value["model"]) == list_models()
+
+
+@pytest.fixture
+def shipped(isolated, tiny_run, monkeypatch):
+    """The session's tiny model as a shipped checkpoint `tiny.pt`, with a card and an image beside it."""
+    folder = isolated / "checkpoints"
+    folder.mkdir()
+    monkeypatch.setattr("core.evaluation.report.CHECKPOINTS_DIR", folder)
+    path = Path(shutil.copy(tiny_run / "best.pt", folder / "tiny.pt"))
+    shutil.copy(REPO_ROOT / "checkpoints" / "fer2013_fernet_confusion.png", folder / "tiny_confusion.png")
+    (folder / "tiny.md").write_text("# tiny\n\nA card.\n\n![confusion matrix](tiny_confusion.png)\n")
+    return path
+
+
+def test_models_page_offers_to_evaluate_a_checkpoint_without_report(shipped):
+    app = run_page("models.py")
+    assert app.button(key="models_evaluate_0")
+    assert "A card." in [m.value for m in app.markdown][1]
+    assert not app.dataframe
+
+
+def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_model(shipped, tiny_model, isolated):
+    from core.evaluation.report import default_report_dir
+    from core.training.run_folder import report_name
+
+    folder = default_report_dir(shipped)
+    assert folder == isolated / "data" / "reports" / "tiny"
+    folder.mkdir(parents=True)
+    calibration = {"ece": 0.05, "ece_before": 0.08}
+    report = {"tta": "none", "temperature": 1.0, "label_source": "fer2013",
+              "reports": {"PublicTest": {"n": 10, "accuracy": 0.6, "calibration": calibration},
+                          "PrivateTest": {"n": 10, "accuracy": 0.7, "calibration": calibration}}}
+    (folder / report_name(shipped)).write_text(json.dumps(report))
+    app = run_page("models.py", model=str(tiny_model))  # the run is the current model, the shipped one is not
+    table = app.dataframe[0].value
+    assert list(table["accuracy"]) == [0.6, 0.7] and list(table["ECE"]) == [0.05, 0.05]
+    app.button(key="models_use_0").click().run()
+    assert not app.exception and app.query_params["model"] == str(shipped)
+    assert "current model" in app.markdown[0].value
+
+
+def test_models_page_first_paint_imports_no_torch(isolated):
+    script = (f"import sys\nfrom streamlit.testing.v1 import AppTest\n"
+              f"app = AppTest.from_file({MAIN!r}, default_timeout=120)\n"
+              f"app.switch_page({str(REPO_ROOT / 'pages' / 'models.py')!r})\napp.run()\n"
+              "assert not app.exception, [e.value for e in app.exception]\n"
+              "assert app.markdown, 'the shipped checkpoints are listed'\n"
+              "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_relabel_page_asks_for_a_name_first():

@@ -115,3 +115,16 @@ def test_describe_rereads_a_rewritten_file(tmp_path):
     os.utime(path, ns=(before + 10**9, before + 10**9))  # a distinct mtime even on coarse-clock file systems
     assert describe(path).public_accuracy == pytest.approx(0.4)
     assert describe(tmp_path / "missing.pt") is None
+
+
+def test_pt_metadata_is_read_without_torch_and_matches_torch_load(tmp_path):
+    from core.checkpoint_format import peek_checkpoint
+    from core.models.checkpoint import load_checkpoint
+
+    path = write_checkpoint(tmp_path / "m.pt", metrics={"public_accuracy": 0.5})
+    keys = ("classes", "model", "metrics", "input_size", "preprocessing")
+    payload, peeked = load_checkpoint(path), peek_checkpoint(path)
+    assert {key: peeked[key] for key in keys} == {key: payload[key] for key in keys}
+    (tmp_path / "bad.pt").write_bytes(b"not a zip")
+    with pytest.raises(ValueError):
+        peek_checkpoint(tmp_path / "bad.pt")

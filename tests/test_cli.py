@@ -69,3 +69,11 @@ def test_every_command_has_help(command):
     result = subprocess.run([sys.executable, "-m", "core", command, "--help"], capture_output=True, text=True,
                             cwd=REPO_ROOT, timeout=60)
     assert result.returncode == 0 and "usage: python -m core" in result.stdout
+
+
+def test_train_refuses_a_class_without_training_images(tmp_path, capsys):
+    from core.cli.main import main
+
+    code = main(["train", "--classes", "happy,contempt", "--label-source", "fer2013", "--epochs", "1",
+                 "--device", "cpu", "--out", str(tmp_path / "run")])
+    assert code != 0 and "contempt has no Training image under fer2013 labels" in capsys.readouterr().err

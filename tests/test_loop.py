@@ -130,3 +130,18 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     assert trained_on["Training"].targets.tolist() == [1] * len(rows)  # happy and sad faces, every one as sad
     assert np.array_equal(trained_on["Training"].images.squeeze(1).cpu().numpy(), sample.images[rows])
     assert record["train_accuracy"] is not None and (tmp_path / "best.pt").is_file()
+
+
+def test_a_class_without_training_images_is_refused_naming_a_source_that_has_it(tmp_path):
+    from core.training import runner
+
+    sample = load_sample()
+    config = TrainConfig(classes="happy,contempt", label_source="fer2013", device="cpu")
+    contempt = int(((sample.meta["ferplus"] == "contempt") & (sample.meta["split"] == "Training")).sum())
+    message = f"contempt has no Training image under fer2013 labels; ferplus labels have {contempt}"
+    with pytest.raises(ValueError, match=message):
+        prepare_splits(sample, config, torch.device("cpu"))
+    with pytest.raises(ValueError, match=message):  # the runner refuses before making a folder
+        runner.start_run(config, root=tmp_path, dataset=sample)
+    assert not list(tmp_path.iterdir())
+    assert set(prepare_splits(sample, dataclasses.replace(config, label_source="ferplus"), torch.device("cpu")))

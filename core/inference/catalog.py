@@ -87,10 +87,10 @@ def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
             return read_metadata(path)
         except Exception as exc:  # onnx raises its own DecodeError types for corrupt files
             raise ValueError(f"{path}: {exc}") from None
-    payload = peek_checkpoint(path)
-    if not isinstance(payload.get("classes"), list):
+    meta = {key: value for key, value in peek_checkpoint(path).items() if key != "state_dict"}
+    if not isinstance(meta.get("classes"), list):
         raise ValueError(f"{path} names no classes")
-    return {k: payload.get(k) for k in ("classes", "model", "metrics", "input_size")}
+    return {key: meta.get(key) for key in ("classes", "model", "metrics", "input_size")}
 
 
 def default_name(path: Path) -> str:

@@ -130,8 +130,16 @@ def launch(run: Path, resume: bool) -> None:
     update_status(run, pid=process.pid, pid_start=process_start_time(process.pid))
 
 
-def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None = None) -> str:
-    """Create a run folder for `config` and start (or queue) it; return its id."""
+def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None = None, dataset=None) -> str:
+    """Create a run folder for `config` and start (or queue) it; return its id.
+
+    With the `dataset` the run will read, a class set that cannot train (a class without Training images) is
+    refused here, before any folder is made; the worker checks again either way.
+    """
+    if dataset is not None:
+        from core.training.tensors import check_training_classes, with_label_source
+
+        check_training_classes(with_label_source(dataset, config), config)
     base = Path(root or runs_dir())
     run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{config.model}-{uuid.uuid4().hex[:4]}"
     run = base / check_run_name(run_id)

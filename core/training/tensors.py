@@ -75,6 +75,27 @@ def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
     return dataset.class_indices(source, config.class_names())
 
 
+def check_training_classes(dataset: FerDataset, config: TrainConfig, rows: np.ndarray | None = None) -> None:
+    """Refuse a class set in which a class has no Training image under the run's labels (a model would never see
+    it, yet the accuracy over the classes that remain could read 100 %). The error names a label source that has
+    the class, if any: "contempt has no Training image under fer2013 labels; ferplus labels have 122"."""
+    classes = config.class_names()
+    rows = dataset.split_index("Training") if rows is None else rows
+    counts = np.bincount(hard_labels(dataset, config)[rows] + 1, minlength=len(classes) + 1)[1:]
+    missing = [name for name, count in zip(classes, counts) if count == 0]
+    if not missing:
+        return
+    problems = []
+    for name in missing:
+        others = {source: int((dataset.class_indices(source, (name,))[rows] == 0).sum())
+                  for source in ("fer2013", "ferplus") if source != config.label_source.removesuffix("-soft")
+                  and (source != "ferplus" or dataset.has_ferplus)}
+        found = [f"{source} labels have {count:,}" for source, count in others.items() if count]
+        problems.append(f"{name} has no Training image under {config.label_source} labels"
+                        + (f"; {', '.join(found)}" if found else ""))
+    raise ValueError("; ".join(problems) + ". Drop the class or choose another label source.")
+
+
 def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
     """The cross-validation fold (0 .. folds-1) of each of `n` rows: a seeded shuffle dealt round-robin."""
     fold = np.empty(n, dtype=np.int64)
@@ -97,9 +118,11 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
     labels = hard_labels(dataset, config)
     if config.folds:
         keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
+        check_training_classes(dataset, config, keep)
         return {"Training": SplitTensors(
             images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
             targets=torch.from_numpy(labels[keep]).long().to(device))}
+    check_training_classes(dataset, config)
     soft = dataset.soft_labels(config.class_names()) if config.label_source == "ferplus-soft" else None
     if soft is not None:  # as in Microsoft's FERPlus, images most voted unknown or not-a-face are left out
         emotion_on_top = dataset.meta[list(VOTE_COLUMNS)].to_numpy().argmax(axis=1) < len(FERPLUS_CLASSES)
