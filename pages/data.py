@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from app.progress import streamlit_progress
+from app.label_issues import label_issues_panel
 from app.state import cached_dataset, current_dataset
 from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.augment import AugmentOptions, preview_grid
@@ -109,6 +110,9 @@ if dataset.has_ferplus:
     heat.update_traces(customdata=table.to_numpy(), hovertemplate="FER2013 %{y}, FERPlus %{x}: "
                        "%{customdata:,} images (%{z:.1%} of the row)<extra></extra>")
     st.plotly_chart(heat, width="stretch", key="data_agreement_chart")
+
+st.subheader("Which labels are wrong?")
+label_issues_panel(dataset)
 
 st.subheader("Augmentation preview")
 pick, again = st.columns([3, 1], vertical_alignment="bottom")
