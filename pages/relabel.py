@@ -34,8 +34,8 @@ if st.session_state.get("relabel_key") != key:
                            include_done=False, issues=issues, splits=splits, disputed_only=True)
     st.session_state.relabel_session, st.session_state.relabel_key = RelabelSession(queue, store, who), key
 session: RelabelSession = st.session_state.relabel_session
-st.caption(f"Recording as **{escape_markdown(who)}** · "
-           + queue_explanation(dataset.has_ferplus, issues is not None, use_model))
+st.caption(f"Recording as **{escape_markdown(who)}**")
+st.caption(queue_explanation(dataset.has_ferplus, issues is not None, use_model))
 
 
 def model_panel(row: int) -> str | None:
