@@ -114,8 +114,9 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     plain = prepare_splits(sample, dataclasses.replace(config, label_source="fer2013"), torch.device("cpu"))["Training"]
     assert (from_store.targets != plain.targets).sum() == 1  # exactly the relabeled face changed class
     happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
-    relabeled = with_relabels(sample, {image_id: "sad" for image_id in happy})  # every happy face now sad
-    assert set(relabeled.class_indices("relabeled", ("happy", "sad"))) == {-1, 1}
+    kept = sample.meta.loc[first_happy, "image_id"]  # one happy face stays happy: a class needs a Training image
+    relabeled = with_relabels(sample, {image_id: "sad" for image_id in happy if image_id != kept})
+    assert set(relabeled.class_indices("relabeled", ("happy", "sad"))) == {-1, 0, 1}
     trained_on = {}
 
     def spy(dataset, *args):
@@ -127,7 +128,8 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     meta = sample.meta
     rows = np.flatnonzero((meta["split"] == "Training") & meta["label"].isin(["happy", "sad"]))
     assert (meta["label"].to_numpy()[rows] == "happy").any()
-    assert trained_on["Training"].targets.tolist() == [1] * len(rows)  # happy and sad faces, every one as sad
+    expected = [0 if meta["image_id"].iloc[row] == kept else 1 for row in rows]
+    assert trained_on["Training"].targets.tolist() == expected  # happy and sad faces, all but one as sad
     assert np.array_equal(trained_on["Training"].images.squeeze(1).cpu().numpy(), sample.images[rows])
     assert record["train_accuracy"] is not None and (tmp_path / "best.pt").is_file()
 
