@@ -26,9 +26,10 @@ with st.form("train"):
     left, right = st.columns(2)
     class_set = left.selectbox("classes", [*CLASS_SETS, "custom"], key="train_classes")
     custom = right.multiselect("custom classes (when 'custom')", ALL_CLASSES, key="train_custom_classes")
-    # print_freq 5: the step-level loss below gets its first point seconds after the start, even on the CPU
+    # print_freq 10: the step-level loss below updates more often than the CLI's default (and every epoch logs its
+    # first step, so its first point comes one step after the start)
     devices = ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"]
-    values = config_widgets(TrainConfig(print_freq=5), skip=("classes",),
+    values = config_widgets(TrainConfig(print_freq=10), skip=("classes",),
                             choices={"model": list_models(), "device": devices})
     submitted = st.form_submit_button("Start training", type="primary")
 if submitted:
