@@ -1,5 +1,5 @@
 """The small charts several pages draw: one image's FERPlus votes, one face's class probabilities (Plotly, or plain
-HTML bars where a chart must show in the same frame as the face), and a face as inline HTML."""
+HTML bars where a chart must show in the same frame as the face), a face as inline HTML, and training curves."""
 from __future__ import annotations
 
 import base64
@@ -8,6 +8,7 @@ import io
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 from core.data.dataset import FerDataset
@@ -55,3 +56,24 @@ def face_html(image: np.ndarray, image_id: str, caption: str, size: int = 200) -
     return (f'<figure data-image-id="{html.escape(image_id)}" style="margin:0">'
             f'<img src="{source}" width="{size}" height="{size}" alt="{html.escape(image_id)}">'
             f'<figcaption style="font-size:12px;opacity:.7">{html.escape(caption)}</figcaption></figure>')
+
+
+def curve_chart(epochs, columns: list[str], title: str, steps=None, height: int = 320):
+    """Epoch curves of `columns` (a partial epoch dashed, with an open marker, at the fractional epoch where it was
+    stopped) and, when given, the step-level training loss; x is the fractional epoch."""
+    import plotly.graph_objects as go
+    from plotly.colors import DEFAULT_PLOTLY_COLORS as colors
+
+    figure = go.Figure().update_layout(title=title, height=height, xaxis_title="epoch", legend_title_text="")
+    full, partial = (epochs[~epochs["partial"]], epochs[epochs["partial"]]) if not epochs.empty else (epochs, epochs)
+    for color, column in zip(colors, columns):
+        if column in full and full[column].notna().any():
+            figure.add_scatter(x=full["x"], y=full[column], name=column, mode="lines+markers", line_color=color)
+        if column in partial and partial[column].notna().any():
+            tail = pd.concat([full.tail(1), partial])
+            figure.add_scatter(x=tail["x"], y=tail[column], name=f"{column} (partial epoch)", mode="lines+markers",
+                               line={"color": color, "dash": "dash"}, marker={"symbol": "circle-open", "size": 10})
+    if steps is not None and not steps.empty:
+        figure.add_scatter(x=steps["x"], y=steps["train_loss"], name="train_loss (steps)", mode="lines+markers",
+                           line={"color": "lightgray", "width": 1}, marker={"size": 4})
+    return figure

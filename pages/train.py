@@ -1,10 +1,12 @@
-"""Train page: a form built from TrainConfig, handed to the background runner, with live curves and every run."""
+"""Train page: a form built from TrainConfig, handed to the background runner; a run picker, the picked run's live
+view (phase, progress, step and epoch curves, Stop / Resume) and every run's state."""
 
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 import torch
 
+from app.charts import curve_chart
 from app.config_form import config_from_form, config_widgets
 from app.state import current_dataset
 from app.text import escape_markdown
@@ -14,6 +16,7 @@ from core.models.registry import list_models
 from core.paths import runs_dir
 from core.training import runner
 from core.training.config import TrainConfig
+from core.training.curves import epoch_curve, step_curve
 from core.training.run_folder import RunFolder
 
 st.title("Train")
@@ -24,7 +27,8 @@ with st.form("train"):
     left, right = st.columns(2)
     class_set = left.selectbox("classes", [*CLASS_SETS, "custom"], key="train_classes")
     custom = right.multiselect("custom classes (when 'custom')", ALL_CLASSES, key="train_custom_classes")
-    # print_freq 10: the live curves below update more often than the CLI's default
+    # print_freq 10: the step-level loss below updates more often than the CLI's default (and every epoch logs its
+    # first step, so its first point comes one step after the start)
     devices = ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"]
     values = config_widgets(TrainConfig(print_freq=10), skip=("classes",),
                             choices={"model": list_models(), "device": devices})
@@ -40,31 +44,73 @@ if submitted:
         st.error(f"Cannot start: {escape_markdown(exc)}")
 
 
-def epoch_frame(run_id: str) -> pd.DataFrame:
-    records = RunFolder(runs_dir() / run_id, create=False).records("epoch")
-    return pd.DataFrame(records).assign(run=run_id) if records else pd.DataFrame()
+PHASE_TEXT = {runner.QUEUED: "Waiting for its turn on the device.",
+              runner.STOPPING: "Stopping: the current step finishes and last.pt is saved; Resume continues from it.",
+              runner.EVALUATING: "Training is done. Evaluating best.pt on every split; on the CPU this takes a few "
+                                 "minutes, and the results appear here when it is done.",
+              runner.HELDOUT: "Training is done. Predicting the held-out fold with best.pt."}
 
 
-@st.fragment(run_every="3s")
+def progress_text(status: dict, phase: str) -> str:
+    """The progress bar's words: epoch and step, and the ETA while training."""
+    eta = status.get("eta_seconds") if phase == runner.TRAINING else None
+    return (f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
+            + (f", about {eta // 60} min {eta % 60} s left" if eta else ""))
+
+
+def resume(run_id: str) -> None:
+    """Resume's on_click: before the rerun, so the view that follows shows the run queued (or why it could not)."""
+    try:
+        runner.resume(run_id)
+    except ValueError as exc:
+        st.session_state["train_resume_error"] = f"Cannot resume: {exc}"
+
+
+def controls(run_id: str, status: dict) -> None:
+    """Stop for an active run, Resume for a stopped or failed one that has a last.pt."""
+    last = RunFolder(runs_dir() / run_id, create=False).last
+    if status["state"] in runner.ACTIVE and not status.get("stop_requested"):
+        st.button("Stop", key="train_stop", on_click=runner.stop, args=(run_id,))
+    if status["state"] in ("stopped", "failed") and last.is_file():
+        st.button("Resume", key="train_resume", type="primary", on_click=resume, args=(run_id,))
+    if "train_resume_error" in st.session_state:
+        st.error(escape_markdown(st.session_state.pop("train_resume_error")))
+
+
+def curves(run_id: str) -> None:
+    """The step-level loss and the epoch curves (loss, accuracy, learning rate)."""
+    steps, epochs = step_curve(runs_dir() / run_id), epoch_curve(runs_dir() / run_id)
+    if steps.empty and epochs.empty:
+        return
+    loss, accuracy, lr = st.columns([2, 2, 1])
+    loss.plotly_chart(curve_chart(epochs, ["train_loss", "public_loss"], "loss", steps), width="stretch")
+    if not epochs.empty:
+        accuracy.plotly_chart(curve_chart(epochs, ["train_accuracy", "public_accuracy"], "accuracy"), width="stretch")
+        lr.plotly_chart(curve_chart(epochs, ["lr"], "learning rate"), width="stretch")
+
+
+def runs_table() -> None:
+    """Every run's state and phase, read afresh on each refresh of the live view."""
+    rows = [{"id": r["id"], "state": r.get("state"), "phase": runner.phase(r), "epoch": r.get("epoch"),
+             "progress": r.get("progress")} for r in runner.list_runs()]
+    st.subheader("All runs")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+@st.fragment(run_every="2s")
 def live_view(run_id: str) -> None:
+    """The picked run as it goes, then every run: only this part reruns while the page is open."""
     status = runner.refresh_status(run_id)
-    eta = status.get("eta_seconds")
-    st.subheader(f"Run {escape_markdown(run_id)}: {status['state']}")
+    phase = runner.phase(status)
+    doing = f" ({phase})" if phase != status["state"] else ""
+    st.subheader(f"Run {escape_markdown(run_id)}: {status['state']}{doing}")
     if status.get("reason"):
         st.warning(escape_markdown(status["reason"]))
-    st.progress(float(status.get("progress") or 0.0),
-                text=f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
-                     + (f", about {eta // 60} min {eta % 60} s left" if eta else ""))
-    if status["state"] in runner.ACTIVE and st.button("Stop", key=f"stop-{run_id}"):
-        runner.stop(run_id)
-    frame = epoch_frame(run_id)
-    if not frame.empty:
-        loss, accuracy, lr = st.columns([2, 2, 1])
-        for cell, title, columns in ((loss, "loss", ["train_loss", "public_loss"]),
-                                     (accuracy, "accuracy", ["train_accuracy", "public_accuracy"]),
-                                     (lr, "learning rate", ["lr"])):
-            cell.plotly_chart(px.line(frame, x="epoch", y=columns, markers=True, title=title, height=320)
-                              .update_layout(legend_title_text="", yaxis_title=""), width="stretch")
+    if phase in PHASE_TEXT:
+        st.info(PHASE_TEXT[phase])
+    st.progress(min(float(status.get("progress") or 0.0), 1.0), text=progress_text(status, phase))
+    controls(run_id, status)
+    curves(run_id)
     folder = RunFolder(runs_dir() / run_id, create=False)
     report = folder.report()
     if status["state"] == "finished" and report:
@@ -72,23 +118,26 @@ def live_view(run_id: str) -> None:
         confusion = folder.confusion("PrivateTest")
         if confusion:
             st.image(str(confusion), width=520)
+    runs_table()
+
+
+def pick_run(ids: list[str]) -> str:
+    """A selectbox of runs, kept in the URL's ?run= (a run id from the URL names a folder: only known ones count)."""
+    chosen = st.query_params.get("run")
+    if chosen and chosen not in ids:
+        st.warning(f"There is no run called {escape_markdown(chosen)} in the runs folder.")
+    st.session_state["train_run"] = chosen if chosen in ids else ids[0]
+    picked = st.selectbox("Run", ids, key="train_run",
+                          on_change=lambda: st.query_params.update(run=st.session_state["train_run"]))
+    return picked
 
 
 runs = runner.list_runs()
-chosen = st.query_params.get("run") or (runs[0]["id"] if runs else None)
-if chosen and chosen not in {r["id"] for r in runs}:  # a run id from the URL names a folder: only known ones count
-    st.warning(f"There is no run called {escape_markdown(chosen)} in the runs folder.")
-    chosen = runs[0]["id"] if runs else None
-if chosen:
-    live_view(chosen)
 if runs:
-    st.subheader("All runs")
-    table = pd.DataFrame([{"id": r["id"], "state": r.get("state"), "epoch": r.get("epoch"),
-                           "progress": r.get("progress")} for r in runs])
-    st.dataframe(table, hide_index=True, width="stretch")
+    live_view(pick_run([r["id"] for r in runs]))
     overlay = st.multiselect("Overlay the PublicTest accuracy of", [r["id"] for r in runs])
-    frames = [epoch_frame(run_id) for run_id in overlay]
-    frames = [f for f in frames if not f.empty]
+    frames = [epoch_curve(runs_dir() / run_id).assign(run=run_id) for run_id in overlay]
+    frames = [f for f in frames if "public_accuracy" in f]
     if frames:
-        st.plotly_chart(px.line(pd.concat(frames), x="epoch", y="public_accuracy", color="run", markers=True),
-                        width="stretch")
+        st.plotly_chart(px.line(pd.concat(frames), x="x", y="public_accuracy", color="run", markers=True,
+                                labels={"x": "epoch"}), width="stretch")

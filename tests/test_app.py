@@ -268,3 +268,66 @@ def test_relabel_queue_is_disputed_only_without_privatetest(isolated):
     assert len(queue) == len(expected) < len(dataset)
     app.multiselect(key="relabel_splits").set_value(["PrivateTest"]).run()
     assert set(app.session_state["relabel_session"].queue["split"]) == {"PrivateTest"}
+
+
+def fake_run(root, run_id: str, created: float, **status):
+    """A run folder with a config and the given status.json, no worker behind it."""
+    from core.files import write_json
+    from core.training.config import TrainConfig
+    from core.training.run_folder import STATUS, RunFolder
+
+    folder = RunFolder(root / "runs" / run_id)
+    folder.save_config(TrainConfig(model="fernet", classes="fer3"))
+    write_json(folder.file(STATUS), {"created": created, **status})
+    return folder
+
+
+def alive() -> dict:
+    """pid fields that make a fake active run look alive: this test process."""
+    import os
+
+    from core.processes import process_start_time
+    return {"pid": os.getpid(), "pid_start": process_start_time(os.getpid())}
+
+
+def test_train_page_run_picker_follows_and_sets_the_url(isolated):
+    fake_run(isolated, "older", 1, state="finished")
+    fake_run(isolated, "newer", 2, state="stopped")
+    app = run_page("train.py")
+    picker = app.selectbox(key="train_run")
+    assert picker.options == ["newer", "older"] and picker.value == "newer"
+    picker.set_value("older").run()
+    assert not app.exception and app.query_params["run"] == "older"
+    assert "Run older: finished" in app.subheader[0].value
+    app = run_page("train.py", run="older")
+    assert app.selectbox(key="train_run").value == "older"
+
+
+def test_train_page_resumes_a_stopped_run(isolated, tiny_run, monkeypatch):
+    from core.training import runner
+
+    run = shutil.copytree(tiny_run, isolated / "runs" / "halted")
+    (run / "status.json").write_text('{"state": "stopped", "created": 1}')
+    launched = []
+    monkeypatch.setattr(runner, "launch", lambda path, resume: launched.append((path.name, resume)))
+    app = run_page("train.py")
+    assert not app.button(key="train_resume").disabled
+    app.button(key="train_resume").click().run()
+    assert not app.exception and launched == [("halted", True)]
+    assert runner.read_status(run)["state"] == "queued"
+    assert "Run halted: queued" in app.subheader[0].value
+    assert not [b for b in app.button if b.key == "train_resume"] and app.button(key="train_stop")
+
+
+def test_train_page_says_what_an_active_run_is_doing(isolated):
+    fake_run(isolated, "scoring", 1, state="running", phase="evaluating best.pt", progress=1.0, epoch=1, step=60,
+             steps=60, eta_seconds=0, **alive())
+    app = run_page("train.py")
+    assert "Run scoring: running (evaluating best.pt)" in app.subheader[0].value
+    assert any("Evaluating best.pt on every split" in i.value for i in app.info)
+    assert list(app.dataframe[0].value["phase"]) == ["evaluating best.pt"]
+    fake_run(isolated, "scoring", 1, state="running", phase="training", epoch=1, step=20, steps=60, eta_seconds=90,
+             stop_requested=5, **alive())
+    app = run_page("train.py")
+    assert "(stopping…)" in app.subheader[0].value and any("Stopping" in i.value for i in app.info)
+    assert "left" not in app.get("progress")[0].proto.text and not [b for b in app.button if b.key == "train_stop"]

@@ -13,6 +13,7 @@ from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
 from core.labels.relabels import RelabelStore
+from core.training.curves import epoch_curve, step_curve
 from core.training.loop import fit
 from core.training.run_folder import RunFolder
 from core.training.tensors import prepare_splits
@@ -63,6 +64,9 @@ def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
     first = list(fit(config, tmp_path, dataset=load_sample(), should_stop=stop_after_three))
     assert len(first) == 1 and first[0]["stopped"]
     assert load_checkpoint(tmp_path / "last.pt")["training_state"]["next_step"] == 3
+    partial = epoch_curve(tmp_path)  # drawn where it stopped, half-way through epoch 1, and marked partial
+    assert list(partial["x"]) == [0.5] and list(partial["partial"]) == [True]
+    assert list(step_curve(tmp_path)["x"]) == pytest.approx([1 / 6, 2 / 6, 3 / 6])
     assert RunFolder(tmp_path).rewind_to_last_checkpoint() == (1, 3)  # what the runner and `train --resume` do
     rest = list(fit(config, tmp_path, dataset=load_sample(), resume=True))
     assert [r["epoch"] for r in rest] == [1, 2] and not any(r["stopped"] for r in rest)
@@ -71,6 +75,7 @@ def test_stop_mid_epoch_then_resume_to_the_end(tmp_path):
     assert [r["epoch"] for r in logged if r.get("kind") == "epoch"] == [1, 2]
     steps = [(r["epoch"], r["step"]) for r in logged if r.get("kind") == "step"]
     assert len(steps) == len(set(steps))
+    assert list(epoch_curve(tmp_path)["x"]) == [1, 2] and not epoch_curve(tmp_path)["partial"].any()
 
 
 def lr_by_step_and_epoch(run) -> tuple[dict, dict]:

@@ -110,6 +110,8 @@ def test_stop_mid_epoch_or_on_a_last_step_writes_last_pt_and_resume_finishes(tmp
     log = tmp_path / run_id / "log.txt"
     frozen = freeze_at(run_id, tmp_path, epoch=1)
     stop(run_id, tmp_path)  # SIGTERM waits while the worker is frozen, then arrives mid-step
+    asked = refresh_status(run_id, tmp_path)
+    assert runner.phase(asked) == runner.STOPPING and asked["eta_seconds"] is None
     os.kill(frozen["pid"], signal.SIGCONT)
     assert wait_for(run_id, tmp_path, finished)["state"] == "stopped", log.read_text()
     last = load_checkpoint(tmp_path / run_id / "last.pt")
@@ -244,3 +246,30 @@ def test_a_frozen_lock_holder_does_not_hang_status_updates(tmp_path, monkeypatch
         update_status(run, state="stopped")
         assert 0.3 <= time.monotonic() - started < 3
     assert read_status(run)["state"] == "stopped"
+
+
+def test_the_worker_reports_its_phases_training_evaluating_finished(tmp_path, monkeypatch):
+    """The worker in this process, every status update it makes recorded: the phases come in order, the ETA goes."""
+    from core.training import worker
+    from core.training.run_folder import RunFolder
+
+    run = tmp_path / "phases"
+    RunFolder(run).save_config(tiny_config(epochs=1))
+    write_json(run / "status.json", {"state": "queued", "phase": runner.QUEUED, "created": time.time()})
+    phases = []
+
+    def recording(path, **changes):
+        phases.extend([changes["phase"]] if "phase" in changes else [])
+        return update_status(path, **changes)
+    monkeypatch.setattr(worker, "update_status", recording)
+    assert worker.main([str(run)]) == 0
+    assert phases == [runner.TRAINING, runner.EVALUATING, "finished"]
+    final = read_status(run)
+    assert final["phase"] == "finished" and final["eta_seconds"] is None and runner.phase(final) == "finished"
+
+
+def test_phase_of_a_status(tmp_path):
+    assert runner.phase({"state": "running", "phase": runner.TRAINING}) == runner.TRAINING
+    assert runner.phase({"state": "running", "phase": runner.TRAINING, "stop_requested": 1.0}) == runner.STOPPING
+    assert runner.phase({"state": "queued"}) == "queued"
+    assert runner.phase({"state": "failed", "phase": runner.EVALUATING}) == "failed"

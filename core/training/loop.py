@@ -87,7 +87,8 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
                     shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
     """One pass over the training split (from `start_step` when resuming mid-epoch).
 
-    Returns loss, accuracy, the number of the last step done, seconds, and whether `should_stop` ended it early.
+    Returns loss, accuracy, the number of the last step done (`steps`, of `of`), seconds, and whether `should_stop`
+    ended it early.
     """
     model.train()
     device = split.images.device
@@ -114,14 +115,15 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
         totals["loss"] += loss.item() * len(index)
         totals["correct"] += (logits.argmax(1) == split.targets[index]).sum().item()
         totals["seen"] += len(index)
-        if on_step and ((step + 1) % config.print_freq == 0 or step + 1 == steps):
+        # every print_freq steps, and the first and last: a live curve gets its first point after one step
+        if on_step and ((step + 1) % config.print_freq == 0 or step + 1 == steps or step == start_step):
             on_step({"kind": "step", "step": step + 1, "steps": steps, "loss": totals["loss"] / totals["seen"],
                      "lr": lr, "seconds": time.perf_counter() - start})
         if should_stop and step + 1 < steps and should_stop():  # after the last step it is the epoch's end
             stopped = True
             break
     return {"loss": totals["loss"] / max(totals["seen"], 1), "accuracy": totals["correct"] / max(totals["seen"], 1),
-            "steps": step + 1, "seconds": time.perf_counter() - start, "stopped": stopped, "lr": lr}
+            "steps": step + 1, "of": steps, "seconds": time.perf_counter() - start, "stopped": stopped, "lr": lr}
 
 
 @torch.no_grad()
@@ -233,7 +235,7 @@ def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer,
     return {"kind": "epoch", "epoch": epoch, "train_loss": result["loss"], "train_accuracy": result["accuracy"],
             "public_loss": public["loss"] if public else None, "public_accuracy": public["accuracy"] if public else None,
             "lr": result["lr"], "seconds": result["seconds"], "best": improved,
-            "stopped": result["stopped"]}
+            "stopped": result["stopped"], "step": result["steps"], "steps": result["of"]}
 
 
 def save_epoch(run, model, config, classes, preprocessing, record, optimizer, scheduler, generator, state) -> None:

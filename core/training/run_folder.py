@@ -1,10 +1,11 @@
 """One training run's folder: the only module that knows its file names and formats.
 
-`runs/<id>/` holds config.json (the TrainConfig), metrics.jsonl (a JSON line per epoch and every `print_freq`
-steps), status.json (the runner's state, changed under `.status.lock`), log.txt (the worker's output), best.pt
-(selected on PublicTest), last.pt (what resume continues from), command.txt (the CLI command that made it),
-`<checkpoint>_report.json` and `<checkpoint>_confusion_<split>.png` (evaluation of a checkpoint) and, for a
-cross-validation run, heldout.npz (the held-out fold's probabilities). Everything else asks this module.
+`runs/<id>/` holds config.json (the TrainConfig), metrics.jsonl (a JSON line per epoch and every `print_freq` steps,
+with each epoch's first and last), status.json (the runner's state, changed under `.status.lock`), log.txt (the
+worker's output), best.pt (selected on PublicTest), last.pt (what resume continues from), command.txt (the CLI
+command that made it), `<checkpoint>_report.json` and `<checkpoint>_confusion_<split>.png` (evaluation of a
+checkpoint) and, for a cross-validation run, heldout.npz (the held-out fold's probabilities).
+Everything else asks this module.
 """
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
 """The background runner: each training run is its own process, in a run folder that holds everything.
 
-`runs/<id>/` is a run folder (`core.training.run_folder` names its files); its status.json says queued /
-running / finished / failed / stopped, with pid, start time and ETA. Everything lives on disk, so a browser refresh
-or an app restart loses nothing; the worker runs in its own session, so killing the app (or ctrl-C in its terminal) leaves
-it running. One run at a time per device: later runs wait, first come first served. A run whose process died
-without a word (kill -9, out of memory, power loss) is reported as failed, never as running. status.json is
-changed under a lock file, so the app, the worker and the CLI never lose each other's updates.
+`runs/<id>/` is a run folder (`core.training.run_folder` names its files); its status.json says queued / running /
+finished / failed / stopped, with pid, start time, ETA and the phase (queued, training, evaluating best.pt,
+stopping…; `phase()` reads it). Everything lives on disk, so a browser refresh or an app restart loses nothing; the
+worker runs in its own session, so killing the app (or ctrl-C in its terminal) leaves it running. One run at a time
+per device: later runs wait, first come first served. A run whose process died without a word (kill -9, out of
+memory, power loss) is reported as failed, never as running. status.json is changed under a lock file, so the app,
+the worker and the CLI never lose each other's updates.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ from core.processes import process_start_time, still_running
 from core.training.run_folder import LAST, LOG, STATUS, STATUS_LOCK, RunFolder, is_run_folder
 
 ACTIVE = ("queued", "running")
+# what an active run is doing (status.json's `phase`, written by the worker; STOPPING by `stop`)
+QUEUED, TRAINING, EVALUATING, HELDOUT, STOPPING = ("queued", "training", "evaluating best.pt",
+                                                    "predicting the held-out fold", "stopping…")
 LAUNCH_GRACE_S = 60  # a queued run without a pid yet is being launched (or its launcher died), for this long
 LOCK_WAIT_S = 5.0  # status.json updates take microseconds; a lock held this long belongs to a frozen process
 
@@ -66,6 +70,15 @@ def queued_at(status: dict[str, Any]) -> float:
     """When a run joined the queue: a resumed run queues anew, a new one when it was created."""
     return status.get("queued") or status.get("created", 0)
 
+
+
+def phase(status: dict[str, Any]) -> str:
+    """What a run is doing now: its phase while active (stopping once a stop was asked), else its final state."""
+    if status.get("state") not in ACTIVE:
+        return status.get("state", "failed")
+    if status.get("stop_requested"):
+        return STOPPING
+    return status.get("phase") or status["state"]
 
 
 def is_alive(status: dict[str, Any]) -> bool:
@@ -147,7 +160,7 @@ def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None 
         raise ValueError(f"run {run_id!r} already exists in {base}")
     run.mkdir(parents=True)
     RunFolder(run).save_config(config)
-    write_json(run / STATUS, {"state": "queued", "created": time.time(), "device": config.device})
+    write_json(run / STATUS, {"state": "queued", "phase": QUEUED, "created": time.time(), "device": config.device})
     launch(run, resume=False)
     return run_id
 
@@ -162,8 +175,9 @@ def resume(run_id: str, root: Path | None = None) -> None:
         current = read_status(run)
         if current.get("state") in ACTIVE:
             raise ValueError(f"run {run_id} is {current['state']}; only stopped or failed runs resume")
-        merge_status(run, {"state": "queued", "queued": time.time(), "reason": None, "finished": None, "pid": None,
-                           "pid_start": None, "stop_requested": None, "queue": None})
+        merge_status(run, {"state": "queued", "phase": QUEUED, "eta_seconds": None, "queued": time.time(),
+                           "reason": None, "finished": None, "pid": None, "pid_start": None, "stop_requested": None,
+                           "queue": None})
     launch(run, resume=True)
 
 
@@ -172,7 +186,7 @@ def stop(run_id: str, root: Path | None = None) -> None:
     current = refresh_status(run_id, root)
     if current["state"] in ACTIVE:
         # on disk too: a worker still starting (no pid yet, or no signal handler yet) still learns of it
-        update_status(run_path(run_id, root), stop_requested=time.time())
+        update_status(run_path(run_id, root), stop_requested=time.time(), phase=STOPPING, eta_seconds=None)
         if current.get("pid"):
             try:
                 os.kill(current["pid"], signal.SIGTERM)

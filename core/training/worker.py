@@ -17,8 +17,8 @@ from pathlib import Path
 from core.files import exclusive_lock
 from core.training.config import TrainConfig
 from core.training.run_folder import STATUS, RunFolder
-from core.training.runner import (is_alive, merge_status, queued_at, read_status, status_lock, stopped_while_queued,
-                         update_status)
+from core.training.runner import (EVALUATING, HELDOUT, TRAINING, is_alive, merge_status, queued_at, read_status,
+                                  status_lock, stopped_while_queued, update_status)
 
 
 def device_key(name: str) -> str:
@@ -60,8 +60,9 @@ def device_turn(run: Path, queue: str, stop: threading.Event):
     yield False
 
 
-def progress_reporter(run: Path, config: TrainConfig):
-    """An on_step callback that writes progress and an ETA (from the pace since the first report) to status.json."""
+def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
+    """An on_step callback that writes progress and an ETA (from the pace since the first report; none once a stop
+    was asked) to status.json."""
     first: dict[str, float] = {}
 
     def report(record: dict) -> None:
@@ -70,6 +71,7 @@ def progress_reporter(run: Path, config: TrainConfig):
         first.setdefault("done", done)
         first.setdefault("time", time.time())
         pace = (time.time() - first["time"]) / (done - first["done"]) if done > first["done"] else None
+        pace = None if stop.is_set() else pace
         update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], progress=done / total,
                       eta_seconds=round(pace * (total - done)) if pace else None, loss=record["loss"])
     return report
@@ -84,15 +86,16 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
     if resume:
         epoch, step = RunFolder(run).rewind_to_last_checkpoint()
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
-    update_status(run, state="running", started=time.time(), reason=None)
+    update_status(run, state="running", phase=TRAINING, started=time.time(), reason=None)
     stopped = False
-    for record in fit(config, run, on_step=progress_reporter(run, config), should_stop=stop.is_set,
+    for record in fit(config, run, on_step=progress_reporter(run, config, stop), should_stop=stop.is_set,
                       resume=resume):
         print(f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
               f"PublicTest acc {record['public_accuracy']}", flush=True)
         stopped = record["stopped"]
     if stopped:
         return "stopped"
+    update_status(run, phase=HELDOUT if config.folds else EVALUATING, eta_seconds=None)
     if config.folds:  # cross-validation: the held-out fold's probabilities are the result
         from core.training.cross_validation import write_heldout
         write_heldout(run, config)
@@ -124,10 +127,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         try:
             state = train(args.run, config, args.resume, stop)
-            update_status(args.run, state=state, finished=time.time())
+            update_status(args.run, state=state, phase=state, finished=time.time(), eta_seconds=None)
         except Exception as exc:  # the reason goes to status.json, the traceback to log.txt
             traceback.print_exc()
-            update_status(args.run, state="failed", finished=time.time(), reason=f"{type(exc).__name__}: {exc}")
+            update_status(args.run, state="failed", phase="failed", finished=time.time(), eta_seconds=None,
+                          reason=f"{type(exc).__name__}: {exc}")
             return 1
     return 0
 
