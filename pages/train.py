@@ -124,8 +124,6 @@ def live_view(run_id: str) -> None:
 def pick_run(ids: list[str]) -> str:
     """A selectbox of runs, kept in the URL's ?run= (a run id from the URL names a folder: only known ones count)."""
     chosen = st.query_params.get("run")
-    if chosen and chosen not in ids:
-        st.warning(f"There is no run called {escape_markdown(chosen)} in the runs folder.")
     st.session_state["train_run"] = chosen if chosen in ids else ids[0]
     picked = st.selectbox("Run", ids, key="train_run",
                           on_change=lambda: st.query_params.update(run=st.session_state["train_run"]))
@@ -133,6 +131,8 @@ def pick_run(ids: list[str]) -> str:
 
 
 runs = runner.list_runs()
+if st.query_params.get("run") and st.query_params["run"] not in {r["id"] for r in runs}:
+    st.warning(f"There is no run called {escape_markdown(st.query_params['run'])} in the runs folder.")
 if runs:
     live_view(pick_run([r["id"] for r in runs]))
     overlay = st.multiselect("Overlay the PublicTest accuracy of", [r["id"] for r in runs])
