@@ -5,11 +5,12 @@ per fold, so closing the page or restarting the studio loses nothing.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import streamlit as st
 
 from core.data.dataset import FerDataset
 from core.labels import issues
-from core.training.config import TrainConfig
 
 EXPLANATION = ("Label quality compares how likely models that never saw the image (K-fold cross-validation) find "
                "its label against the likeliest other class (cleanlab's confident learning): low quality means the "
@@ -28,10 +29,10 @@ def label_issues_panel(dataset: FerDataset) -> None:
                    "its queue by it.")
         return
     if progress is None:
-        folds = st.number_input("Folds", 2, 10, 5, key="label_issues_folds")
-        epochs = st.number_input("Epochs per fold", 1, 100, 8, key="label_issues_epochs")
+        folds = st.number_input("Folds", 2, 10, issues.DEFAULT_FOLDS, key="label_issues_folds")
+        epochs = st.number_input("Epochs per fold", 1, 100, issues.DEFAULT_RECIPE.epochs, key="label_issues_epochs")
         if st.button("Find wrong labels", key="label_issues_start"):
-            issues.start_job(dataset, TrainConfig(epochs=int(epochs), model_options={"width": 0.5}), int(folds))
+            issues.start_job(dataset, dataclasses.replace(issues.DEFAULT_RECIPE, epochs=int(epochs)), int(folds))
             st.rerun(scope="fragment")
         return
     done = sum(1.0 if r.get("state") == "finished" else float(r.get("progress") or 0) for r in progress)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -38,12 +39,14 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
 
 def start(dataset, args: argparse.Namespace) -> int:
     from core.labels import issues
-    from core.training.config import TrainConfig
-
     from core.training.config import parse_option
 
-    base = TrainConfig(model=args.model, model_options=dict(parse_option(o) for o in args.model_option),
-                       classes=args.classes, label_source=args.label_source, epochs=args.epochs, device=args.device)
+    recipe, model = issues.DEFAULT_RECIPE, args.model or issues.DEFAULT_RECIPE.model
+    options = dict(parse_option(o) for o in args.model_option)  # the recipe's options belong to its model only
+    options = options or (dict(recipe.model_options) if model == recipe.model else {})
+    base = dataclasses.replace(recipe, model=model, model_options=options, classes=args.classes,
+                               label_source=args.label_source, epochs=args.epochs or recipe.epochs,
+                               device=args.device)
     ids = issues.start_job(dataset, base, folds=args.folds)
     print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
     if not args.wait:
@@ -105,12 +108,15 @@ def print_consensus(dataset, args: argparse.Namespace) -> int:
 
 
 def add_label_commands(commands) -> None:
+    from core.labels.issues import DEFAULT_FOLDS, DEFAULT_RECIPE
+
     p = commands.add_parser("label-issues", help="find wrong labels: cross-validated models + confident learning")
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--model", default="fernet", help="the architecture each fold trains")
-    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE", help="e.g. width=0.5")
-    p.add_argument("--epochs", type=int, default=8)
+    p.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
+    p.add_argument("--model", help=f"the architecture each fold trains (default {DEFAULT_RECIPE.model})")
+    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
+                   help=f"model options (default {DEFAULT_RECIPE.model_options})")
+    p.add_argument("--epochs", type=int, help=f"epochs per fold (default {DEFAULT_RECIPE.epochs})")
     p.add_argument("--classes", default="fer7")
     p.add_argument("--label-source", "--labels", dest="label_source", default="fer2013", choices=LABEL_SOURCES,
                    help="the labels to check")

@@ -27,6 +27,9 @@ from core.paths import CHECKPOINTS_DIR, data_dir, runs_dir
 from core.training.config import TrainConfig
 
 SHIPPED_OOF = CHECKPOINTS_DIR / "fer2013_oof.npz"
+# the fold recipe the shipped probabilities were made with; the CLI and the Data page start it by default
+DEFAULT_FOLDS = 5
+DEFAULT_RECIPE = TrainConfig(model="fernet", model_options={"width": 0.5}, epochs=8)
 JOB_FILE = "job.json"
 ISSUES_FILE = "issues.parquet"
 QUALITY_METHOD = "normalized_margin"  # against FERPlus: 81 % precision at k = 1,000, self_confidence 72 %
