@@ -35,7 +35,7 @@ def label_issues_panel(dataset: FerDataset) -> None:
             issues.start_job(dataset, dataclasses.replace(issues.DEFAULT_RECIPE, epochs=int(epochs)), int(folds))
             st.rerun(scope="fragment")
         return
-    done = sum(1.0 if r.get("state") == "finished" else float(r.get("progress") or 0) for r in progress)
+    done = issues.folds_done(progress)
     st.progress(done / len(progress), text=f"cross-validation: {done:.1f} of {len(progress)} folds")
     for run in progress:
         if run.get("state") in ("failed", "stopped"):

@@ -69,10 +69,10 @@ def current_issues():
 
 def current_label_quality():
     """The label-issue table as per-row arrays (core/data/filters.LabelQuality), or None."""
-    from core.labels.issues import label_quality
+    from core.data.filters import LabelQuality
 
     table = current_issues()
-    return None if table is None else label_quality(table, len(current_dataset()))
+    return None if table is None else LabelQuality.from_table(table, len(current_dataset()))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

@@ -10,7 +10,7 @@ import streamlit as st
 from app.state import current_model_path
 from app.text import escape_markdown
 from core.data.fer2013 import SPLITS
-from core.evaluation.report import confusion_image, model_card, read_report, split_summary
+from core.evaluation.report import confusion_image, read_card, read_report, split_summary
 from core.inference.catalog import CheckpointEntry, list_checkpoints
 
 
@@ -48,7 +48,7 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
 
 def show_card(entry: CheckpointEntry) -> None:
     """The model card beside the checkpoint, rendered, with the images it links."""
-    card = model_card(entry.path)
+    card = read_card(entry.path)
     if card is None:
         st.caption("No model card (`python -m core ship --run runs/ID --name NAME` writes one).")
         return

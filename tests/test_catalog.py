@@ -117,7 +117,7 @@ def test_describe_rereads_a_rewritten_file(tmp_path):
     assert describe(tmp_path / "missing.pt") is None
 
 
-def test_pt_metadata_is_read_without_torch_and_matches_torch_load(tmp_path):
+def test_pt_metadata_is_read_without_torch_and_matches_load_checkpoint(tmp_path):
     from core.checkpoint_format import peek_checkpoint
     from core.models.checkpoint import load_checkpoint
 

@@ -51,3 +51,17 @@ def test_label_quality_filters_and_orders_worst_first():
     assert set(flagged) == set(np.flatnonzero(np.arange(n) % 10 == 0))
     ordered = worst_labels_first(everything, quality)
     assert ordered[0] == n - 1 and set(ordered[-5:]) == set(range(5))  # lowest quality first, unscored last
+
+
+def test_label_quality_from_an_issue_table_leaves_unscored_rows_empty():
+    import pandas as pd
+
+    from core.data.filters import LabelQuality
+
+    table = pd.DataFrame({"row": [3, 1], "quality": [0.1, 0.9], "is_issue": [True, False],
+                          "suggested": ["sad", "happy"]})
+    quality = LabelQuality.from_table(table, 5)
+    assert np.isnan(quality.score[[0, 2, 4]]).all() and np.allclose(quality.score[[1, 3]], [0.9, 0.1])
+    assert quality.flagged.tolist() == [False, False, False, True, False]
+    assert quality.suggested.tolist() == ["", "happy", "", "sad", ""]
+    assert np.isnan(LabelQuality.from_table(None, 2).score).all()

@@ -63,7 +63,7 @@ def wait_for(dataset, label_source: str) -> int:
     with tqdm(total=100, unit="%", desc="cross-validation") as bar:
         while True:
             runs = issues.job_progress(dataset, label_source) or []
-            done = sum(1.0 if r.get("state") == "finished" else float(r.get("progress") or 0) for r in runs)
+            done = issues.folds_done(runs)
             bar.update(round(100 * done / max(len(runs), 1)) - bar.n)
             if any(r.get("state") in ("failed", "stopped", "missing") for r in runs):
                 return report_progress(runs)

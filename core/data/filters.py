@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from core.data.dataset import FerDataset
 
@@ -64,6 +65,17 @@ class LabelQuality:
     score: np.ndarray
     flagged: np.ndarray
     suggested: np.ndarray
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame | None, n_images: int) -> LabelQuality:
+        """Per-row arrays from a `core.labels.issues` table (rows it does not score: NaN, unflagged, "")."""
+        score = np.full(n_images, np.nan, dtype=np.float32)
+        flagged = np.zeros(n_images, dtype=bool)
+        suggested = np.full(n_images, "", dtype=object)
+        if table is not None and len(table):
+            rows = table["row"].to_numpy(dtype=np.int64)
+            score[rows], flagged[rows], suggested[rows] = table["quality"], table["is_issue"], table["suggested"]
+        return cls(score, flagged, suggested)
 
 
 def worst_labels_first(rows: np.ndarray, quality: LabelQuality) -> np.ndarray:

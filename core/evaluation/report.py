@@ -63,7 +63,7 @@ def split_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
 IMAGE_LINK = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)\n?")
 
 
-def model_card(checkpoint: str | Path) -> tuple[str, list[Path]] | None:
+def read_card(checkpoint: str | Path) -> tuple[str, list[Path]] | None:
     """A checkpoint's card (`NAME.md` beside it) without its image links, and the images it links that exist
     beside it (a markdown renderer cannot reach files on the server); None when there is no card."""
     card = Path(checkpoint).with_suffix(".md")

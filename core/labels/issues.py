@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import FerDataset
-from core.data.filters import LabelQuality
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR, data_dir, runs_dir
 from core.training.config import TrainConfig
@@ -107,6 +106,11 @@ def record_job(dataset: FerDataset, run_ids: list[str], base: TrainConfig, folds
     return path
 
 
+def folds_done(runs: list[dict]) -> float:
+    """How many folds of a job are done, counting a running fold by its progress."""
+    return sum(1.0 if run.get("state") == "finished" else float(run.get("progress") or 0) for run in runs)
+
+
 def job_progress(dataset: FerDataset, label_source: str = "fer2013") -> list[dict] | None:
     """The statuses of this data set's fold runs, or None when no job was started."""
     from core.training import runner
@@ -171,16 +175,6 @@ def cleaned_dataset(dataset: FerDataset, mode: str = "drop", label_source: str =
     cleaned = dataset.meta[label_column_name(label_source)].to_numpy(dtype=object).copy()
     cleaned[flagged["row"].to_numpy()] = "" if mode == "drop" else flagged["suggested"].to_numpy(dtype=object)
     return FerDataset(dataset.images, dataset.meta.assign(cleaned=cleaned), {**dataset.info, "cleaning": mode})
-
-
-def label_quality(table: pd.DataFrame, n_images: int) -> LabelQuality:
-    """The issue table as per-row arrays for filtering and sorting (rows it does not score get NaN)."""
-    score = np.full(n_images, np.nan, dtype=np.float32)
-    flagged = np.zeros(n_images, dtype=bool)
-    suggested = np.full(n_images, "", dtype=object)
-    rows = table["row"].to_numpy()
-    score[rows], flagged[rows], suggested[rows] = table["quality"], table["is_issue"], table["suggested"]
-    return LabelQuality(score, flagged, suggested)
 
 
 def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "fer2013") -> Path:

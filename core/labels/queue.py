@@ -15,6 +15,7 @@ import pandas as pd
 
 from core.data.classes import ALL_CLASSES, canonical_class
 from core.data.dataset import VOTE_COLUMNS, FerDataset
+from core.data.filters import LabelQuality
 
 QUEUE_EXPLANATION = (
     "Images are ordered by a dispute score: +1 when the FER2013 label and the FERPlus majority disagree, plus the "
@@ -101,12 +102,8 @@ def disputed(queue: pd.DataFrame, has_signs: bool) -> np.ndarray:
 
 def quality_terms(n: int, issues: pd.DataFrame | None) -> dict[str, np.ndarray]:
     """Label quality (NaN where not scored) and the issue flag per image, from a `load_issues` table."""
-    quality, flagged = np.full(n, np.nan), np.zeros(n, dtype=bool)
-    if issues is not None and len(issues):
-        rows = issues["row"].to_numpy(dtype=np.int64)
-        quality[rows] = issues["quality"].to_numpy(dtype=np.float64)
-        flagged[rows] = issues["is_issue"].to_numpy(dtype=bool)
-    return {"quality": quality, "is_issue": flagged}
+    quality = LabelQuality.from_table(issues, n)
+    return {"quality": quality.score.astype(np.float64), "is_issue": quality.flagged}
 
 
 def vote_counts(dataset: FerDataset, row: int) -> dict[str, int]:
