@@ -56,7 +56,8 @@ CHANGED = TrainConfig(
     model="emotion_cnn", model_options={"width": 0.5, "name": "x"}, classes="fer3", label_source="ferplus", cleaning="suggested",
     data_path="d",
     epochs=2, batch_size=8, optimizer="adamw", lr=0.01, momentum=0.8, weight_decay=1e-3, schedule="step",
-    milestones=[5, 7], plateau_patience=4, label_smoothing=0.2, class_weights=True, early_stopping=3,
+    milestones=[5, 7], plateau_patience=4, label_smoothing=0.2, class_weights=True, class_weight_power=0.5,
+    early_stopping=3,
     augment=AugmentOptions(flip=False, shift=0.2, rotate=5.0, scale=0.3, brightness=0.1, contrast=0.4, erase=0.5,
                            invert=0.2, color_jitter=True),
     input_size=64, tta="flip", seed=3, device="cpu", amp="off", max_steps_per_epoch=5, print_freq=7, folds=5, fold=2)

@@ -152,3 +152,12 @@ def test_a_class_without_training_images_is_refused_naming_a_source_that_has_it(
         runner.start_run(config, root=tmp_path, dataset=sample)
     assert not list(tmp_path.iterdir())
     assert set(prepare_splits(sample, dataclasses.replace(config, label_source="ferplus"), torch.device("cpu")))
+
+
+def test_class_weight_power_softens_the_inverse_frequency_weights():
+    from core.training.tensors import class_weights
+    targets = torch.tensor([0] * 90 + [1] * 10)
+    full, root = class_weights(targets, 2), class_weights(targets, 2, power=0.5)
+    assert full[1] / full[0] == pytest.approx(9.0)
+    assert root[1] / root[0] == pytest.approx(3.0)
+    assert float(root.mean()) == pytest.approx(1.0)

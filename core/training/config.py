@@ -127,7 +127,9 @@ class TrainConfig:
     plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (reference 003)",
                                    min=0)
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
-    class_weights: bool = option(False, "weight the loss by inverse class frequency")
+    class_weights: bool = option(False, "weight the loss by inverse class frequency (to the power below)")
+    class_weight_power: float = option(1.0, "class weights = (1 / frequency) ** this: 1 = inverse frequency, 0.5 = "
+                                       "its square root, a milder lift for rare classes", min=0.0, max=1.0)
     early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0)
     augment: AugmentOptions = option(doc="turn every augmentation off (augmentation flags given still apply)",
                                      factory=AugmentOptions, off=NO_AUGMENT)

@@ -179,7 +179,8 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     optimizer = build_optimizer(model, config)
     scheduler = build_scheduler(optimizer, config, steps)
     generator = torch.Generator().manual_seed(config.seed)
-    weights = class_weights(splits["Training"].targets, len(classes)) if config.class_weights else None
+    weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
+               if config.class_weights else None)
     state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
     if resume:
         state = restore_training_state(run.last, model, optimizer, scheduler, generator)

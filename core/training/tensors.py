@@ -153,8 +153,8 @@ def to_model_input(batch: torch.Tensor, preprocessing: Preprocessing, augment: A
     return to_model_input_torch(batch, preprocessing, extra)
 
 
-def class_weights(targets: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """Inverse-frequency weights with mean 1, so the loss scale stays comparable."""
+def class_weights(targets: torch.Tensor, num_classes: int, power: float = 1.0) -> torch.Tensor:
+    """Inverse-frequency weights (to `power`) with mean 1, so the loss scale stays comparable."""
     counts = torch.bincount(targets, minlength=num_classes).float().clamp_min(1)
-    weights = counts.sum() / counts
+    weights = (counts.sum() / counts) ** power
     return weights / weights.mean()
