@@ -9,6 +9,7 @@ import numpy as np
 
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
+from core.export.quantize import CALIBRATION_FACES
 from core.inference.faces import DETECTORS
 from core.inference.onnx_detector import DETECTOR_DIR
 from core.progress import tqdm_progress
@@ -135,10 +136,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_export_onnx(args: argparse.Namespace) -> int:
     from core.export.onnx import check_parity, export_onnx
 
+    if args.int8:
+        return export_int8(args.checkpoint, args.out)
     out = export_onnx(args.checkpoint, args.out)
     difference = check_parity(args.checkpoint, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, dynamic batch); torch vs onnxruntime max |diff| "
           f"on sample faces: {difference:.2e}")
+    return 0
+
+
+def export_int8(checkpoint: Path, out: Path) -> int:
+    """fp32 export to a scratch file, then static int8 quantization calibrated on the imported Training faces."""
+    import tempfile
+
+    from core.data.store import load_dataset, load_sample
+    from core.export.onnx import export_onnx
+    from core.export.quantize import agreement, calibration_faces, quantize_classifier
+
+    faces = calibration_faces(load_dataset())
+    with tempfile.TemporaryDirectory() as scratch:
+        fp32 = export_onnx(checkpoint, Path(scratch) / "fp32.onnx")
+        quantize_classifier(fp32, out, faces)
+        sample = np.asarray(load_sample().images)
+        same = agreement(fp32, out, sample)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, int8, calibrated on {len(faces)} Training faces); "
+          f"top class as fp32 on {same:.1%} of {len(sample)} sample faces")
     return 0
 
 
@@ -167,6 +189,9 @@ def add_predict_commands(commands) -> None:
     p = commands.add_parser("export-onnx", help="export a checkpoint to ONNX (dynamic batch, metadata inside)")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--int8", action="store_true",
+                   help=f"static int8 quantization, calibrated on {CALIBRATION_FACES:,} Training faces of the imported "
+                        "data set")
     p.set_defaults(run=cmd_export_onnx)
 
     p = commands.add_parser("export-detector", help="(maintainers) export MTCNN's three networks to ONNX")

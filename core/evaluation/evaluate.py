@@ -37,13 +37,39 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
 
 
 def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str):
-    """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes."""
-    payload = load_checkpoint(path)
-    config = TrainConfig.from_dict(payload["config"])
-    target = resolve_device(device)
-    model = model_from_checkpoint(payload).to(target)
+    """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes.
+
+    An ONNX export (fp32 or int8) is scored through onnxruntime on the CPU, on the imported data set (or `dataset`),
+    with the classes, label source and preprocessing its metadata records.
+    """
+    if Path(path).suffix.lower() == ".onnx":
+        payload, model = onnx_for_evaluation(path)
+        config, target = TrainConfig(classes=",".join(payload["classes"]), label_source=payload["label_source"]), "cpu"
+    else:
+        payload = load_checkpoint(path)
+        config, target = TrainConfig.from_dict(payload["config"]), resolve_device(device)
+        model = model_from_checkpoint(payload).to(target)
     data = dataset if dataset is not None else load_training_dataset(config.data_path)
     return payload, model, prepare_splits(data, config, target)
+
+
+class OnnxLogits(torch.nn.Module):
+    """An onnxruntime session behind the torch call the evaluation loop makes: tensors in, logits out."""
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        import onnxruntime
+
+        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"input": x.float().contiguous().numpy()})[0])
+
+
+def onnx_for_evaluation(path: str | Path) -> tuple[dict[str, Any], OnnxLogits]:
+    from core.export.onnx import read_metadata
+
+    return read_metadata(path), OnnxLogits(path)
 
 
 def split_probabilities(model, split, preprocessing: Preprocessing) -> np.ndarray:
@@ -65,6 +91,9 @@ def split_report(model, split, preprocessing: Preprocessing, classes: list[str])
 
 def calibrate_checkpoint(path: str | Path, dataset: FerDataset | None = None, device: str = "auto") -> float:
     """Fit temperature scaling on PublicTest (never PrivateTest), store it in the checkpoint's spec; return T."""
+    if Path(path).suffix.lower() == ".onnx":
+        raise ValueError(f"{path}: calibrate the .pt checkpoint, then export it again (the export copies its "
+                         "temperature)")
     payload, model, tensors = load_for_evaluation(path, dataset, device)
     if "PublicTest" not in tensors:
         raise ValueError(f"{path}: its data has no PublicTest images to fit the temperature on")
