@@ -45,7 +45,7 @@ if shown is not None:
     except DataError as exc:  # open_image names every problem (empty, not an image, truncated, too large)
         st.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
         st.stop()
-    other = {"upload": "a webcam snapshot", "snapshot": "an upload"}[shown]
+    other = {"upload": "webcam snapshot", "snapshot": "upload"}[shown]
     st.caption(f"Showing the {'uploaded image' if shown == 'upload' else 'webcam snapshot'}: the latest input "
                f"(a new {other} replaces it).")
     left, right = st.columns(2)

@@ -88,9 +88,10 @@ class Predictor:
         path = Path(path)
         detector = detector or ("onnx" if path.suffix == ".onnx" else "torch")
         if path.suffix == ".onnx":
-            from core.export.onnx import read_metadata
+            from core.export.onnx import session_metadata
 
-            meta, backend, device = read_metadata(path), OnnxBackend(path), "cpu"
+            backend, device = OnnxBackend(path), "cpu"
+            meta = session_metadata(backend.session, path)  # one session: the file is parsed once
         else:
             from core.models.checkpoint import load_checkpoint
 
