@@ -218,7 +218,8 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
             page = chromium.new_page(viewport={"width": 1280, "height": 720})
-            page.goto(f"{url}/predict")
+            page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
+            page.goto(f"{url}/predict", timeout=180_000)
             page.locator("input[type=file]").wait_for(state="attached", timeout=180_000)  # the model loads first
             page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
             page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
@@ -252,6 +253,9 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
             chromium.close()
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
         monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where that studio recorded its Gradio app
         gradio_server.stop_gradio()
