@@ -1,5 +1,6 @@
 """The small charts several pages draw: one image's FERPlus votes, one face's class probabilities (Plotly, or plain
-HTML bars where a chart must show in the same frame as the face), a face as inline HTML, and training curves."""
+HTML bars where a chart must show in the same frame as the face), every face of a prediction, a face as inline HTML,
+and training curves."""
 from __future__ import annotations
 
 import base64
@@ -31,6 +32,25 @@ def probabilities_chart(probabilities: dict[str, float], title: str, height: int
 
     return px.bar(x=list(probabilities), y=list(probabilities.values()), height=height, title=title,
                   labels={"x": "class", "y": "probability"})
+
+
+def faces_chart(result, height: int = 340):
+    """Every face's class probabilities (a `core.inference.predictor.PredictionResult`): one group of bars per
+    class, one bar per face, named and coloured as its box in `core.inference.draw.annotate`; None without faces.
+    The studio's Predict page and the Gradio app both draw this one."""
+    import plotly.graph_objects as go
+
+    from core.inference.draw import face_colour
+
+    if not result.faces:
+        return None
+    figure = go.Figure([go.Bar(name=f"face {i}", x=list(face.probabilities), y=list(face.probabilities.values()),
+                               marker_color=face_colour(i), hovertemplate="%{x}: %{y:.1%}<extra>" + f"face {i}</extra>")
+                        for i, face in enumerate(result.faces, 1)])
+    figure.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=40, b=10),
+                         yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
+                         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+    return figure
 
 
 def bars_html(values: dict[str, float], title: str, value_text: Callable[[float], str] = str) -> str:

@@ -20,11 +20,12 @@ import gradio as gr
 import plotly.graph_objects as go
 from PIL import Image
 
+from app.charts import faces_chart
 from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
-from core.inference.predictor import FacePrediction, PredictionResult, Predictor, summary
+from core.inference.predictor import FacePrediction, PredictionResult, Predictor, reading_order, summary
 from core.data.preprocessing import TTA_MODES
 
 TITLE = "FER Studio — live prediction"
@@ -84,22 +85,6 @@ def smooth_faces(tracks: list[Track], faces: list[FacePrediction],
     return new_tracks, smoothed
 
 
-def reading_order(result: PredictionResult) -> PredictionResult:
-    """Faces numbered as people read a photo (rows top to bottom, left to right), so "face 3" in the message
-    and the chart can be found in the image; the detector lists them by confidence instead."""
-    if len(result.faces) < 2 or any(f.box is None for f in result.faces):
-        return result
-    rows: list[list[FacePrediction]] = []
-    for face in sorted(result.faces, key=lambda f: box_centre(f.box)[1]):
-        # same row: centre less than half a face below the row's first face
-        if rows and box_centre(face.box)[1] - box_centre(rows[-1][0].box)[1] < (face.box[3] - face.box[1]) / 2:
-            rows[-1].append(face)
-        else:
-            rows.append([face])
-    ordered = [face for row in rows for face in sorted(row, key=lambda f: box_centre(f.box)[0])]
-    return PredictionResult(ordered, result.message)
-
-
 @functools.lru_cache(maxsize=8)
 def cached_predictor(path: str) -> Predictor:
     # shared by every request: a Predictor holds no per-request state (TTA is an argument of predict)
@@ -143,27 +128,14 @@ def read_upload(upload: dict[str, Any]) -> Image.Image:
                        "Upload a photo (JPEG, PNG, WebP ...).") from None
 
 
-def probability_figure(result: PredictionResult) -> go.Figure | None:
-    """One group of bars per class, one bar per face ("face 1", "face 2", ... as in the message)."""
-    if not result.faces:
-        return None
-    figure = go.Figure([go.Bar(name=f"face {i}", x=list(face.probabilities), y=list(face.probabilities.values()),
-                               hovertemplate="%{x}: %{y:.1%}<extra>" + f"face {i}</extra>")
-                        for i, face in enumerate(result.faces, 1)])
-    figure.update_layout(barmode="group", height=340, margin=dict(l=10, r=10, t=40, b=10),
-                         yaxis=dict(range=[0, 1], tickformat=".0%", title="probability"),
-                         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
-    return figure
-
-
 def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: str, *,
                    allowed: frozenset[str] = frozenset()) -> tuple[Image.Image, go.Figure | None, str]:
     """Upload tab: annotated image, probability chart, message."""
     if not upload or not upload.get("path"):
         raise gr.Error("Upload an image first.")
     image = read_upload(upload)
-    result = reading_order(predictor_for(model_path, allowed).predict(image, tta=tta_mode(tta)))
-    return annotate(image, result), probability_figure(result), summary(result)
+    result = predictor_for(model_path, allowed).predict(image, tta=tta_mode(tta))  # faces in reading order
+    return annotate(image, result), faces_chart(result), summary(result)
 
 
 def predict_frame(frame: Image.Image | None, model_path: str | None, tta: str, tracks: list[Track] | None, *,
@@ -173,7 +145,7 @@ def predict_frame(frame: Image.Image | None, model_path: str | None, tta: str, t
         return None, [], ""
     result = predictor_for(model_path, allowed).predict(frame, whole=False, tta=tta_mode(tta))
     tracks, faces = smooth_faces(tracks or [], result.faces)
-    smoothed = reading_order(PredictionResult(faces, result.message))
+    smoothed = PredictionResult(reading_order(faces), result.message, result.tta)
     return annotate(frame, smoothed), tracks, summary(smoothed)
 
 

@@ -1,9 +1,12 @@
 """The Gradio prediction app as one long-lived background process that the Streamlit studio starts and finds again.
 
-Streamlit reruns its script on every click, so `ensure_gradio` must be cheap and idempotent: it reads
-`data_dir()/gradio.json` (pid, its kernel start time, port, url, started); if that process is still ours and its
-URL answers, that URL is returned; otherwise the app is started with `python -m app.gradio_app`, logging to
-`data_dir()/gradio.log`. A lock file serialises callers, so two browser tabs never start two servers.
+Streamlit reruns its script on every click, so `ensure_started` must be cheap and idempotent: it reads
+`data_dir()/gradio.json` (pid, its kernel start time, port, url, started); if that process is still ours (serving,
+or still within START_TIMEOUT of its start) its state is returned; otherwise the app is started with
+`python -m app.gradio_app`, logging to `data_dir()/gradio.log`, and the caller does not wait: the Predict page
+starts it when it loads and polls `readiness`, so the link is there by the time anyone wants it. `ensure_gradio`
+is the same plus the wait, for callers that want the URL at once. A lock file serialises callers, so two browser
+tabs never start two servers. The port is GRADIO_PORT (7860, or $FER_GRADIO_PORT).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from core.paths import REPO_ROOT, data_dir
 from core.files import exclusive_lock, write_json
 from core.processes import process_start_time, still_running
 
+GRADIO_PORT = int(os.environ.get("FER_GRADIO_PORT", "7860"))
 START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
 # urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -64,23 +68,38 @@ def locked() -> Iterator[None]:
         yield
 
 
-def ensure_gradio(port: int = 7860, checkpoint: Path | None = None, host: str = "127.0.0.1",
+def ensure_gradio(port: int = GRADIO_PORT, checkpoint: Path | None = None, host: str = "127.0.0.1",
                   timeout: float = START_TIMEOUT) -> str:
     """The URL of the running app, starting it first if needed (then waiting up to `timeout` s for it).
 
     An app that is already running is reused as it is, whatever port or checkpoint it was started with."""
+    state = ensure_started(port, checkpoint, host)
+    wait_until_answering(state, timeout)
+    return state["url"]
+
+
+def ensure_started(port: int = GRADIO_PORT, checkpoint: Path | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
+    """The state of our app process, started now if none runs, without waiting for it to answer (the studio's
+    page starts it on load and polls `readiness`, so nothing blocks). Raises RuntimeError when another program
+    already serves `port`."""
     with locked():
         state = read_state()
         if state and is_ours(state):
-            if answers(state["url"]):
-                return state["url"]
-            stop_process(int(state["pid"]))  # alive but deaf: hung, or its port was taken; start afresh
+            if answers(state["url"]) or time.time() - state.get("started", 0) < START_TIMEOUT:
+                return state  # serving, or still starting
+            stop_process(int(state["pid"]))  # alive but deaf long after its start: hung, or its port was taken
         url = local_url(host, port)
         if answers(url):
             raise RuntimeError(f"port {port} is already served by another program ({url}); pick another port")
-        state = start(port, checkpoint, host)
-        wait_until_answering(state, timeout)
-        return state["url"]
+        return start(port, checkpoint, host)
+
+
+def readiness(state: dict[str, Any]) -> str:
+    """"ready" (its URL answers), "starting" (the process runs but does not answer yet) or "failed" (it ended;
+    `log_tail` says why)."""
+    if answers(state["url"], timeout=1.0):
+        return "ready"
+    return "starting" if is_ours(state) else "failed"
 
 
 def start(port: int, checkpoint: Path | None, host: str) -> dict[str, Any]:

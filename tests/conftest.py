@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,9 @@ import pytest
 from core.data.classes import FERPLUS_VOTE_COLUMNS
 from core.data.fer2013 import SPLITS
 from core.paths import shared_data_dir
+
+# the Predict page starts the Gradio app when it loads; tests that want one start it themselves
+os.environ.setdefault("FER_GRADIO_AUTOSTART", "0")
 
 
 def fake_faces(n: int, seed: int = 0) -> np.ndarray:

@@ -117,6 +117,7 @@ def unescape(markdown: str) -> str:
 def read_summary(summary: str) -> tuple[str, list[str]]:
     """The message and the face labels from core.inference.predictor.summary's Markdown, as both apps show it."""
     message, *lines = summary.splitlines()
+    message = message.split(" · test-time augmentation: ")[0]  # the TTA applied follows the message
     return message.strip("*"), [re.match(r"- face \d+: \*\*(\w+)\*\*", line).group(1) for line in lines]
 
 
@@ -241,7 +242,7 @@ def test_image_cli_predict(case, tmp_path, capsys, upright_label):
         assert not out_png.exists()
         return
     assert code == 0, err
-    message = out.splitlines()[0].removeprefix(f"{path}: ")
+    message = out.splitlines()[0].removeprefix(f"{path}: ").split(" (test-time augmentation: ")[0]
     labels = re.findall(r"^  face \d+: (\w+) ", out, flags=re.MULTILINE)
     check_prediction(expect, len(labels), message, labels, upright_label)
     assert out_png.is_file()

@@ -31,14 +31,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory):
-    """The Streamlit app on a free port, with its own empty data and runs folders."""
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
-    root = tmp_path_factory.mktemp("studio")
-    env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs")}
+def serve_studio(root: Path, **env: str) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app/main.py` on a free port with its own data and runs folders under `root`, once healthy."""
+    env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs"), **env}
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
                                "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
@@ -51,6 +46,17 @@ def studio(tmp_path_factory):
                 break
         except OSError:
             time.sleep(0.5)
+    return server, url
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    """The Streamlit app on a free port, with its own empty data and runs folders."""
+    if not Path(CHROMIUM).is_file():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    root = tmp_path_factory.mktemp("studio")
+    server, url = serve_studio(root)
     yield url, root
     server.terminate()
     server.wait(timeout=20)
@@ -175,3 +181,81 @@ def test_hostile_annotator_names_are_shown_as_text(studio, browser):
     assert page.locator("img[src*='evil.invalid'], a[href*='evil.invalid']").count() == 0
     assert {urllib.parse.urlsplit(u).hostname for u in requested if not u.startswith("data:")} == {"127.0.0.1"}
     page.close()
+
+
+def fake_camera_video(path: Path, face: Path) -> Path:
+    """A one-frame Y4M video (640x480, 4:2:0) with `face` in the middle, for Chromium's fake camera."""
+    import numpy as np
+    from PIL import Image
+
+    frame = Image.new("RGB", (640, 480), (90, 100, 110))
+    photo = Image.open(face).convert("RGB").resize((300, 300))
+    frame.paste(photo, (170, 90))
+    y, cb, cr = (np.asarray(band) for band in frame.convert("YCbCr").split())
+    planes = [y, cb[::2, ::2], cr[::2, ::2]]
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + b"".join(p.tobytes() for p in planes))
+    return path
+
+
+def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
+    """Upload a 6-face photo, then take a webcam snapshot (a fake camera showing one face), then upload another:
+    each time the latest input is shown; faces are listed by number; the live app's link appears by itself."""
+    from playwright.sync_api import sync_playwright
+
+    from app import gradio_server
+    from core.paths import shared_data_dir
+
+    photos = shared_data_dir() / "photos"
+    if not (photos / "test.jpg").is_file() or not Path(CHROMIUM).is_file():
+        pytest.skip("needs the shared photos and Chromium")
+    gradio_port = free_port()
+    server, url = serve_studio(tmp_path, FER_GRADIO_AUTOSTART="1", FER_GRADIO_PORT=str(gradio_port))
+    camera = fake_camera_video(tmp_path / "camera.y4m", photos / "happy.jpeg")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+            page = chromium.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
+            page.goto(f"{url}/predict", timeout=180_000)
+            page.locator("input[type=file]").wait_for(state="attached", timeout=180_000)  # the model loads first
+            page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
+            page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
+            page.get_by_text("Showing the uploaded image").wait_for(timeout=60_000)
+            for n in range(1, 7):
+                page.get_by_text(f"face {n}:").wait_for(timeout=10_000)
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_upload.png"), full_page=True)
+
+            page.get_by_role("tab", name="Webcam snapshot").click()
+            page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+            page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
+            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+            assert page.get_by_text("6 faces found").count() == 0
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_snapshot.png"), full_page=True)
+
+            page.get_by_role("tab", name="Upload").click()
+            page.locator("input[type=file]").set_input_files(str(photos / "angry.jpeg"))  # a new upload wins again
+            page.get_by_text("Showing the uploaded image").wait_for(timeout=120_000)
+            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+
+            link = page.get_by_role("link", name="Open the live app")
+            link.wait_for(timeout=120_000)  # started when the page loaded; one click opens it
+            assert link.get_attribute("href") == f"http://127.0.0.1:{gradio_port}/"
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_1280.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
+            chromium.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where that studio recorded its Gradio app
+        gradio_server.stop_gradio()

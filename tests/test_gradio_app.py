@@ -23,9 +23,9 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from app.gradio_app import Track, launch_app, parse_args, predict_frame, reading_order, smooth_faces
+from app.gradio_app import Track, launch_app, parse_args, predict_frame, smooth_faces
 from core.paths import REPO_ROOT, shared_data_dir
-from core.inference.predictor import FacePrediction, PredictionResult
+from core.inference.predictor import FacePrediction
 
 pytestmark = pytest.mark.slow
 
@@ -273,13 +273,6 @@ def test_smoothing_follows_faces_by_position_not_by_order():
     assert len(tracks) == 1 and len(tracks[0].history) == 1
     tracks, faces = smooth_faces(tracks, [face((900, 900, 1000, 1000), angry=0.9, fear=0.1)])
     assert faces[0].probabilities == {"angry": 0.9, "fear": 0.1} and len(tracks[0].history) == 1
-
-
-def test_faces_are_numbered_in_reading_order():
-    boxes = [(300, 210, 400, 310), (0, 0, 100, 100), (310, 5, 410, 105), (0, 200, 100, 300)]  # by confidence
-    ordered = reading_order(PredictionResult([face(b, happy=1.0) for b in boxes], "4 faces found"))
-    assert [f.box for f in ordered.faces] == [boxes[1], boxes[2], boxes[3], boxes[0]]
-    assert ordered.message == "4 faces found"
 
 
 def test_webcam_frames_carry_their_tracks(checkpoint):

@@ -112,3 +112,59 @@ def test_predict_command_image_folder_and_video(tiny_checkpoint, photos, tmp_pat
     assert main(["predict", "--path", str(tmp_path / "clip.mp4"), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert (tmp_path / "clip_pred.csv").read_text().count("\n") == 5
     assert cv2.VideoCapture(str(tmp_path / "clip_pred.mp4")).read()[0]
+
+
+def cli_probabilities(out: str) -> list[dict[str, float]]:
+    """Each face's probabilities from `python -m core predict`'s lines ("  face 1: happy (87.0%)  happy 0.870 ...")."""
+    faces = []
+    for line in out.splitlines():
+        if line.startswith("  face "):
+            words = line.split(")", 1)[1].split()
+            faces.append({c: float(p) for c, p in zip(words[::2], words[1::2])})
+    return faces
+
+
+@pytest.mark.slow
+def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_the_cli(photos, tmp_path,
+                                                                                       monkeypatch, capsys):
+    """The shipped checkpoint records flip TTA; every front end applies it unless told otherwise, says so, and
+    lists the faces in the same (reading) order with the same probabilities."""
+    import json
+
+    from streamlit.testing.v1 import AppTest
+
+    from app.gradio_app import predict_upload
+    from core.data.images import open_image
+    from core.paths import REPO_ROOT
+
+    checkpoint, photo = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt", photos / "test.jpg"
+    expected = Predictor.load(checkpoint).predict(open_image(photo))
+    assert expected.tta == "flip" and len(expected.faces) == 6
+    numbers = [list(face.probabilities.values()) for face in expected.faces]
+
+    out_png = tmp_path / "annotated.png"
+    assert main(["predict", "--path", str(photo), "--checkpoint", str(checkpoint), "--out", str(out_png)]) == 0
+    out = capsys.readouterr().out
+    assert "6 faces found (test-time augmentation: flip)" in out
+    cli = cli_probabilities(out)
+    assert len(cli) == 6 and all(set(printed) == set(face.probabilities) for printed, face in zip(cli, expected.faces))
+    printed = [[face[c] for c in expected.faces[0].probabilities] for face in cli]  # the CLI ranks them; put back
+    assert np.abs(np.array(printed) - numbers).max() <= 5e-4  # printed to 3 places
+
+    _, figure, text = predict_upload({"path": str(photo)}, str(checkpoint), "model",
+                                     allowed=frozenset({str(checkpoint)}))
+    assert "test-time augmentation: flip" in text
+    assert [list(bar.y) for bar in figure.data] == numbers
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+    studio = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=180)
+    studio.query_params["model"] = str(checkpoint)
+    studio.run()
+    studio.switch_page(str(REPO_ROOT / "pages" / "predict.py")).run()
+    studio.file_uploader(key="predict_upload").set_value((photo.name, photo.read_bytes(), "image/jpeg")).run()
+    assert not studio.exception, [e.value for e in studio.exception]
+    [message] = [m.value for m in studio.markdown if m.value.startswith("**")]
+    assert "test-time augmentation: flip" in message
+    [chart] = studio.get("plotly_chart")
+    assert [bar["y"] for bar in json.loads(chart.proto.spec)["data"]] == numbers

@@ -45,7 +45,7 @@ def predict_image(predictor, path: Path, out: Path | None, whole: bool | None, t
 
     image = open_image(path)
     result = predictor.predict(image, whole=whole, tta=tta)
-    print(f"{path}: {result.message}")
+    print(f"{path}: {result.message}" + (f" (test-time augmentation: {result.tta})" if result.faces else ""))
     for i, face in enumerate(result.faces, 1):
         ranked = sorted(face.probabilities.items(), key=lambda kv: -kv[1])
         print(f"  face {i}: {face.label} ({face.confidence:.1%})  " + "  ".join(f"{c} {p:.3f}" for c, p in ranked))

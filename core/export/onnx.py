@@ -42,17 +42,26 @@ def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = 17) -> Pat
 
 
 def read_metadata(path: str | Path) -> dict[str, Any]:
-    """The metadata export_onnx stored, read with the onnx package (no session built), or, in a prediction-only
-    install (requirements-predict.txt, no onnx), from an onnxruntime session."""
+    """The metadata export_onnx stored, read through onnxruntime (which serving imports anyway, in 0.5 s; the onnx
+    package costs ~2 s more to import, a large part of the Gradio app's start), or with onnx where onnxruntime is
+    missing."""
     try:
-        import onnx
-    except ImportError:
         import onnxruntime
+    except ImportError:
+        import onnx
 
-        props = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
-        props = props.custom_metadata_map
-    else:
         props = {e.key: e.value for e in onnx.load(str(path), load_external_data=False).metadata_props}
+    else:
+        return session_metadata(onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]), path)
+    return parse_metadata(props, path)
+
+
+def session_metadata(session, path: str | Path) -> dict[str, Any]:
+    """The metadata of an open onnxruntime session (the predictor reads it from the session it serves with)."""
+    return parse_metadata(session.get_modelmeta().custom_metadata_map, path)
+
+
+def parse_metadata(props: dict[str, str], path: str | Path) -> dict[str, Any]:
     if METADATA_KEY not in props:
         raise ValueError(f"{path} has no FER Studio metadata; export it with `python -m core export-onnx`")
     return json.loads(props[METADATA_KEY])

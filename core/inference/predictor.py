@@ -33,8 +33,11 @@ class FacePrediction:
 
 @dataclass
 class PredictionResult:
+    """The faces in reading order (see `reading_order`), what was found, and the TTA mode that was applied."""
+
     faces: list[FacePrediction] = field(default_factory=list)
     message: str = ""
+    tta: str = ""
 
 
 class TorchBackend:
@@ -85,9 +88,10 @@ class Predictor:
         path = Path(path)
         detector = detector or ("onnx" if path.suffix == ".onnx" else "torch")
         if path.suffix == ".onnx":
-            from core.export.onnx import read_metadata
+            from core.export.onnx import session_metadata
 
-            meta, backend, device = read_metadata(path), OnnxBackend(path), "cpu"
+            backend, device = OnnxBackend(path), "cpu"
+            meta = session_metadata(backend.session, path)  # one session: the file is parsed once
         else:
             from core.models.checkpoint import load_checkpoint
 
@@ -103,15 +107,17 @@ class Predictor:
 
         `whole=True` classifies the whole image as one face; None decides: small images in which no face is found
         are classified whole (e.g. a 48x48 FER2013 face). `tta` is "none", "flip" or "tencrop"; None is what the
-        checkpoint records. An image too small to hold a face gives an empty result that says so; the message
+        checkpoint records. Faces come in reading order, so "face 2" is the same face in every front end. An
+        image too small to hold a face gives an empty result that says so; the message
         also says when only the first frame of an animated image (opened by `open_image`) was used."""
         rgb = as_rgb(image)
         faces, message = self.find_faces(rgb, whole)
         message += frames_note(rgb)
+        spec = self.preprocessing.with_tta(tta)
         if not faces:
-            return PredictionResult([], message)
-        probabilities = self.classify_crops(face_crops(rgb, [f and f.box for f in faces], self.input_size), tta)
-        return PredictionResult(face_predictions(faces, probabilities, self.classes), message)
+            return PredictionResult([], message, spec.tta)
+        probabilities = self.classify_crops(face_crops(rgb, [f and f.box for f in faces], self.input_size), spec.tta)
+        return PredictionResult(reading_order(face_predictions(faces, probabilities, self.classes)), message, spec.tta)
 
     def find_faces(self, rgb: Image.Image, whole: bool | None) -> tuple[list[Face | None], str]:
         """The faces to classify (None: the whole image is one) and the message that says what was found."""
@@ -142,6 +148,22 @@ def face_predictions(faces: list[Face | None], probabilities: np.ndarray, classe
             for face, row in zip(faces, probabilities)]
 
 
+def reading_order(faces: list[FacePrediction]) -> list[FacePrediction]:
+    """Faces as people read a photo: rows top to bottom, left to right within a row (the detector lists them by
+    confidence, which means nothing to a reader). A face joins the row above when its centre is less than half a
+    face height below that row's first face, so a slightly tilted group photo stays one row."""
+    if len(faces) < 2 or any(f.box is None for f in faces):
+        return list(faces)
+    rows: list[list[FacePrediction]] = []
+    for face in sorted(faces, key=lambda f: (f.box[1] + f.box[3]) / 2):
+        centre, height = (face.box[1] + face.box[3]) / 2, face.box[3] - face.box[1]
+        if rows and centre - (rows[-1][0].box[1] + rows[-1][0].box[3]) / 2 < height / 2:
+            rows[-1].append(face)
+        else:
+            rows.append([face])
+    return [face for row in rows for face in sorted(row, key=lambda f: f.box[0] + f.box[2])]
+
+
 def frames_note(image: Image.Image) -> str:
     """What a message adds when only the first frame of an animated image was classified."""
     frames = image.info.get("frames", 1)
@@ -149,8 +171,9 @@ def frames_note(image: Image.Image) -> str:
 
 
 def summary(result: PredictionResult) -> str:
-    """The message in bold plus one Markdown line per face, in the order the faces are listed."""
-    lines = [f"**{result.message}**"] if result.message else []
+    """The message in bold (and the TTA applied) plus one Markdown line per face, in the order they are listed."""
+    tta = f" · test-time augmentation: {result.tta}" if result.tta and result.faces else ""
+    lines = [f"**{result.message}**{tta}"] if result.message else []
     lines += [f"- face {i}: **{face.label}** {face.confidence:.0%}" for i, face in enumerate(result.faces, 1)]
     return "\n".join(lines)
 
