@@ -29,6 +29,7 @@ START_JS = """async (offer, model, tta) => {
     live.pc = pc; live.stream = stream;
     stream.getVideoTracks().forEach(t => pc.addTrack(t, stream));
     pc.ontrack = (e) => {
+      if ('jitterBufferTarget' in e.receiver) e.receiver.jitterBufferTarget = 0;  // show frames as they come
       document.getElementById('%s').srcObject = e.streams[0] || new MediaStream([e.track]);
     };
     await pc.setLocalDescription(await pc.createOffer());

@@ -3,6 +3,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
+from app.live import live_section
 from app.state import current_model_path, current_predictor
 from app.text import escape_markdown
 from core.inference.draw import annotate
@@ -42,6 +43,9 @@ if source is not None:
                 for i, face in enumerate(result.faces, 1) for c, p in face.probabilities.items()]
         right.plotly_chart(px.bar(pd.DataFrame(rows), x="class", y="probability", color="face", barmode="group"),
                            width="stretch")
+
+st.divider()
+live_section(current_model_path(), tta)
 
 st.divider()
 st.subheader("Live webcam and a shareable link")
