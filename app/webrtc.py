@@ -67,6 +67,8 @@ async def answer(offer: dict[str, Any], annotator: LiveAnnotator) -> dict[str, s
     """The answer {"sdp", "type", "id"} to a browser's offer {"sdp", "type"}; ValueError for a bad offer."""
     if not isinstance(offer, dict) or offer.get("type") != "offer" or not isinstance(offer.get("sdp"), str):
         raise ValueError("expected a WebRTC offer {'type': 'offer', 'sdp': ...}")
+    if "m=video" not in offer["sdp"]:  # aiortc would answer an offer without media, and nothing would flow
+        raise ValueError("the offer has no video track: the browser sent no camera")
     if len(PEERS) >= MAX_PEERS:
         raise ValueError(f"already {MAX_PEERS} live streams: stop one first")
     peer_id = uuid.uuid4().hex
