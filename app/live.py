@@ -33,12 +33,22 @@ def session_annotator(path: Path, tta: str | None) -> LiveAnnotator:
     return current[1]
 
 
+def served() -> bool:
+    """True under `streamlit run`; False in AppTest, whose mock runtime has no sessions for streamlit-webrtc."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and isinstance(Runtime.instance(), Runtime)
+
+
 def live_section(path: Path | None, tta: str | None) -> None:
     """A "Live webcam" section: Start streams the camera; boxes and labels come back on every frame."""
     from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
     st.subheader("Live webcam")
     if path is None:
+        return
+    if not served():
+        st.info("The live webcam needs the studio served by `streamlit run` (it opens its own WebRTC connection).")
         return
     annotator = session_annotator(path, tta)
 
