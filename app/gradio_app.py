@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,68 +19,21 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app.charts import faces_chart
+from app.gradio_live import live_tab
 from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
 from core.inference.predictor import FacePrediction, PredictionResult, Predictor, reading_order, summary
+from core.inference.tracking import SMOOTH_WINDOW, Track, box_centre, smooth_faces  # noqa: F401 (re-exported)
 from core.data.preprocessing import TTA_MODES
 
 TITLE = "FER Studio — live prediction"
 MODEL_TTA = "model"  # the TTA dropdown's default: whatever TTA the checkpoint records
-SMOOTH_WINDOW = 5  # frames averaged per face: ~0.75 s at STREAM_EVERY, steady labels without visible lag
 STREAM_EVERY = 0.15  # seconds between webcam frames; MTCNN + a small CNN take ~0.1 s a frame on 2 CPU cores
 STREAM_TIME_LIMIT = 600  # seconds one webcam session may hold a worker before it has to be restarted
 NO_SHARE = ("No public link: Gradio's share service could not be reached (no internet?). "
             "Serving locally at {url}")
-
-
-@dataclass
-class Track:
-    """One face followed across webcam frames: where it was last seen and its recent probabilities."""
-
-    centre: tuple[float, float]
-    history: list[dict[str, float]]
-
-
-def box_centre(box: tuple[float, float, float, float] | None) -> tuple[float, float]:
-    return (0.0, 0.0) if box is None else ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
-
-
-def match_faces(tracks: list[Track], faces: list[FacePrediction]) -> dict[int, int]:
-    """face index -> track index: closest centres first, each used once, never farther than the face's size
-    (a face that jumps further is a different person or a new detection, so it starts fresh)."""
-    pairs = []
-    for f, face in enumerate(faces):
-        reach = math.inf if face.box is None else max(face.box[2] - face.box[0], face.box[3] - face.box[1])
-        for t, track in enumerate(tracks):
-            distance = math.dist(box_centre(face.box), track.centre)
-            if distance <= reach:
-                pairs.append((distance, f, t))
-    matched: dict[int, int] = {}
-    for _, f, t in sorted(pairs):
-        if f not in matched and t not in matched.values():
-            matched[f] = t
-    return matched
-
-
-def smooth_faces(tracks: list[Track], faces: list[FacePrediction],
-                 window: int = SMOOTH_WINDOW) -> tuple[list[Track], list[FacePrediction]]:
-    """Each face's probabilities averaged over its last `window` frames, and the tracks for the next frame.
-
-    Pure: the caller keeps the tracks (in gr.State). Faces that left the frame drop their track."""
-    matched = match_faces(tracks, faces)
-    new_tracks, smoothed = [], []
-    for f, face in enumerate(faces):
-        previous = tracks[matched[f]].history if f in matched else []
-        # a model switch changes the class list; older frames then cannot be averaged in
-        kept = [h for h in previous if h.keys() == face.probabilities.keys()]
-        history = (kept[-(window - 1):] if window > 1 else []) + [dict(face.probabilities)]
-        mean = {c: sum(h[c] for h in history) / len(history) for c in face.probabilities}
-        label = max(mean, key=mean.get)
-        smoothed.append(FacePrediction(face.box, face.score, mean, label, mean[label]))
-        new_tracks.append(Track(box_centre(face.box), history))
-    return new_tracks, smoothed
 
 
 @functools.lru_cache(maxsize=8)
@@ -204,6 +155,8 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
         with gr.Tabs():
             with gr.Tab("Upload"):
                 upload_tab(model, tta, allowed)
+            with gr.Tab("Live"):
+                live_tab(model, tta, allowed)
             with gr.Tab("Webcam"):
                 webcam_tab(model, tta, allowed)
         # the app outlives training runs (the studio starts it once): list newly finished ones on each page load

@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import gradio_server
 from app.charts import faces_chart
+from app.live import live_section
 from app.state import current_model_path, current_predictor
 from app.text import escape_markdown
 from core.data.images import open_image
@@ -55,26 +56,12 @@ if shown is not None:
         right.plotly_chart(faces_chart(result), width="stretch", key="predict_chart")
 
 st.divider()
+live_section(current_model_path(), tta)
+
+st.divider()
 st.subheader("Live webcam (Gradio app)")
 st.write("The Gradio app streams your webcam through the model frame by frame. It runs as its own process on this "
          "machine, started once when this page first loads and found again afterwards.")
-
-
-def live_app_link(state: dict) -> None:
-    """The link once the app answers; while it starts, a note (this fragment re-runs every second until then)."""
-    status = gradio_server.readiness(state)
-    if status == "ready":
-        st.link_button("Open the live app", state["url"], type="primary")
-        if st.session_state.pop("gradio_waiting", False):
-            st.rerun()  # the whole page once more, so this fragment stops polling
-    elif status == "starting":
-        st.session_state.gradio_waiting = True
-        st.button("Open the live app", disabled=True, key="gradio_starting")
-        st.caption("Starting the live app in the background (a few seconds, once) ...")
-    else:
-        st.error(f"The live app stopped while starting. From {gradio_server.log_file()}:")
-        st.code(gradio_server.log_tail())
-
 
 autostart = os.environ.get("FER_GRADIO_AUTOSTART", "1") != "0"  # 0: start it only on demand (the tests do)
 state = gradio_server.read_state()
