@@ -20,7 +20,7 @@ from PIL import Image
 
 from app.charts import faces_chart
 from app.gradio_live import live_tab
-from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
+from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
@@ -103,7 +103,7 @@ def predict_frame(frame: Image.Image | None, model_path: str | None, tta: str, t
 def model_choices(given: Path | None) -> tuple[list[tuple[str, str]], str | None]:
     """Dropdown (label, path) pairs from the catalog, plus `given` when it lives elsewhere; and the default."""
     entries: list[CheckpointEntry] = list_checkpoints()
-    default = default_checkpoint()
+    default = default_live_checkpoint()
     if given is not None:
         same = [e for e in entries if e.path.resolve() == Path(given).resolve()]
         entry = same[0] if same else describe(given)
@@ -141,7 +141,7 @@ def webcam_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) ->
 
 
 def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
-    """The whole UI, not yet serving. `default_checkpoint` None picks core.inference.catalog's default."""
+    """The whole UI, not yet serving. `default_checkpoint` None picks the catalog's live default (the shipped int8 model)."""
     choices, value = model_choices(default_checkpoint)
     allowed = frozenset(path for _, path in choices)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool

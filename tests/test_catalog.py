@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from core.data.preprocessing import Preprocessing
-from core.inference.catalog import CheckpointEntry, default_checkpoint, describe, list_checkpoints
+from core.inference.catalog import (CheckpointEntry, default_checkpoint, default_live_checkpoint, describe,
+                                    list_checkpoints)
 from core.models.checkpoint import save_checkpoint
 from core.models.registry import create_model
 
@@ -92,6 +93,15 @@ def test_missing_folders_give_an_empty_list(tmp_path):
 
 
 def test_default_prefers_a_fer2013_shipped_model(shipped, runs):
+    assert default_checkpoint(shipped, runs) == shipped / "fer2013_fernet.pt"
+
+
+def test_live_default_is_the_shipped_int8_model_and_the_studio_keeps_the_pt(shipped, runs, tiny_checkpoint):
+    from core.export.onnx import export_onnx
+
+    assert default_live_checkpoint(shipped, runs) == shipped / "fer2013_fernet.pt"  # no int8 file: the usual default
+    export_onnx(tiny_checkpoint, shipped / "fer2013_fernet_int8.onnx")  # the name is what marks the live model
+    assert default_live_checkpoint(shipped, runs) == shipped / "fer2013_fernet_int8.onnx"
     assert default_checkpoint(shipped, runs) == shipped / "fer2013_fernet.pt"
 
 

@@ -110,3 +110,11 @@ def default_checkpoint(checkpoints_dir: Path | None = None, runs_root: Path | No
         return (preferred or shipped)[0].path
     runs = run_checkpoints(runs_root)
     return runs[0].path if runs else None
+
+
+def default_live_checkpoint(checkpoints_dir: Path | None = None, runs_root: Path | None = None) -> Path | None:
+    """The live app's default: the shipped int8 ONNX FER2013 model (no torch to import, ~4x faster per face than
+    fp32, bench/live_models.py), else `default_checkpoint`."""
+    live = [e for e in shipped_checkpoints(checkpoints_dir) if e.path.name.endswith("_int8.onnx")]
+    preferred = [e for e in live if "fer2013" in e.name.lower()]
+    return (preferred or live)[0].path if live else default_checkpoint(checkpoints_dir, runs_root)

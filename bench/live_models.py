@@ -1,0 +1,161 @@
+"""bench_live.py's model section: per-face latency and PrivateTest accuracy of each classifier and runtime, the
+detector's time per frame, and the CLI's start-up and memory with and without torch.
+
+    python bench/live_models.py [--rounds 5]     (bench/bench_live.py --models runs it beside the webcam table)
+
+Latency is one face, batch 1, 2 threads, the median of `--rounds` interleaved rounds of 300 calls (so machine noise
+hits every runtime alike); ratios are against onnxruntime fp32 of the same model, measured in the same run.
+Accuracy is PrivateTest of the full import, no TTA, on the labels each model was trained with.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from core.data.preprocessing import Preprocessing, to_model_input  # noqa: E402
+from core.export.onnx import read_metadata  # noqa: E402
+from core.paths import CHECKPOINTS_DIR, shared_data_dir  # noqa: E402
+
+CALLS = 300
+
+
+def session(path: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def runtimes(checkpoint: Path, work: Path) -> dict[str, object]:
+    """name -> callable(batch) -> logits: torch fp32, onnxruntime fp32 and int8 of one checkpoint."""
+    import torch
+
+    from core.export.onnx import export_onnx
+    from core.export.quantize import calibration_faces, quantize_classifier
+    from core.data.store import load_dataset
+    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+
+    torch.set_num_threads(2)
+    model = model_from_checkpoint(load_checkpoint(checkpoint)).eval()
+    fp32 = export_onnx(checkpoint, work / f"{checkpoint.stem}.onnx")
+    shipped = checkpoint.with_name(f"{checkpoint.stem}_int8.onnx")
+    int8 = shipped if shipped.is_file() else quantize_classifier(fp32, work / f"{checkpoint.stem}_int8.onnx",
+                                                               calibration_faces(load_dataset()))
+    sessions = {"onnx fp32": session(fp32), "onnx int8": session(int8)}
+
+    def torch_call(batch: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(batch)).numpy()
+
+    calls = {"torch fp32": torch_call}
+    calls.update({name: (lambda s: lambda batch: s.run(None, {"input": batch})[0])(s) for name, s in sessions.items()})
+    return {"calls": calls, "spec": Preprocessing.from_dict(read_metadata(fp32)["preprocessing"]),
+            "classes": read_metadata(fp32)["classes"], "label_source": read_metadata(fp32)["label_source"]}
+
+
+def latency_ms(calls: dict, item, rounds: int, per_round: int = CALLS) -> dict[str, float]:
+    """Median per-call ms of each runtime over interleaved rounds."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        for _ in range(min(30, per_round)):
+            call(item)  # warm-up: allocations, oneDNN kernel selection
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            for _ in range(per_round):
+                call(item)
+            samples[name].append((time.perf_counter() - start) / per_round * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def private_accuracy(call, spec: Preprocessing, classes: list[str], label_source: str) -> float:
+    from core.data.store import load_dataset
+
+    dataset = load_dataset()
+    column = "ferplus" if label_source.startswith("ferplus") else "label"
+    labels = dataset.meta[column].to_numpy()
+    rows = np.flatnonzero((dataset.meta["split"].to_numpy() == "PrivateTest") & np.isin(labels, classes))
+    batch = to_model_input(np.asarray(dataset.images)[rows], spec)
+    predicted = np.concatenate([call(batch[i:i + 256]).argmax(axis=1) for i in range(0, len(batch), 256)])
+    return float((predicted == np.array([classes.index(label) for label in labels[rows]])).mean())
+
+
+def classifier_rows(rounds: int) -> list[tuple[str, str, float, float]]:
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for checkpoint in sorted(CHECKPOINTS_DIR.glob("*_fernet.pt")):
+            model = runtimes(checkpoint, Path(work))
+            face = to_model_input(np.full((1, 48, 48), 128, np.uint8), model["spec"])
+            times = latency_ms(model["calls"], face, rounds)
+            for name, call in model["calls"].items():
+                accuracy = private_accuracy(call, model["spec"], model["classes"], model["label_source"])
+                rows.append((checkpoint.stem, name, times[name], accuracy))
+    return rows
+
+
+def detector_ms(rounds: int) -> dict[str, float]:
+    """ms per 640x480 frame (the six-face test photo, letterboxed) for each MTCNN backend."""
+    from PIL import Image
+
+    from core.inference.faces import FaceDetector
+
+    photo = Image.open(shared_data_dir() / "photos" / "test.jpg").convert("RGB")
+    frame = Image.new("RGB", (640, 480))
+    photo.thumbnail((640, 480))
+    frame.paste(photo, ((640 - photo.width) // 2, (480 - photo.height) // 2))
+    detectors = {f"MTCNN {backend}": FaceDetector(backend=backend).detect for backend in ("torch", "onnx")}
+    return latency_ms(detectors, frame, max(1, rounds // 2), per_round=5)
+
+
+# a wrapper process per run, so each peak is that run's own (RUSAGE_CHILDREN keeps the largest child ever seen)
+PEAK = ("import resource, subprocess, sys, time; t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, "
+        "capture_output=True); print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+
+
+def cli_startup(checkpoint: Path) -> tuple[float, float]:
+    """Wall seconds and peak MB of one `python -m core predict` on a photo, as a whole process."""
+    with tempfile.TemporaryDirectory() as out:
+        photo = shared_data_dir() / "photos" / "happy.jpeg"
+        command = [sys.executable, "-m", "core", "predict", "--path", str(photo), "--checkpoint", str(checkpoint),
+                   "--out", f"{out}/a.jpg"]
+        wall, peak_kb = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=REPO_ROOT, check=True,
+                                       capture_output=True, text=True).stdout.split()
+    return float(wall), float(peak_kb) / 1024
+
+
+def models_section(rounds: int) -> None:
+    print("\nper-face latency (batch 1, 2 threads) and PrivateTest accuracy (no TTA), ratios against onnx fp32:")
+    rows = classifier_rows(rounds)
+    base = {model: ms for model, name, ms, _ in rows if name == "onnx fp32"}
+    for model, name, ms, accuracy in rows:
+        print(f"  {model:16s} {name:11s} {ms:6.3f} ms  ({base[model] / ms:4.1f}x faster)  accuracy {accuracy:.2%}")
+    print("\nface detector per 640x480 frame (six-face photo):")
+    for name, ms in detector_ms(rounds).items():
+        print(f"  {name:12s} {ms:7.1f} ms")
+    print("\n`python -m core predict` on one photo, whole process (wall, peak memory of the process):")
+    int8 = CHECKPOINTS_DIR / "fer2013_fernet_int8.onnx"
+    for checkpoint in (CHECKPOINTS_DIR / "fer2013_fernet.pt", int8):
+        if checkpoint.is_file():
+            wall, peak = cli_startup(checkpoint)
+            print(f"  {checkpoint.name:26s} {wall:5.2f} s  {peak:6.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    models_section(parser.parse_args().rounds)
+
+
+if __name__ == "__main__":
+    main()
