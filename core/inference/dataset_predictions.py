@@ -23,9 +23,7 @@ from core.progress import Track, no_progress
 # 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA)
 PREDICTIONS_VERSION = 3
 BACKENDS = ("fp32", "bf16", "onnx")
-# bench/bench_dataset_predictions.py on the full import: see the README's Benchmarks for the figures
-DEFAULT_BACKEND = "bf16"
-CHUNK = 1024  # images per progress step: small enough for a smooth bar, large enough to keep the model busy
+CHUNK = 256  # images per progress step: 140 steps over the full set, each long enough to keep the model busy
 
 FacesToProbabilities = Callable[[np.ndarray], np.ndarray]
 
@@ -44,9 +42,18 @@ def load_cached(dataset: FerDataset, checkpoint: Path) -> np.ndarray | None:
     return np.load(cache) if cache.is_file() else None
 
 
-def faces_predictor(checkpoint: Path, backend: str, workdir: Path) -> FacesToProbabilities:
-    """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend`, with the checkpoint's TTA and
-    temperature; "onnx" writes its export into `workdir`."""
+def default_backend() -> str:
+    """bf16 autocast on CPUs with bf16 units, where bench/bench_dataset_predictions.py measured it fastest with
+    fp32's argmax kept on >= 99.5 % of images (README, Benchmarks); onnxruntime elsewhere, which was next."""
+    from core.training.loop import cpu_has_bf16
+
+    return "bf16" if cpu_has_bf16() else "onnx"
+
+
+def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path) -> FacesToProbabilities:
+    """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend` (None: `default_backend()`), with
+    the checkpoint's TTA and temperature; "onnx" writes its export into `workdir`."""
+    backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     if backend == "onnx":
@@ -89,7 +96,7 @@ def save_cache(dataset: FerDataset, checkpoint: Path, probabilities: np.ndarray)
     return write_atomically(cache, lambda handle: np.save(handle, probabilities), binary=True)
 
 
-def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str = DEFAULT_BACKEND,
+def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str | None = None,
                           track: Track = no_progress) -> np.ndarray:
     """The model's class probabilities for every image (N, C), as `evaluate` scores them, computed in this process
     once and cached on disk (the studio starts `prediction_job` instead, so no page waits)."""

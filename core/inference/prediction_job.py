@@ -23,7 +23,7 @@ from typing import Any
 
 from core.data.dataset import FerDataset
 from core.files import exclusive_lock, write_json
-from core.inference.dataset_predictions import (DEFAULT_BACKEND, compute_probabilities, faces_predictor,
+from core.inference.dataset_predictions import (compute_probabilities, default_backend, faces_predictor,
                                                 predictions_cache_path, save_cache)
 from core.paths import REPO_ROOT
 from core.processes import spawn
@@ -51,8 +51,9 @@ def job_status(dataset: FerDataset, checkpoint: Path) -> dict[str, Any] | None:
     return status
 
 
-def start(dataset: FerDataset, checkpoint: Path, backend: str = DEFAULT_BACKEND) -> dict[str, Any]:
-    """Start the job unless it runs already (then this is a no-op) or its result is cached; return its status."""
+def start(dataset: FerDataset, checkpoint: Path, backend: str | None = None) -> dict[str, Any]:
+    """Start the job unless it runs already (then this is a no-op) or its result is cached; return its status.
+    `backend` None lets the job's process pick (`dataset_predictions.default_backend`)."""
     from core.data.store import current_dataset_dir
 
     folder = job_dir(dataset, checkpoint)
@@ -114,8 +115,9 @@ def run(folder: Path, stop: threading.Event) -> str:
         dataset, checkpoint = load_job_dataset(job), Path(job["checkpoint"])
         if str(predictions_cache_path(dataset, checkpoint)) != job["cache"]:
             raise ValueError("the checkpoint or the data set changed since the job was started; start it again")
-        predict = faces_predictor(checkpoint, job["backend"], folder)
-        update_status(folder, phase=PREDICTING)
+        backend = job["backend"] or default_backend()
+        predict = faces_predictor(checkpoint, backend, folder)
+        update_status(folder, phase=PREDICTING, backend=backend)
         probabilities = compute_probabilities(dataset.images, predict, status_track(folder, stop))
         if stop.is_set():
             update_status(folder, state="stopped", reason="cancelled", finished=time.time(), eta_seconds=None)
