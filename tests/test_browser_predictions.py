@@ -43,7 +43,11 @@ def studio_server(root):
         yield url
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        try:
+            server.wait(timeout=120)  # a loaded machine can take a while to shut Streamlit down
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 def eight_samples(root) -> FerDataset:
