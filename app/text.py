@@ -29,3 +29,11 @@ def readable_date(iso: object) -> str:
     except ValueError:
         return "?" if iso in (None, "") else str(iso)
     return f"{moment.day} {moment:%b %Y, %H:%M}"
+
+
+def eta_text(seconds: object) -> str:
+    """A time left as people read it ("about 2 min 5 s left"); "" when unknown."""
+    if not seconds:
+        return ""
+    minutes, rest = divmod(int(seconds), 60)
+    return f"about {minutes} min {rest} s left" if minutes else f"about {rest} s left"

@@ -24,3 +24,14 @@ def still_running(pid: int | None, pid_start: str | None) -> bool:
         return False
     started = process_start_time(int(pid))
     return started is not None and started in (pid_start, "unknown")
+
+
+def spawn(command: list[str], log: Path, cwd: Path) -> tuple[int, str | None]:
+    """Start `command` as its own process in its own session, so it outlives the app that started it (and a
+    ctrl-C there); its output is appended to `log`. Returns the (pid, kernel start time) to record."""
+    import subprocess
+
+    with open(log, "a") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   cwd=cwd, start_new_session=True)
+    return process.pid, process_start_time(process.pid)

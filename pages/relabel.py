@@ -6,12 +6,12 @@ reruns only the labelling fragment, which reads everything it draws from memory 
 import streamlit as st
 
 from app.charts import bars_html, face_html
+from app.predictions import predictions_panel
 from app.state import annotator, current_dataset, current_issues, current_model_path, current_model_probabilities
 from app.text import escape_markdown
 from core.data.classes import ALL_CLASSES
 from core.data.fer2013 import SPLITS
 from core.errors import DataError
-from core.inference.dataset_predictions import dataset_probabilities
 from core.labels.exports import export_fer2013_csv, export_ferplus_csv
 from core.labels.queue import BENCHMARK_REASON, BENCHMARK_SPLIT, disputed_queue, queue_explanation, vote_counts
 from core.labels.relabels import NOT_A_FACE, RelabelStore
@@ -78,15 +78,13 @@ def labelling() -> None:
     panel = model_panel(int(item["row"]))
     if panel is not None:
         charts.html(panel)
-    elif current_model_path() is not None and charts.button(
-            "Compute the model's probabilities", key="relabel_compute",
-            help="Runs the model over the whole data set once (cached on disk); its chart shows here afterwards."):
-        with st.spinner("Running the model over every image ..."):
-            dataset_probabilities(dataset, current_model_path())
-        st.rerun()
+    elif current_model_path() is not None:
+        charts.caption("The model's chart shows here once its predictions are computed (below the keys).")
 
 
 labelling()
+if model is None and current_model_path() is not None:
+    predictions_panel(dataset, current_model_path(), "relabel")  # a background job: the keys keep working
 
 with st.expander("History and exports"):
     everyone = st.checkbox("Show every annotator", value=False)

@@ -9,7 +9,7 @@ import torch
 from app.charts import curve_chart
 from app.config_form import config_from_form, config_widgets
 from app.state import current_dataset
-from app.text import escape_markdown
+from app.text import escape_markdown, eta_text
 from core.data.classes import ALL_CLASSES, CLASS_SETS
 from core.evaluation.metrics import reference_table
 from core.models.registry import list_models
@@ -55,7 +55,7 @@ def progress_text(status: dict, phase: str) -> str:
     """The progress bar's words: epoch and step, and the ETA while training."""
     eta = status.get("eta_seconds") if phase == runner.TRAINING else None
     return (f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
-            + (f", about {eta // 60} min {eta % 60} s left" if eta else ""))
+            + (f", {eta_text(eta)}" if eta else ""))
 
 
 def resume(run_id: str) -> None:

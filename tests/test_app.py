@@ -36,13 +36,13 @@ def tiny_model(isolated, tiny_run):
     return run / "best.pt"
 
 
-def run_page(page: str | None = None, **query) -> AppTest:
+def run_page(page_file: str | None = None, **query) -> AppTest:
     app = AppTest.from_file(MAIN, default_timeout=120)
     for key, value in query.items():
         app.query_params[key] = value
     app.run()
-    if page:
-        app.switch_page(str(REPO_ROOT / "pages" / page))
+    if page_file:
+        app.switch_page(str(REPO_ROOT / "pages" / page_file))
         app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -117,6 +117,51 @@ def test_browse_page_pages_and_filters():
     assert "472 images match" in app.number_input(key="browse_page").label
     app.multiselect(key="browse_splits").set_value(["PrivateTest"]).run()
     assert not app.exception and "157 images match" in app.number_input(key="browse_page").label
+
+
+def test_browse_page_reads_its_filters_and_page_from_the_url():
+    app = run_page("browse.py", splits=json.dumps(["PrivateTest"]), page="2")
+    assert "157 images match" in app.number_input(key="browse_page").label
+    assert app.number_input(key="browse_page").value == 2
+    app.multiselect(key="browse_splits").set_value([]).run()
+    assert "splits" not in app.query_params  # defaults leave the URL
+    app.checkbox(key="browse_disagree").check().run()
+    assert app.query_params["disagree"] == "true"
+
+
+def test_browse_page_ignores_a_stale_link():
+    app = run_page("browse.py", splits=json.dumps(["Nope"]), agreement="[2]", page="9999", disagree="{")
+    assert "472 images match" in app.number_input(key="browse_page").label
+    assert app.number_input(key="browse_page").value == 10  # the last page
+
+
+def test_url_values_read_back_as_the_widget_takes_them():
+    from app.url_state import decoded
+
+    assert decoded('["a", "x"]', [], ("a", "b")) == ["a"]
+    assert decoded("[0.2, 0.8]", (0.0, 1.0), None) == (0.2, 0.8)
+    assert decoded("[0.2]", (0.0, 1.0), None) is None and decoded("true", 0, None) is None
+    assert decoded("3", 1, None) == 3 and decoded("false", True, None) is False and decoded("{", 1, None) is None
+
+
+def test_browse_page_runs_the_predictions_job_in_the_background(tiny_model, isolated):
+    from core.data.store import load_sample
+    from core.inference import prediction_job
+    from core.inference.dataset_predictions import load_cached
+
+    app = run_page("browse.py")
+    app.toggle(key="browse_predictions").set_value(True).run()
+    assert app.button(key="browse_predict").label == "Compute the model's predictions"
+    app.button(key="browse_predict").click().run()
+    assert not app.exception
+    status = prediction_job.job_status(load_sample(), tiny_model)
+    assert status is not None and status["pid"]  # a process of its own: the page did not wait for it
+    deadline = time.time() + 300
+    while load_cached(load_sample(), tiny_model) is None and time.time() < deadline:
+        time.sleep(0.5)
+    app.run()
+    assert app.multiselect(key="browse_predicted").options  # the page uses the cache
+    assert prediction_job.job_status(load_sample(), tiny_model)["state"] == "finished"
 
 
 def test_predict_page_without_a_model_says_how_to_get_one():

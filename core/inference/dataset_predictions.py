@@ -1,7 +1,16 @@
-"""A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk."""
+"""A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk.
+
+The probabilities are what `evaluate` scores: `core.training.loop.predict_probabilities`, with the checkpoint's
+TTA and temperature. Three backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units) and
+onnxruntime on an ONNX export; `bench/bench_dataset_predictions.py` measures them against each other. The studio
+runs this as a background job (`core.inference.prediction_job`); `dataset_probabilities` is the in-process path the
+CLI uses.
+"""
 from __future__ import annotations
 
 import hashlib
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +18,14 @@ import numpy as np
 from core.data.dataset import FerDataset
 from core.files import write_atomically
 from core.paths import data_dir
+from core.progress import Track, no_progress
 
-PREDICTIONS_VERSION = 2  # 2: the checkpoint's TTA and the spec's resize filter (1 had no TTA, PIL's default filter)
+# 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA)
+PREDICTIONS_VERSION = 3
+BACKENDS = ("fp32", "bf16", "onnx")
+CHUNK = 256  # images per progress step: 140 steps over the full set, each long enough to keep the model busy
+
+FacesToProbabilities = Callable[[np.ndarray], np.ndarray]
 
 
 def predictions_cache_path(dataset: FerDataset, checkpoint: Path) -> Path:
@@ -21,17 +36,75 @@ def predictions_cache_path(dataset: FerDataset, checkpoint: Path) -> Path:
     return data_dir() / "predictions" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
 
 
-def dataset_probabilities(dataset: FerDataset, checkpoint: Path, batch_size: int = 512) -> np.ndarray:
-    """The model's class probabilities for every image (N, C), preprocessed and with the TTA the checkpoint records
-    (as `evaluate` scores it), computed once and cached on disk."""
-    from core.inference.predictor import Predictor
-
+def load_cached(dataset: FerDataset, checkpoint: Path) -> np.ndarray | None:
+    """The cached probabilities (N, C), or None when they were never computed."""
     cache = predictions_cache_path(dataset, checkpoint)
-    if cache.is_file():
-        return np.load(cache)
-    predictor = Predictor.load(checkpoint)
-    images = np.asarray(dataset.images)  # 48x48: classify_crops resizes them to the model's size as training does
-    probabilities = np.concatenate([predictor.classify_crops(images[i:i + batch_size])
-                                    for i in range(0, len(images), batch_size)]).astype(np.float32)
-    write_atomically(cache, lambda handle: np.save(handle, probabilities), binary=True)
+    return np.load(cache) if cache.is_file() else None
+
+
+def default_backend() -> str:
+    """bf16 autocast on CPUs with bf16 units, where bench/bench_dataset_predictions.py measured it fastest with
+    fp32's argmax kept on >= 99.5 % of images (README, Benchmarks); onnxruntime elsewhere, which was next."""
+    from core.training.loop import cpu_has_bf16
+
+    return "bf16" if cpu_has_bf16() else "onnx"
+
+
+def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path) -> FacesToProbabilities:
+    """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend` (None: `default_backend()`), with
+    the checkpoint's TTA and temperature; "onnx" writes its export into `workdir`."""
+    backend = backend or default_backend()
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    if backend == "onnx":
+        from core.export.onnx import export_onnx
+        from core.inference.predictor import Predictor
+
+        return Predictor.load(export_onnx(checkpoint, Path(workdir) / "model.onnx")).classify_crops
+    import torch
+
+    from core.data.preprocessing import Preprocessing
+    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+    from core.training.loop import predict_probabilities
+
+    payload = load_checkpoint(checkpoint)
+    spec, bf16 = Preprocessing.from_payload(payload), backend == "bf16"
+    model = model_from_checkpoint(payload).eval()
+    if bf16:
+        model = model.to(memory_format=torch.channels_last)  # oneDNN's fast bf16 convolutions want this layout
+
+    def predict(faces: np.ndarray) -> np.ndarray:
+        batch = torch.from_numpy(np.array(faces)[:, None])  # a copy: memory-mapped faces are read-only
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return predict_probabilities(model, batch, spec, batch_size=len(faces)).float().numpy()
+    return predict
+
+
+def compute_probabilities(images: np.ndarray, predict: FacesToProbabilities, track: Track = no_progress,
+                          chunk: int = CHUNK) -> np.ndarray:
+    """Probabilities for every image, one `chunk` at a time through `track`; fewer rows when `track` stops early
+    (a cancelled job), so callers check the length before caching."""
+    starts = range(0, len(images), chunk)
+    parts = [predict(np.asarray(images[i:i + chunk])) for i in track(starts, len(starts), "predicting")]
+    return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 0), np.float32)
+
+
+def save_cache(dataset: FerDataset, checkpoint: Path, probabilities: np.ndarray) -> Path:
+    if len(probabilities) != len(dataset):
+        raise ValueError(f"{len(probabilities)} rows of probabilities for {len(dataset)} images")
+    cache = predictions_cache_path(dataset, checkpoint)
+    return write_atomically(cache, lambda handle: np.save(handle, probabilities), binary=True)
+
+
+def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str | None = None,
+                          track: Track = no_progress) -> np.ndarray:
+    """The model's class probabilities for every image (N, C), as `evaluate` scores them, computed in this process
+    once and cached on disk (the studio starts `prediction_job` instead, so no page waits)."""
+    cached = load_cached(dataset, checkpoint)
+    if cached is not None:
+        return cached
+    with tempfile.TemporaryDirectory() as workdir:
+        probabilities = compute_probabilities(dataset.images, faces_predictor(checkpoint, backend, Path(workdir)),
+                                              track)
+    save_cache(dataset, checkpoint, probabilities)
     return probabilities

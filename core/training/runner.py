@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
@@ -25,7 +24,7 @@ from typing import Any
 from core.training.config import TrainConfig
 from core.files import exclusive_lock, write_json
 from core.paths import REPO_ROOT, check_run_name, runs_dir
-from core.processes import process_start_time, still_running
+from core.processes import spawn, still_running
 from core.training.run_folder import LAST, LOG, STATUS, STATUS_LOCK, RunFolder, is_run_folder
 
 ACTIVE = ("queued", "running")
@@ -135,12 +134,9 @@ def list_runs(root: Path | None = None) -> list[dict[str, Any]]:
 
 def launch(run: Path, resume: bool) -> None:
     """Start the worker as its own process (a fresh interpreter, never a fork of this one)."""
-    log = open(run / LOG, "a")
     command = [sys.executable, "-m", "core.training.worker", str(run)] + (["--resume"] if resume else [])
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               cwd=REPO_ROOT, start_new_session=True)  # survives the app that started it
-    log.close()
-    update_status(run, pid=process.pid, pid_start=process_start_time(process.pid))
+    pid, pid_start = spawn(command, run / LOG, REPO_ROOT)  # its own session: survives the app that started it
+    update_status(run, pid=pid, pid_start=pid_start)
 
 
 def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None = None, dataset=None) -> str:
@@ -183,10 +179,15 @@ def resume(run_id: str, root: Path | None = None) -> None:
 
 def stop(run_id: str, root: Path | None = None) -> None:
     """Ask a run to stop gracefully: it finishes the current step and writes last.pt."""
-    current = refresh_status(run_id, root)
-    if current["state"] in ACTIVE:
+    request_stop(run_path(run_id, root), refresh_status(run_id, root))
+
+
+def request_stop(folder: Path, current: dict[str, Any]) -> None:
+    """Tell the active process behind `folder` (a run, or a predictions job), whose status is `current`, to stop:
+    SIGTERM, and a note in status.json."""
+    if current.get("state") in ACTIVE:
         # on disk too: a worker still starting (no pid yet, or no signal handler yet) still learns of it
-        update_status(run_path(run_id, root), stop_requested=time.time(), phase=STOPPING, eta_seconds=None)
+        update_status(folder, stop_requested=time.time(), phase=STOPPING, eta_seconds=None)
         if current.get("pid"):
             try:
                 os.kill(current["pid"], signal.SIGTERM)

@@ -1,0 +1,56 @@
+"""Benchmark: a model's probabilities over the data set (the predictions job's work), by backend.
+
+    FER_DATA_DIR=<a full import> python bench/bench_dataset_predictions.py [--checkpoint C] [--images N]
+
+Times torch fp32 (the baseline, measured in the same run: it is what `evaluate` computes), torch with bf16
+autocast and onnxruntime on the first N images of the current data set (all of them by default), in the job's
+chunks, and says how often each agrees with fp32's argmax. Model set-up (loading, the ONNX export) is timed apart.
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core.data.store import load_dataset
+from core.inference.catalog import default_checkpoint
+from core.inference.dataset_predictions import BACKENDS, compute_probabilities, faces_predictor
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path, default=None)
+    parser.add_argument("--images", type=int, default=None, help="the first N images (default: all)")
+    parser.add_argument("--backends", default=",".join(BACKENDS))
+    args = parser.parse_args()
+    checkpoint = args.checkpoint or default_checkpoint()
+    dataset = load_dataset()
+    images = np.asarray(dataset.images[:args.images or len(dataset)])
+    print(f"{checkpoint}, {len(images):,} of {len(dataset):,} images")
+    results = {}
+    with tempfile.TemporaryDirectory() as workdir:
+        for backend in args.backends.split(","):
+            start = time.perf_counter()
+            predict = faces_predictor(checkpoint, backend, Path(workdir))
+            predict(images[:64])  # warm-up: first-call allocations and oneDNN kernel selection
+            setup = time.perf_counter() - start
+            start = time.perf_counter()
+            probabilities = compute_probabilities(images, predict)
+            seconds = time.perf_counter() - start
+            results[backend] = (probabilities, len(images) / seconds)
+            print(f"{backend:5s}: {len(images) / seconds:7.0f} images/s ({seconds:.1f} s; set-up {setup:.1f} s)",
+                  flush=True)
+    if "fp32" not in results:
+        return
+    baseline, fp32_rate = results["fp32"]
+    for backend, (probabilities, rate) in results.items():
+        agree = float((probabilities.argmax(1) == baseline.argmax(1)).mean())
+        print(f"{backend:5s}: {rate / fp32_rate:4.2f}x fp32's speed, argmax agrees with fp32 on {agree:.2%}, "
+              f"max |p - p_fp32| {np.abs(probabilities - baseline).max():.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Real-browser test of the predictions job in Browse: start it, see its progress and ETA, cancel it, start it again,
+use its cache, and find the cache again after a restart of the studio (no second job). Chromium via Playwright."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.data.dataset import FerDataset
+from core.data.store import load_dataset, load_sample, save_dataset
+from core.inference.catalog import default_checkpoint
+from core.inference.dataset_predictions import predictions_cache_path
+from core.paths import REPO_ROOT
+from tests.test_browser import ARTIFACTS, CHROMIUM, browser, free_port, settle  # noqa: F401 (browser: a fixture)
+
+pytestmark = pytest.mark.slow
+TOGGLE = "Filter and show by the model's predictions"
+
+
+@contextmanager
+def studio_server(root):
+    env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs")}
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
+                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=REPO_ROOT,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url, deadline = f"http://127.0.0.1:{port}", time.time() + 90
+    while time.time() < deadline:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
+                break
+        except OSError:
+            time.sleep(0.5)
+    try:
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=120)  # a loaded machine can take a while to shut Streamlit down
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def eight_samples(root) -> FerDataset:
+    """The shipped sample eight times over (3,776 images, 15 chunks): long enough to cancel the job midway."""
+    if not os.path.isfile(CHROMIUM):
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.sync_api")
+    sample = load_sample()
+    meta = pd.concat([sample.meta.assign(image_id=sample.meta["image_id"] + f"-{k}") for k in range(8)],
+                     ignore_index=True)
+    info = {k: v for k, v in sample.info.items() if k != "is_sample"} | {"source": "eight samples",
+                                                                         "created": time.time()}
+    save_dataset(FerDataset(np.concatenate([np.asarray(sample.images)] * 8), meta, info), root / "data")
+    return load_dataset(root / "data")
+
+
+def open_browse(browser, url: str):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{url}/browse")
+    page.get_by_text(TOGGLE).wait_for(timeout=120_000)
+    settle(page)
+    page.get_by_text(TOGGLE).click()
+    return page
+
+
+def test_predictions_job_from_browse(tmp_path, monkeypatch, browser):  # noqa: F811 (the fixture)
+    dataset = eight_samples(tmp_path)
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where this test looks for the cache and job
+    checkpoint = default_checkpoint()
+    cache = predictions_cache_path(dataset, checkpoint)
+    status_file = cache.with_suffix(".job") / "status.json"
+    with studio_server(tmp_path) as url:
+        page = open_browse(browser, url)
+        page.get_by_role("button", name="Compute the model's predictions").click()
+        page.get_by_text("of 3,776 images").first.wait_for(timeout=120_000)  # the bar, while the job runs
+        page.get_by_role("button", name="Cancel").click()
+        page.get_by_text("cancelled").first.wait_for(timeout=120_000)
+        assert json.loads(status_file.read_text())["state"] == "stopped" and not cache.exists()
+        page.get_by_role("button", name="Compute the model's predictions").click()
+        page.get_by_text("s left").first.wait_for(timeout=120_000)  # "· about N s left" after a chunk
+        page.get_by_text("Predicted class").wait_for(timeout=600_000)  # the page reran with the cache
+        assert cache.is_file() and json.loads(status_file.read_text())["state"] == "finished"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "browse_predictions.png"))
+        page.close()
+    created = json.loads(status_file.read_text())["created"]
+    with studio_server(tmp_path) as url:  # a restarted studio finds the cache: no button, no second job
+        page = open_browse(browser, url)
+        page.get_by_text("Predicted class").wait_for(timeout=120_000)
+        assert page.get_by_role("button", name="Compute the model's predictions").count() == 0
+        assert json.loads(status_file.read_text())["created"] == created
+        page.close()
