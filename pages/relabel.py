@@ -86,6 +86,22 @@ labelling()
 if model is None and current_model_path() is not None:
     predictions_panel(dataset, current_model_path(), "relabel")  # a background job: the keys keep working
 
+with st.expander("Annotator quality (multi-annotator consensus)"):
+    st.caption("cleanlab's CROWDLAB weighs FERPlus's ten vote slots, every studio annotator and the out-of-fold "
+               "model into one consensus label per image, and scores each annotator by agreement with it. The vote "
+               "slots (ferplus_1 ... ferplus_10) are not people; the studio's annotators are `annotator:NAME`.")
+    if st.button("Score the annotators", key="relabel_annotators"):
+        from core.labels.issues import load_consensus
+
+        with st.spinner("Computing the consensus over every annotated image (about a minute on the full set) ..."):
+            scored = load_consensus(dataset)
+        st.session_state.relabel_annotator_quality = None if scored is None else scored[1]
+        if scored is None:
+            st.info("Annotator quality needs out-of-fold probabilities: run `python -m core label-issues --compute` "
+                    "(they ship for the full FER2013 import).")
+    if st.session_state.get("relabel_annotator_quality") is not None:  # kept across key presses until rescored
+        st.dataframe(st.session_state.relabel_annotator_quality, hide_index=True, width="stretch")
+
 with st.expander("History and exports"):
     everyone = st.checkbox("Show every annotator", value=False)
     st.dataframe(store.history(annotator=None if everyone else who), hide_index=True, width="stretch")

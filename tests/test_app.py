@@ -282,6 +282,21 @@ def test_relabel_page_records_events_and_undo(isolated):
     assert len(history) == 3 and history["undone"].sum() == 1
 
 
+def test_relabel_page_scores_annotators_and_keeps_the_table_across_key_presses(isolated, monkeypatch):
+    import pandas as pd
+
+    import core.labels.issues
+
+    app = run_page("relabel.py", annotator="ann")
+    app.button(key="relabel_annotators").click().run()  # the sample has no out-of-fold probabilities
+    assert any("label-issues --compute" in i.value for i in app.info)
+    stats = pd.DataFrame({"annotator": ["annotator:ann", "ferplus_1"], "annotator_quality": [0.9, 0.6]})
+    monkeypatch.setattr(core.labels.issues, "load_consensus", lambda dataset: (pd.DataFrame(), stats))
+    app.button(key="relabel_annotators").click().run()
+    app.button(key="class-happy").click().run()
+    assert list(app.dataframe[0].value["annotator"]) == ["annotator:ann", "ferplus_1"]
+
+
 def test_relabel_fragment_flow_writes_each_event_once(isolated):
     from core.labels.relabels import RelabelStore
 

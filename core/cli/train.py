@@ -127,6 +127,14 @@ def cmd_ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ship_int8(args: argparse.Namespace) -> int:
+    from core.evaluation.model_card import ship_int8
+
+    target = ship_int8(args.checkpoint)
+    print(f"shipped {target} with its card {target.with_suffix('.md')}")
+    return 0
+
+
 def add_train_commands(commands) -> None:
     p = commands.add_parser("train", help="train a model (writes config.json, metrics.jsonl, best.pt, last.pt)")
     add_config_flags(p, TrainConfig)  # every TrainConfig field: --batch-size, --no-augment, --model-option ...
@@ -143,6 +151,11 @@ def add_train_commands(commands) -> None:
     p.add_argument("--run", dest="run_dir", type=Path, required=True, help="the run folder (runs/<id>)")
     p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
     p.set_defaults(run=cmd_ship)
+
+    p = commands.add_parser("ship-int8", help="(maintainers) write CHECKPOINT's int8 ONNX version and its card "
+                            "beside it")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.set_defaults(run=cmd_ship_int8)
 
     p = commands.add_parser("calibrate", help="fit temperature scaling on PublicTest and store it in the checkpoint "
                             "(and its model card, if it has one)")
