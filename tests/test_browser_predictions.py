@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,8 +16,7 @@ from core.data.dataset import FerDataset
 from core.data.store import load_dataset, load_sample, save_dataset
 from core.inference.catalog import default_checkpoint
 from core.inference.dataset_predictions import predictions_cache_path
-from core.paths import REPO_ROOT
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser, free_port, settle  # noqa: F401 (browser: a fixture)
+from tests.test_browser import ARTIFACTS, CHROMIUM, browser, serve_studio, settle  # noqa: F401 (browser: a fixture)
 
 pytestmark = pytest.mark.slow
 TOGGLE = "Filter and show by the model's predictions"
@@ -27,18 +24,8 @@ TOGGLE = "Filter and show by the model's predictions"
 
 @contextmanager
 def studio_server(root):
-    env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs")}
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true"], cwd=REPO_ROOT,
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, deadline = f"http://127.0.0.1:{port}", time.time() + 90
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                break
-        except OSError:
-            time.sleep(0.5)
+    """The studio over `root`'s data and runs (test_browser.serve_studio), stopped afterwards even when slow."""
+    server, url = serve_studio(root)
     try:
         yield url
     finally:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 import fake_camera
-from core.inference.draw import COLOURS
+from core.inference.draw import face_colour, rgb
 from core.paths import REPO_ROOT, shared_data_dir
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHIPPED = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"
-HAPPY = COLOURS["happy"]  # the happy label's background
-# share of the output frame in the happy label's colour (the clip has none of it until a label is drawn)
+FIRST_FACE = rgb(face_colour(1))  # the box and label colour of face 1
+# share of the output frame in face 1's colour (the clip has none of it until a label is drawn)
 LABEL_SHARE_JS = """([selector, colour]) => {
   const v = document.querySelector(selector);
   if (!v || !v.videoWidth) return 0;
@@ -84,7 +84,7 @@ def wait_for_label(frame, selector: str, timeout: float = 120) -> float:
     deadline = time.monotonic() + timeout
     share = 0.0
     while time.monotonic() < deadline:
-        share = frame.evaluate(LABEL_SHARE_JS, [selector, list(HAPPY)])
+        share = frame.evaluate(LABEL_SHARE_JS, [selector, list(FIRST_FACE)])
         if share > 0.002:
             return share
         time.sleep(1)
