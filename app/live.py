@@ -37,7 +37,9 @@ def served() -> bool:
     """True under `streamlit run`; False in AppTest, whose mock runtime has no sessions for streamlit-webrtc."""
     from streamlit.runtime import Runtime
 
-    return Runtime.exists() and isinstance(Runtime.instance(), Runtime)
+    # AppTest's runtime is a Mock with Runtime's spec (so isinstance passes); it lacks the session manager that
+    # streamlit-webrtc reaches for, which is what tells the two apart
+    return Runtime.exists() and getattr(Runtime.instance(), "_session_mgr", None) is not None
 
 
 def live_section(path: Path | None, tta: str | None) -> None:

@@ -28,7 +28,7 @@ def test_a_shared_link_restores_filters_and_page(studio, browser):  # noqa: F811
     url, _ = studio
     query = "?" + urllib.parse.urlencode({"splits": json.dumps(["PublicTest"]), "page": "2"})
     page = open_browse(browser, url, query)
-    assert page.locator("[data-baseweb=tag]").filter(has_text="PublicTest").count() == 1
+    assert page.locator("[data-tag]").filter(has_text="PublicTest").count() == 1
     assert page.get_by_role("spinbutton", name="Page").input_value() == "2"
     page.get_by_text("FER2013 and FERPlus disagree").click()
     settle(page)
@@ -45,7 +45,7 @@ def test_a_face_opens_in_a_dialog(studio, browser):  # noqa: F811
     url, _ = studio
     page = open_browse(browser, url)
     assert page.get_by_text("Open image #").count() == 0  # the dialog replaced the number box
-    page.get_by_role("button", name="open").first.click()
+    page.get_by_role("button", name="open", exact=True).first.click()
     dialog = page.get_by_role("dialog")
     dialog.wait_for(timeout=60_000)
     dialog.locator("[data-testid=stPlotlyChart]").first.wait_for(timeout=60_000)  # the FERPlus votes

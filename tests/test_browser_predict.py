@@ -1,0 +1,88 @@
+"""Real-browser test of the Predict page: numbered faces, the latest of upload and webcam snapshot wins (the live
+app's link is not checked here yet). Its own module: it starts its own Chromium (with a fake camera), which Playwright's sync API refuses
+while test_browser.py's shared browser is open in the same thread."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.test_browser import ARTIFACTS, CHROMIUM, free_port, serve_studio, settle
+
+pytestmark = pytest.mark.slow
+
+
+def fake_camera_video(path: Path, face: Path) -> Path:
+    """A one-frame Y4M video (640x480, 4:2:0) with `face` in the middle, for Chromium's fake camera."""
+    import numpy as np
+    from PIL import Image
+
+    frame = Image.new("RGB", (640, 480), (90, 100, 110))
+    photo = Image.open(face).convert("RGB").resize((300, 300))
+    frame.paste(photo, (170, 90))
+    y, cb, cr = (np.asarray(band) for band in frame.convert("YCbCr").split())
+    planes = [y, cb[::2, ::2], cr[::2, ::2]]
+    path.write_bytes(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + b"".join(p.tobytes() for p in planes))
+    return path
+
+
+def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
+    """Upload a 6-face photo, then take a webcam snapshot (a fake camera showing one face), then upload another:
+    each time the latest input is shown; faces are listed by number."""
+    from playwright.sync_api import sync_playwright
+
+    from app import gradio_server
+    from core.paths import shared_data_dir
+
+    photos = shared_data_dir() / "photos"
+    if not (photos / "test.jpg").is_file() or not Path(CHROMIUM).is_file():
+        pytest.skip("needs the shared photos and Chromium")
+    gradio_port = free_port()
+    server, url = serve_studio(tmp_path, FER_GRADIO_AUTOSTART="1", FER_GRADIO_PORT=str(gradio_port))
+    camera = fake_camera_video(tmp_path / "camera.y4m", photos / "happy.jpeg")
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+            page = chromium.new_page(viewport={"width": 1280, "height": 720})
+            page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
+            page.goto(f"{url}/predict", timeout=180_000)
+            page.locator("input[type=file]").wait_for(state="attached", timeout=180_000)  # the model loads first
+            page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
+            page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
+            page.get_by_text("Showing the uploaded image").wait_for(timeout=60_000)
+            for n in range(1, 7):
+                page.get_by_text(f"face {n}:").wait_for(timeout=10_000)
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_upload.png"), full_page=True)
+
+            page.get_by_role("tab", name="Webcam snapshot").click()
+            page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+            page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
+            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+            assert page.get_by_text("6 faces found").count() == 0
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_snapshot.png"), full_page=True)
+
+            page.get_by_role("tab", name="Upload").click()
+            page.locator("input[type=file]").set_input_files(str(photos / "angry.jpeg"))  # a new upload wins again
+            page.get_by_text("Showing the uploaded image").wait_for(timeout=120_000)
+            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_1280.png"), full_page=True)
+            page.set_viewport_size({"width": 390, "height": 844})
+            settle(page)
+            page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
+            chromium.close()
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where that studio recorded its Gradio app
+        gradio_server.stop_gradio()
