@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +20,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_relabel import CHROMIUM, CHROMIUM_ARGS, settle, start_studio, wait_healthy  # noqa: E402
+from bench.bench_relabel import (CHROMIUM, CHROMIUM_ARGS, bench_main, settle, start_studio,  # noqa: E402
+                                 wait_healthy)
 
 FILTER = "FER2013 and FERPlus disagree"
 MATCH_JS = """() => { const label = [...document.querySelectorAll('label')].find(l => l.innerText.includes('images match'));
@@ -37,20 +37,6 @@ ARM_JS = """([before]) => {
     window.addEventListener('click', () => { start = performance.now(); requestAnimationFrame(poll); },
                             {capture: true, once: true});
 }""" % MATCH_JS
-
-
-def bench_main(folder: Path, old_commit: str) -> Path:
-    """An entry script like app/main.py with the old Browse page added at /browse_old."""
-    old_page = folder / "browse_old.py"
-    old_page.write_text(subprocess.run(["git", "show", f"{old_commit}:pages/browse.py"], cwd=REPO, check=True,
-                                       capture_output=True, text=True).stdout)
-    main = (REPO / "app" / "main.py").read_text().replace(
-        '    st.Page(PAGES / "train.py"',
-        f'    st.Page({str(old_page)!r}, title="Browse (old)", url_path="browse_old"),\n    st.Page(PAGES / "train.py"')
-    main = main.replace('Path(__file__).resolve().parent.parent / "pages"', f'Path({str(REPO / "pages")!r})')
-    entry = folder / "main_bench.py"
-    entry.write_text(main)
-    return entry
 
 
 def time_clicks(browser, url: str, clicks: int, predictions: bool) -> list[float]:
@@ -85,7 +71,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as folder:
-        server = start_studio(bench_main(Path(folder), args.old), args.port)
+        server = start_studio(bench_main(Path(folder), args.old, "browse"), args.port)
         results = {}
         try:
             wait_healthy(args.port)
