@@ -97,12 +97,13 @@ def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
 
 def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
     from core.data.store import load_sample
+    from core.labels import shipped_oof
 
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample = load_sample()
     probs = np.random.default_rng(0).dirichlet(np.ones(7), len(sample)).astype(np.float32)
-    shipped = issues.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
-    monkeypatch.setattr(issues, "SHIPPED_OOF", shipped)
+    shipped = shipped_oof.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
+    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
     table = issues.load_issues(sample)
     assert table is not None and len(table) == len(sample)
     from cleanlab.rank import get_label_quality_scores
@@ -114,3 +115,41 @@ def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkey
     assert worst["row"] == np.argmin(expected) or np.isclose(expected[worst["row"]], expected.min(), atol=1e-3)
     other = sample.subset(np.arange(len(sample) - 1))  # another data set: the shipped file does not apply
     assert issues.load_issues(other) is None
+
+
+def test_a_shipped_reference_reranks_but_leaves_flags_and_suggestions_out_of_fold(tmp_path, monkeypatch):
+    from core.data.store import load_sample
+    from core.labels import shipped_oof
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    sample, classes = load_sample(), list(resolve_classes("fer7"))
+    rng = np.random.default_rng(1)
+    probs = rng.dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    reference = rng.dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    oof_only = issues.score_issues(sample, probs, classes)
+    shipped = shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz", reference=reference)
+    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
+    assert np.allclose(shipped_oof.shipped_reference(sample, "fer2013", classes), reference, atol=1e-3)
+    assert shipped_oof.shipped_reference(sample, "fer2013", classes[::-1]) is None  # another class order
+    blended = issues.load_issues(sample)
+    assert not np.array_equal(blended["row"].to_numpy(), oof_only["row"].to_numpy())  # the order changed
+    by_row = blended.set_index("row").loc[oof_only["row"]]
+    assert (by_row["is_issue"].to_numpy() == oof_only["is_issue"].to_numpy()).all()
+    assert (by_row["suggested"].to_numpy() == oof_only["suggested"].to_numpy()).all()
+
+
+def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, monkeypatch):
+    import os
+
+    from core.data.store import load_sample
+    from core.labels import shipped_oof
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    sample, classes = load_sample(), list(resolve_classes("fer7"))
+    probs = np.random.default_rng(2).dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    stale = issues.score_issues(sample, probs, classes).assign(quality=0.5)
+    stored = issues.save_issues(sample, stale)
+    os.utime(stored, (1, 1))  # stored long before the shipped file below
+    shipped = shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz")
+    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
+    assert not (issues.load_issues(sample)["quality"] == 0.5).all()

@@ -20,7 +20,9 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
     if args.consensus:
         return print_consensus(dataset, args)
     if args.ship:
-        print(f"shipped {issues.ship_oof(dataset, args.label_source)} with its card")
+        from core.labels.shipped_oof import ship_oof
+
+        print(f"shipped {ship_oof(dataset, args.label_source)} with its card")
         return 0
     table = issues.load_issues(dataset, args.label_source)
     if table is None:
@@ -85,11 +87,15 @@ def report_progress(runs: list[dict] | None) -> int:
 
 def print_precision(dataset, table, label_source: str) -> int:
     from core.evaluation.label_finder import precision_markdown, precision_table
-    from core.labels.issues import given_labels, shipped_model_probabilities
+    from core.labels.issues import given_labels, oof_probabilities, score_issues
+    from core.labels.shipped_oof import reference_model_probabilities, shipped_reference
 
-    probs, classes = shipped_model_probabilities(dataset)
+    probs, classes = oof_probabilities(dataset, label_source)
+    reference = shipped_reference(dataset, label_source, classes)
+    baseline = reference if reference is not None else reference_model_probabilities(dataset)[0]
+    oof_only = None if reference is None else score_issues(dataset, probs, classes, label_source)
     labels = given_labels(dataset, label_source, classes)
-    print(precision_markdown(precision_table(dataset, table, probs, labels)))
+    print(precision_markdown(precision_table(dataset, table, baseline, labels, oof_only)))
     return 0
 
 

@@ -33,24 +33,32 @@ def precision_at(ranked_rows: np.ndarray, truth: np.ndarray, k: int) -> float:
 
 
 def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: np.ndarray | None,
-                    labels: np.ndarray) -> pd.DataFrame:
+                    labels: np.ndarray, oof_only: pd.DataFrame | None = None) -> pd.DataFrame:
     """Precision against FERPlus at each k and for the whole flagged set: base rate, the in-sample baseline
-    (the shipped model's confidence in the given label) and the out-of-fold confident-learning ranking, also
-    counted among the images FERPlus gives a majority only (the k best-ranked of those)."""
+    (the shipped model's confidence in the given label), the stored ranking `issues` (out-of-fold, blended with a
+    reference model when `oof_only`, the same scored on the out-of-fold probabilities alone, is given), and that
+    ranking among the images FERPlus gives a majority only (the k best-ranked of those)."""
     truth = ferplus_disagrees(dataset)
     has_majority = dataset.meta["ferplus"].to_numpy() != ""
-    oof_ranking = issues["row"].to_numpy()  # stored worst first
-    flagged = int(issues["is_issue"].sum())
+    name = "out-of-fold (cleanlab)" if oof_only is None else "out-of-fold + shipped model (cleanlab)"
+    flagged_rows = issues.loc[issues["is_issue"], "row"].to_numpy()
+    baseline = None if baseline_probs is None else self_confidence_ranking(baseline_probs, labels)
     rows = []
-    for k in (*KS, flagged):
-        whole_set = k == flagged  # the flagged set itself, not the k lowest scores
-        ranked = issues.loc[issues["is_issue"], "row"].to_numpy() if whole_set else oof_ranking
-        row = {"k": f"flagged ({flagged:,})" if whole_set else f"{k:,}", "base rate": float(truth.mean()),
-               "base rate among images with a majority": float(truth[has_majority].mean()),
-               "out-of-fold (cleanlab)": precision_at(ranked, truth, k),
-               "out-of-fold, among images with a majority": precision_at(ranked[has_majority[ranked]], truth, k)}
-        if baseline_probs is not None:
-            row["in-sample baseline"] = precision_at(self_confidence_ranking(baseline_probs, labels), truth, k)
+    for k in (*KS, len(flagged_rows)):
+        whole_set = k == len(flagged_rows)  # the flagged set itself, not the k lowest scores
+
+        def ranked(table: pd.DataFrame) -> np.ndarray:
+            return flagged_rows if whole_set else table["row"].to_numpy()  # stored worst first
+
+        row = {"k": f"flagged ({k:,})" if whole_set else f"{k:,}", "base rate": float(truth.mean()),
+               "base rate among images with a majority": float(truth[has_majority].mean())}
+        if baseline is not None:
+            row["in-sample baseline"] = precision_at(baseline, truth, k)
+        if oof_only is not None:
+            row["out-of-fold only (cleanlab)"] = precision_at(ranked(oof_only), truth, k)
+        row[name] = precision_at(ranked(issues), truth, k)
+        row[f"{name}, among images with a majority"] = precision_at(
+            ranked(issues)[has_majority[ranked(issues)]], truth, k)
         rows.append(row)
     return pd.DataFrame(rows).set_index("k")
 
