@@ -36,3 +36,15 @@ def test_calibration_is_fitted_on_public_test_stored_and_applied_by_the_predicto
     expected = np.exp(np.log(raw) / temperature)
     np.testing.assert_allclose(calibrated, expected / expected.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
     assert (calibrated.argmax(1) == raw.argmax(1)).all()
+
+
+def test_another_label_source_scores_the_same_images_on_those_labels(tiny_checkpoint):
+    sample = load_sample()
+    own = evaluate_checkpoint(tiny_checkpoint, ["PublicTest"], dataset=sample)
+    other = evaluate_checkpoint(tiny_checkpoint, ["PublicTest"], dataset=sample, labels="ferplus")
+    assert other["label_source"] == "ferplus" and other["trained_on"] == own["label_source"] == "fer2013"
+    public = sample.meta.loc[sample.meta["split"] == "PublicTest", "ferplus"]
+    in_classes = public[public.isin(own["classes"])]  # no majority, contempt, unknown: left out
+    assert other["reports"]["PublicTest"]["n"] == len(in_classes) < own["reports"]["PublicTest"]["n"]
+    truth_counts = np.asarray(other["reports"]["PublicTest"]["confusion"]).sum(axis=1)  # rows: true labels
+    assert truth_counts.tolist() == [int((in_classes == c).sum()) for c in own["classes"]]

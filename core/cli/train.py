@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from core.cli.config_flags import add_config_flags, config_from_args
-from core.training.config import TTA_MODES, TrainConfig
+from core.training.config import LABEL_SOURCES, TTA_MODES, TrainConfig
 from core.data.fer2013 import SPLITS
 from core.paths import runs_dir
 from core.training.run_folder import RunFolder, report_name
@@ -85,23 +85,24 @@ def launch_distributed(args: argparse.Namespace, out: Path) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     return report(args.checkpoint, [args.split] if args.split else list(SPLITS), args.tta, args.data_path,
-                  args.out, as_json=args.json)
+                  args.out, as_json=args.json, labels=args.label_source)
 
 
 def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
-           as_json: bool = False) -> int:
+           as_json: bool = False, labels: str | None = None) -> int:
     """Evaluate, print the reference-style table (or JSON); the report and confusion PNGs are written (report.py)."""
     from core.evaluation.metrics import reference_table
     from core.evaluation.report import write_report
     from core.training.tensors import load_training_dataset
 
     dataset = load_training_dataset(str(data_path)) if data_path else None
-    result, folder = write_report(checkpoint, splits, tta=tta, dataset=dataset, out=out)
+    result, folder = write_report(checkpoint, splits, tta=tta, dataset=dataset, out=out, labels=labels)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} labels, "
-              f"tta {result['tta']}")
+        trained = f" (trained on {result['trained_on']})" if result["trained_on"] != result["label_source"] else ""
+        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} "
+              f"labels{trained}, tta {result['tta']}")
         print(reference_table(result["reports"]))
         print(f"confusion matrices and {report_name(checkpoint)} written to {folder}")
     return 0
@@ -169,5 +170,8 @@ def add_train_commands(commands) -> None:
     p.add_argument("--data-path", type=Path, help="evaluate on this data instead of the checkpoint's")
     p.add_argument("--out", type=Path, help="where to write the report and PNGs (default: beside a run's "
                    "checkpoint; for shipped ones <data>/reports/NAME)")
+    p.add_argument("--labels", "--label-source", dest="label_source", choices=LABEL_SOURCES,
+                   help="score on these labels of the same images instead of the checkpoint's own (e.g. ferplus: "
+                   "the FERPlus majority; images labelled outside the model's classes are left out)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=cmd_evaluate)

@@ -20,23 +20,26 @@ from core.training.tensors import load_training_dataset, prepare_splits
 
 
 def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None = None,
-                        dataset: FerDataset | None = None, device: str = "auto") -> dict[str, Any]:
-    """Reports per split for a checkpoint, on the labels and classes it was trained with.
+                        dataset: FerDataset | None = None, device: str = "auto",
+                        labels: str | None = None) -> dict[str, Any]:
+    """Reports per split for a checkpoint, on the labels and classes it was trained with, or on another label
+    source of the same images (`labels`, e.g. "ferplus": a FER2013 model scored on the FERPlus majority; images
+    whose label there is outside the model's classes are left out).
 
     `tta=None` uses the test-time augmentation the checkpoint records (its default); "none" switches it off.
     """
-    payload, model, tensors = load_for_evaluation(path, dataset, device)
+    payload, model, tensors = load_for_evaluation(path, dataset, device, labels)
     preprocessing = Preprocessing.from_payload(payload).with_tta(tta)
     reports = {}
     for split in splits:
         if split in tensors:
             reports[split] = split_report(model, tensors[split], preprocessing, payload["classes"])
-    return {"checkpoint": str(path), "model": payload["model"], "label_source": payload["label_source"],
-            "classes": payload["classes"], "tta": preprocessing.tta,
+    return {"checkpoint": str(path), "model": payload["model"], "label_source": labels or payload["label_source"],
+            "trained_on": payload["label_source"], "classes": payload["classes"], "tta": preprocessing.tta,
             "temperature": preprocessing.temperature, "reports": reports}
 
 
-def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str):
+def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str, labels: str | None = None):
     """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes.
 
     An ONNX export (fp32 or int8) is scored through onnxruntime on the CPU, on the imported data set (or `dataset`),
@@ -49,6 +52,8 @@ def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: st
         payload = load_checkpoint(path)
         config, target = TrainConfig.from_dict(payload["config"]), resolve_device(device)
         model = model_from_checkpoint(payload).to(target)
+    if labels:
+        config = dataclasses.replace(config, label_source=labels)
     data = dataset if dataset is not None else load_training_dataset(config.data_path)
     return payload, model, prepare_splits(data, config, target)
 

@@ -24,19 +24,21 @@ def default_report_dir(checkpoint: str | Path) -> Path:
 
 
 def write_report(checkpoint: str | Path, splits: list[str], *, tta: str | None = None, dataset=None,
-                 out: str | Path | None = None) -> tuple[dict[str, Any], Path]:
-    """Evaluate `checkpoint` on `splits`, write its report and confusion PNGs; return the report and the folder."""
+                 out: str | Path | None = None, labels: str | None = None) -> tuple[dict[str, Any], Path]:
+    """Evaluate `checkpoint` on `splits` (on its own labels, or on `labels`), write its report and confusion PNGs;
+    return the report and the folder. A report on other labels goes in a `labels-<source>` subfolder, so it never
+    replaces the checkpoint's own report."""
     from core.evaluation.evaluate import evaluate_checkpoint
     from core.evaluation.metrics import plot_confusion
 
-    result = evaluate_checkpoint(checkpoint, splits, tta=tta, dataset=dataset)
-    folder = Path(out) if out else default_report_dir(checkpoint)
+    result = evaluate_checkpoint(checkpoint, splits, tta=tta, dataset=dataset, labels=labels)
+    folder = Path(out) if out else default_report_dir(checkpoint) / (f"labels-{labels}" if labels else "")
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2)
     write_atomically(folder / report_name(checkpoint), lambda handle: handle.write(text))
     for split, split_report in result["reports"].items():
         plot_confusion(split_report["confusion"], result["classes"], folder / confusion_name(checkpoint, split),
-                       title=f"{result['model']} on {split} (tta {result['tta']})")
+                       title=f"{result['model']} on {split}, {result['label_source']} labels (tta {result['tta']})")
     return result, folder
 
 
