@@ -49,6 +49,18 @@ def test_backends_compute_what_evaluate_scores(tmp_path, tiny_checkpoint, backen
     np.testing.assert_allclose(got, expected, atol=tolerance)
 
 
+def test_the_int8_backend_is_quantized_on_the_data_set_and_keeps_most_top_classes(tmp_path, tiny_checkpoint):
+    sample = load_sample()
+    faces = np.asarray(sample.images[:96])
+    expected = evaluate_probabilities(tiny_checkpoint, faces)
+    got = compute_probabilities(faces, faces_predictor(tiny_checkpoint, "int8", tmp_path, sample), chunk=40)
+    assert (tmp_path / "model_int8.onnx").is_file() and got.shape == expected.shape
+    np.testing.assert_allclose(got.sum(axis=1), 1, atol=1e-5)
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.9  # int8 rounding may flip a few close calls
+    with pytest.raises(ValueError, match="Training faces"):
+        faces_predictor(tiny_checkpoint, "int8", tmp_path)
+
+
 def test_an_unknown_backend_is_refused(tmp_path, tiny_checkpoint):
     with pytest.raises(ValueError, match="backend must be one of"):
         faces_predictor(tiny_checkpoint, "fp8", tmp_path)

@@ -1,8 +1,9 @@
 """A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk.
 
 The probabilities are what `evaluate` scores: `core.training.loop.predict_probabilities`, with the checkpoint's
-TTA and temperature. Three backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units) and
-onnxruntime on an ONNX export; `bench/bench_dataset_predictions.py` measures them against each other. The studio
+TTA and temperature. Four backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units),
+onnxruntime on an ONNX export, and onnxruntime on that export quantized to int8 (core/export/quantize.py, its ranges
+taken on the data set's Training faces); `bench/bench_dataset_predictions.py` measures them against each other. The studio
 runs this as a background job (`core.inference.prediction_job`); `dataset_probabilities` is the in-process path the
 CLI uses.
 """
@@ -22,7 +23,7 @@ from core.progress import Track, no_progress
 
 # 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA)
 PREDICTIONS_VERSION = 3
-BACKENDS = ("fp32", "bf16", "onnx")
+BACKENDS = ("fp32", "bf16", "onnx", "int8")
 CHUNK = 256  # images per progress step: 140 steps over the full set, each long enough to keep the model busy
 
 FacesToProbabilities = Callable[[np.ndarray], np.ndarray]
@@ -50,17 +51,18 @@ def default_backend() -> str:
     return "bf16" if cpu_has_bf16() else "onnx"
 
 
-def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path) -> FacesToProbabilities:
+def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
+                    dataset: FerDataset | None = None) -> FacesToProbabilities:
     """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend` (None: `default_backend()`), with
-    the checkpoint's TTA and temperature; "onnx" writes its export into `workdir`."""
+    the checkpoint's TTA and temperature; "onnx" and "int8" write their exports into `workdir`, and "int8" takes
+    its activation ranges on `dataset`'s Training faces."""
     backend = backend or default_backend()
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    if backend == "onnx":
-        from core.export.onnx import export_onnx
-        from core.inference.predictor import Predictor
-
-        return Predictor.load(export_onnx(checkpoint, Path(workdir) / "model.onnx")).classify_crops
+    if backend == "int8" and dataset is None:
+        raise ValueError("the int8 backend takes its activation ranges on a data set's Training faces: pass one")
+    if backend in ("onnx", "int8"):
+        return onnx_predictor(checkpoint, Path(workdir), dataset if backend == "int8" else None)
     import torch
 
     from core.data.preprocessing import Preprocessing
@@ -78,6 +80,19 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path) -> Fac
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return predict_probabilities(model, batch, spec, batch_size=len(faces)).float().numpy()
     return predict
+
+
+def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | None) -> FacesToProbabilities:
+    """onnxruntime on the checkpoint's export, quantized to int8 on `calibrate_on`'s Training faces when given."""
+    from core.export.onnx import export_onnx
+    from core.inference.predictor import Predictor
+
+    path = export_onnx(checkpoint, workdir / "model.onnx")
+    if calibrate_on is not None:
+        from core.export.quantize import calibration_faces, quantize_classifier
+
+        path = quantize_classifier(path, workdir / "model_int8.onnx", calibration_faces(calibrate_on))
+    return Predictor.load(path).classify_crops
 
 
 def compute_probabilities(images: np.ndarray, predict: FacesToProbabilities, track: Track = no_progress,

@@ -116,7 +116,7 @@ def run(folder: Path, stop: threading.Event) -> str:
         if str(predictions_cache_path(dataset, checkpoint)) != job["cache"]:
             raise ValueError("the checkpoint or the data set changed since the job was started; start it again")
         backend = job["backend"] or default_backend()
-        predict = faces_predictor(checkpoint, backend, folder)
+        predict = faces_predictor(checkpoint, backend, folder, dataset)
         update_status(folder, phase=PREDICTING, backend=backend)
         probabilities = compute_probabilities(dataset.images, predict, status_track(folder, stop))
         if stop.is_set():
