@@ -38,7 +38,8 @@ def session(path: Path):
 
 
 def runtimes(checkpoint: Path, work: Path) -> dict[str, object]:
-    """name -> callable(batch) -> logits: torch fp32, onnxruntime fp32 and int8 of one checkpoint."""
+    """Torch fp32, onnxruntime fp32 and int8 of one checkpoint: name -> callable(batch) -> logits ("calls") and
+    name -> the file evaluate scores for that runtime ("paths")."""
     import torch
 
     from core.export.onnx import export_onnx
@@ -60,8 +61,8 @@ def runtimes(checkpoint: Path, work: Path) -> dict[str, object]:
 
     calls = {"torch fp32": torch_call}
     calls.update({name: (lambda s: lambda batch: s.run(None, {"input": batch})[0])(s) for name, s in sessions.items()})
-    return {"calls": calls, "spec": Preprocessing.from_dict(read_metadata(fp32)["preprocessing"]),
-            "classes": read_metadata(fp32)["classes"], "label_source": read_metadata(fp32)["label_source"]}
+    return {"calls": calls, "paths": {"torch fp32": checkpoint, "onnx fp32": fp32, "onnx int8": int8},
+            "spec": Preprocessing.from_dict(read_metadata(fp32)["preprocessing"])}
 
 
 def latency_ms(calls: dict, item, rounds: int, per_round: int = CALLS) -> dict[str, float]:
@@ -79,28 +80,27 @@ def latency_ms(calls: dict, item, rounds: int, per_round: int = CALLS) -> dict[s
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def private_accuracy(call, spec: Preprocessing, classes: list[str], label_source: str) -> float:
-    from core.data.store import load_dataset
+def private_accuracy(path: Path, dataset) -> float:
+    """PrivateTest accuracy without TTA on the labels the model was trained with: `evaluate`'s number, so the
+    table agrees with the model cards (a .pt runs in torch on the CPU, an .onnx in onnxruntime)."""
+    from core.evaluation.evaluate import evaluate_checkpoint
 
-    dataset = load_dataset()
-    column = "ferplus" if label_source.startswith("ferplus") else "label"
-    labels = dataset.meta[column].to_numpy()
-    rows = np.flatnonzero((dataset.meta["split"].to_numpy() == "PrivateTest") & np.isin(labels, classes))
-    batch = to_model_input(np.asarray(dataset.images)[rows], spec)
-    predicted = np.concatenate([call(batch[i:i + 256]).argmax(axis=1) for i in range(0, len(batch), 256)])
-    return float((predicted == np.array([classes.index(label) for label in labels[rows]])).mean())
+    report = evaluate_checkpoint(path, ["PrivateTest"], tta="none", dataset=dataset, device="cpu")
+    return report["reports"]["PrivateTest"]["accuracy"]
 
 
 def classifier_rows(rounds: int) -> list[tuple[str, str, float, float]]:
+    from core.data.store import load_dataset
+
+    dataset = load_dataset()  # the full import, read once for every model and runtime
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for checkpoint in sorted(CHECKPOINTS_DIR.glob("*_fernet.pt")):
             model = runtimes(checkpoint, Path(work))
             face = to_model_input(np.full((1, 48, 48), 128, np.uint8), model["spec"])
             times = latency_ms(model["calls"], face, rounds)
-            for name, call in model["calls"].items():
-                accuracy = private_accuracy(call, model["spec"], model["classes"], model["label_source"])
-                rows.append((checkpoint.stem, name, times[name], accuracy))
+            for name, path in model["paths"].items():
+                rows.append((checkpoint.stem, name, times[name], private_accuracy(path, dataset)))
     return rows
 
 

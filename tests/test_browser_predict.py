@@ -8,23 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fake_camera import write_clip
 from tests.test_browser import ARTIFACTS, CHROMIUM, free_port, serve_studio, settle
 
 pytestmark = pytest.mark.slow
-
-
-def fake_camera_video(path: Path, face: Path) -> Path:
-    """A one-frame Y4M video (640x480, 4:2:0) with `face` in the middle, for Chromium's fake camera."""
-    import numpy as np
-    from PIL import Image
-
-    frame = Image.new("RGB", (640, 480), (90, 100, 110))
-    photo = Image.open(face).convert("RGB").resize((300, 300))
-    frame.paste(photo, (170, 90))
-    y, cb, cr = (np.asarray(band) for band in frame.convert("YCbCr").split())
-    planes = [y, cb[::2, ::2], cr[::2, ::2]]
-    path.write_bytes(b"YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\nFRAME\n" + b"".join(p.tobytes() for p in planes))
-    return path
 
 
 def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
@@ -40,7 +27,7 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
         pytest.skip("needs the shared photos and Chromium")
     gradio_port = free_port()
     server, url = serve_studio(tmp_path, FER_GRADIO_AUTOSTART="1", FER_GRADIO_PORT=str(gradio_port))
-    camera = fake_camera_video(tmp_path / "camera.y4m", photos / "happy.jpeg")
+    camera = write_clip(tmp_path / "camera.y4m", [photos / "happy.jpeg"], faces=1, frames=1)  # a still: one face
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:

@@ -144,24 +144,17 @@ def ship_int8(checkpoint: Path, dataset=None) -> Path:
     """Quantize a shipped checkpoint to `<stem>_int8.onnx` beside it (calibrated on Training faces of the import)
     and write its card: accuracy of the int8 file next to the fp32 checkpoint's on every split, with and without
     the recorded TTA, and how often the two agree on the top class."""
-    import tempfile
-
     from core.data.store import load_dataset
-    from core.export.onnx import export_onnx
-    from core.export.quantize import agreement, calibration_faces, quantize_classifier
+    from core.export.quantize import quantize_checkpoint
 
     checkpoint = Path(checkpoint)
     data = dataset if dataset is not None else load_dataset()
     target = checkpoint.with_name(f"{checkpoint.stem}_int8.onnx")
-    with tempfile.TemporaryDirectory() as scratch:
-        fp32 = export_onnx(checkpoint, Path(scratch) / "fp32.onnx")
-        faces = calibration_faces(data)
-        quantize_classifier(fp32, target, faces)
-        tests = np.asarray(data.images)[data.meta["split"].to_numpy() != "Training"]
-        same = agreement(fp32, target, tests)
+    tests = np.asarray(data.images)[data.meta["split"].to_numpy() != "Training"]
+    made = quantize_checkpoint(checkpoint, target, data, tests)
     results = {(kind, tta): evaluate_checkpoint(path, list(SPLITS), tta=tta, dataset=dataset)
                for kind, path in (("fp32", checkpoint), ("int8", target)) for tta in ("none", None)}
-    card = int8_card(target.stem, checkpoint.name, results, same, len(faces))
+    card = int8_card(target.stem, checkpoint.name, results, made.agreement, made.calibration_faces)
     write_atomically(target.with_suffix(".md"), lambda handle: handle.write(card))
     return target
 

@@ -6,19 +6,21 @@ spec in the file says. On VNNI / AMX CPUs onnxruntime runs these as integer kern
 batch 1 (bench/bench_live.py). Of the calibration methods, MinMax kept the most accuracy (Entropy tied on FER2013,
 Percentile lost 0.2 points) and calibrates fastest. The FER Studio metadata is carried over, with a
 "quantization" entry that says how the file was made, so the predictor, evaluate and the catalog read it as any
-export.
+export. `quantize_checkpoint` is the whole path from a .pt checkpoint (export, quantize, compare) that the
+`export-onnx --int8` and `ship-int8` commands share.
 """
 from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.data.preprocessing import Preprocessing, to_model_input
-from core.export.onnx import METADATA_KEY, read_metadata
+from core.export.onnx import METADATA_KEY, export_onnx, read_metadata
 
 CALIBRATION_FACES = 1000
 CALIBRATION_BATCH = 50
@@ -86,3 +88,23 @@ def agreement(fp32_path: str | Path, int8_path: str | Path, faces: np.ndarray) -
     tops = [onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"input": batch})[0]
             .argmax(axis=1) for p in (fp32_path, int8_path)]
     return float((tops[0] == tops[1]).mean())
+
+
+@dataclass(frozen=True)
+class Int8Export:
+    """What `quantize_checkpoint` wrote, for the caller to report."""
+
+    path: Path
+    calibration_faces: int  # Training faces the activation ranges were taken on
+    agreement: float  # share of the check faces on which the top class equals the fp32 export's
+
+
+def quantize_checkpoint(checkpoint: str | Path, out: str | Path, dataset, check_faces: np.ndarray) -> Int8Export:
+    """Write the int8 ONNX version of a .pt checkpoint to `out`, calibrated on `dataset`'s Training faces, and
+    measure on `check_faces` (uint8, N x H x W) how often its top class equals the fp32 export's."""
+    faces = calibration_faces(dataset)
+    with tempfile.TemporaryDirectory() as scratch:  # the fp32 export is only a step: it is not kept
+        fp32 = export_onnx(checkpoint, Path(scratch) / "fp32.onnx")
+        path = quantize_classifier(fp32, out, faces)
+        same = agreement(fp32, path, check_faces)
+    return Int8Export(path=path, calibration_faces=len(faces), agreement=same)
