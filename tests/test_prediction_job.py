@@ -12,7 +12,7 @@ import torch
 from core.data.preprocessing import Preprocessing
 from core.data.store import load_sample
 from core.inference import prediction_job
-from core.inference.dataset_predictions import compute_probabilities, faces_predictor, load_cached
+from core.inference.dataset_predictions import chosen_predictor, compute_probabilities, faces_predictor, load_cached
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.loop import predict_probabilities
 from core.training.run_folder import STATUS
@@ -59,6 +59,20 @@ def test_the_int8_backend_is_quantized_on_the_data_set_and_keeps_most_top_classe
     assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.9  # int8 rounding may flip a few close calls
     with pytest.raises(ValueError, match="Training faces"):
         faces_predictor(tiny_checkpoint, "int8", tmp_path)
+
+
+def test_a_model_that_cannot_be_quantized_falls_back_unless_int8_was_asked_for(tmp_path, tiny_checkpoint,
+                                                                             monkeypatch):
+    def cannot_quantize(*args, **kwargs):
+        raise RuntimeError("no int8 kernel for this operator")
+
+    monkeypatch.setattr("core.export.quantize.quantize_classifier", cannot_quantize)
+    monkeypatch.setattr("core.inference.dataset_predictions.default_backend", lambda: "int8")
+    sample = load_sample()
+    predict, backend = chosen_predictor(tiny_checkpoint, None, tmp_path, sample)
+    assert backend in ("bf16", "onnx") and predict(np.asarray(sample.images[:4])).shape == (4, 7)
+    with pytest.raises(RuntimeError, match="no int8 kernel"):
+        chosen_predictor(tiny_checkpoint, "int8", tmp_path, sample)
 
 
 def test_an_unknown_backend_is_refused(tmp_path, tiny_checkpoint):

@@ -1,7 +1,7 @@
 """A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk.
 
-The probabilities are what `evaluate` scores: `core.training.loop.predict_probabilities`, with the checkpoint's
-TTA and temperature. Four backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units),
+The probabilities are what `evaluate` scores (`core.training.loop.predict_probabilities`, with the checkpoint's
+TTA and temperature), up to each backend's rounding. Four backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units),
 onnxruntime on an ONNX export, and onnxruntime on that export quantized to int8 (core/export/quantize.py, its ranges
 taken on the data set's Training faces); `bench/bench_dataset_predictions.py` measures them against each other. The studio
 runs this as a background job (`core.inference.prediction_job`); `dataset_probabilities` is the in-process path the
@@ -10,6 +10,7 @@ CLI uses.
 from __future__ import annotations
 
 import hashlib
+import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -44,11 +45,12 @@ def load_cached(dataset: FerDataset, checkpoint: Path) -> np.ndarray | None:
 
 
 def default_backend() -> str:
-    """bf16 autocast on CPUs with bf16 units, where bench/bench_dataset_predictions.py measured it fastest with
-    fp32's argmax kept on >= 99.5 % of images (README, Benchmarks); onnxruntime elsewhere, which was next."""
-    from core.training.loop import cpu_has_bf16
+    """What bench/bench_dataset_predictions.py measured fastest here (README, Benchmarks): int8 on CPUs with int8
+    dot-product units (3.6x bf16; fp32's argmax kept on 98.9 % of images, the rest close calls), else bf16 autocast
+    on CPUs with bf16 units (fp32's argmax on >= 99.5 %), else onnxruntime."""
+    from core.training.loop import cpu_has_bf16, cpu_has_int8_dot
 
-    return "bf16" if cpu_has_bf16() else "onnx"
+    return "int8" if cpu_has_int8_dot() else "bf16" if cpu_has_bf16() else "onnx"
 
 
 def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
@@ -80,6 +82,24 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return predict_probabilities(model, batch, spec, batch_size=len(faces)).float().numpy()
     return predict
+
+
+def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
+                     dataset: FerDataset) -> tuple[FacesToProbabilities, str]:
+    """`faces_predictor` and the backend it runs on. The default int8 backend quantizes the model first; a model
+    onnxruntime cannot quantize falls back to the next default (with a logged warning, in a job's log.txt), so the
+    predictions still come. A backend asked for by name never falls back."""
+    chosen = backend or default_backend()
+    try:
+        return faces_predictor(checkpoint, chosen, workdir, dataset), chosen
+    except Exception:
+        if backend is not None or chosen != "int8":
+            raise
+        from core.training.loop import cpu_has_bf16
+
+        fallback = "bf16" if cpu_has_bf16() else "onnx"
+        logging.getLogger(__name__).warning("int8 quantization failed; predicting with %s", fallback, exc_info=True)
+        return faces_predictor(checkpoint, fallback, workdir, dataset), fallback
 
 
 def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | None) -> FacesToProbabilities:
@@ -119,7 +139,7 @@ def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str | 
     if cached is not None:
         return cached
     with tempfile.TemporaryDirectory() as workdir:
-        probabilities = compute_probabilities(dataset.images, faces_predictor(checkpoint, backend, Path(workdir)),
-                                              track)
+        predict, _ = chosen_predictor(checkpoint, backend, Path(workdir), dataset)
+        probabilities = compute_probabilities(dataset.images, predict, track)
     save_cache(dataset, checkpoint, probabilities)
     return probabilities

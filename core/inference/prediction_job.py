@@ -23,7 +23,7 @@ from typing import Any
 
 from core.data.dataset import FerDataset
 from core.files import exclusive_lock, write_json
-from core.inference.dataset_predictions import (compute_probabilities, default_backend, faces_predictor,
+from core.inference.dataset_predictions import (chosen_predictor, compute_probabilities,
                                                 predictions_cache_path, save_cache)
 from core.paths import REPO_ROOT
 from core.processes import spawn
@@ -115,8 +115,7 @@ def run(folder: Path, stop: threading.Event) -> str:
         dataset, checkpoint = load_job_dataset(job), Path(job["checkpoint"])
         if str(predictions_cache_path(dataset, checkpoint)) != job["cache"]:
             raise ValueError("the checkpoint or the data set changed since the job was started; start it again")
-        backend = job["backend"] or default_backend()
-        predict = faces_predictor(checkpoint, backend, folder, dataset)
+        predict, backend = chosen_predictor(checkpoint, job["backend"], folder, dataset)
         update_status(folder, phase=PREDICTING, backend=backend)
         probabilities = compute_probabilities(dataset.images, predict, status_track(folder, stop))
         if stop.is_set():

@@ -34,13 +34,23 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def cpu_flags() -> set[str]:
+    """This CPU's feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
+    try:
+        lines = open("/proc/cpuinfo").read().splitlines()
+    except OSError:
+        return set()
+    return {flag for line in lines if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 autocast is slower."""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
+
+
+def cpu_has_int8_dot() -> bool:
+    """Whether this CPU has int8 dot-product units (VNNI or AMX-INT8), where onnxruntime's int8 kernels pay."""
+    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
 
 
 def use_bf16(config: TrainConfig, device: torch.device) -> bool:
