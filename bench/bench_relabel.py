@@ -60,13 +60,21 @@ WAIT_JS = "() => window.__relabelResult"
 
 def bench_main(folder: Path, old_commit: str, page: str = "relabel") -> Path:
     """An entry script like app/main.py with the old version of pages/PAGE.py added at /PAGE_old."""
-    old_page = folder / f"{page}_old.py"
-    old_page.write_text(subprocess.run(["git", "show", f"{old_commit}:pages/{page}.py"], cwd=REPO, check=True,
-                                       capture_output=True, text=True).stdout)
-    main = (REPO / "app" / "main.py").read_text().replace(
-        '    st.Page(PAGES / "train.py"',
-        f'    st.Page({str(old_page)!r}, title="{page.title()} (old)", url_path="{page}_old"),\n'
-        '    st.Page(PAGES / "train.py"')
+    return bench_entry(folder, {page: old_commit})
+
+
+def bench_entry(folder: Path, olds: dict[str, str]) -> Path:
+    """An entry script like app/main.py with, for each PAGE: COMMIT in `olds`, pages/PAGE.py as it was at COMMIT
+    added at /PAGE_old (`git show`), written into `folder`."""
+    main = (REPO / "app" / "main.py").read_text()
+    for page, old_commit in olds.items():
+        old_page = folder / f"{page}_old.py"
+        old_page.write_text(subprocess.run(["git", "show", f"{old_commit}:pages/{page}.py"], cwd=REPO, check=True,
+                                           capture_output=True, text=True).stdout)
+        main = main.replace(
+            '    st.Page(PAGES / "train.py"',
+            f'    st.Page({str(old_page)!r}, title="{page.title()} (old)", url_path="{page}_old"),\n'
+            '    st.Page(PAGES / "train.py"')
     main = main.replace('Path(__file__).resolve().parent.parent / "pages"', f'Path({str(REPO / "pages")!r})')
     entry = folder / "main_bench.py"
     entry.write_text(main)
