@@ -17,11 +17,23 @@ EXPLANATION = ("Label quality compares how likely models that never saw the imag
                "label is likely wrong.")
 
 
-@st.fragment(run_every=5)
 def label_issues_panel(dataset: FerDataset) -> None:
-    """Start the job, or show its progress, or say that the scores are in; refreshes itself every 5 s."""
+    """Start the job, or show its progress, or say that the scores are in; refreshes itself every 5 s while the
+    job runs (an idle page does no work)."""
+    running = job_running(dataset)
+    st.fragment(label_issues_view, run_every=5 if running else None)(dataset, running)
+
+
+def job_running(dataset: FerDataset) -> bool:
+    progress = issues.job_progress(dataset)
+    return progress is not None and any(run.get("state") in ("queued", "running") for run in progress)
+
+
+def label_issues_view(dataset: FerDataset, polling: bool) -> None:
     from app.state import current_label_quality
 
+    if polling and not job_running(dataset):
+        st.rerun()  # the job has ended: the whole page once more (Browse's filters appear), then no polling
     st.caption(EXPLANATION)
     progress = issues.job_progress(dataset)
     if current_label_quality() is not None:
@@ -33,7 +45,7 @@ def label_issues_panel(dataset: FerDataset) -> None:
         epochs = st.number_input("Epochs per fold", 1, 100, issues.DEFAULT_RECIPE.epochs, key="label_issues_epochs")
         if st.button("Find wrong labels", key="label_issues_start"):
             issues.start_job(dataset, dataclasses.replace(issues.DEFAULT_RECIPE, epochs=int(epochs)), int(folds))
-            st.rerun(scope="fragment")
+            st.rerun()  # the whole page: the panel polls from now on
         return
     done = issues.folds_done(progress)
     st.progress(done / len(progress), text=f"cross-validation: {done:.1f} of {len(progress)} folds")

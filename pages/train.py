@@ -97,9 +97,20 @@ def runs_table() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-@st.fragment(run_every="2s")
+def any_run_active() -> bool:
+    return any(r.get("state") in runner.ACTIVE for r in runner.list_runs())
+
+
 def live_view(run_id: str) -> None:
-    """The picked run as it goes, then every run: only this part reruns while the page is open."""
+    """The picked run as it goes, then every run: only this part reruns, every 2 s while a run is queued or
+    running; once none is, the page reruns whole and stops polling (an idle page does no work)."""
+    polling = any_run_active()
+    st.fragment(run_view, run_every="2s" if polling else None)(run_id, polling)
+
+
+def run_view(run_id: str, polling: bool) -> None:
+    if polling and not any_run_active():
+        st.rerun()  # the last active run has ended: the whole page once more, then no polling
     status = runner.refresh_status(run_id)
     phase = runner.phase(status)
     doing = f" ({phase})" if phase != status["state"] else ""
