@@ -32,13 +32,18 @@ def cached_predictor(path: str, mtime_ns: int):
 
 
 def current_model_path() -> Path | None:
-    """The model chosen in the sidebar (kept in the URL), else the default one."""
-    from core.inference.catalog import default_checkpoint
+    """The model chosen in the sidebar (kept in the URL), else the default one. A path from the URL counts only
+    inside the shipped checkpoints or the runs folder: the sidebar lists those, and a URL must not make the server
+    load an arbitrary file."""
+    from core.inference import catalog
+    from core.paths import runs_dir
 
     chosen = st.query_params.get("model")
-    if chosen and Path(chosen).is_file():
-        return Path(chosen)
-    return default_checkpoint()
+    if chosen and Path(chosen).is_file() and Path(chosen).suffix in (".pt", ".onnx"):
+        resolved = Path(chosen).resolve()
+        if any(resolved.is_relative_to(folder.resolve()) for folder in (catalog.CHECKPOINTS_DIR, runs_dir())):
+            return Path(chosen)
+    return catalog.default_checkpoint()
 
 
 def current_predictor():

@@ -391,3 +391,15 @@ def test_train_page_says_what_an_active_run_is_doing(isolated):
     app = run_page("train.py")
     assert "(stopping…)" in app.subheader[0].value and any("Stopping" in i.value for i in app.info)
     assert "left" not in app.get("progress")[0].proto.text and not [b for b in app.button if b.key == "train_stop"]
+
+
+def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_model, isolated, tmp_path_factory,
+                                                                          monkeypatch):
+    import app.state as state
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "model.pt"
+    shutil.copyfile(tiny_model, elsewhere)  # a real checkpoint, but not one the sidebar lists
+    monkeypatch.setattr(state.st, "query_params", {"model": str(elsewhere)})
+    assert state.current_model_path() == tiny_model  # the default (the catalog's), not the file the URL named
+    monkeypatch.setattr(state.st, "query_params", {"model": str(tiny_model)})
+    assert state.current_model_path() == tiny_model
