@@ -23,3 +23,17 @@ def test_probabilities_are_cached(tmp_path, monkeypatch, tiny_checkpoint):
 
     monkeypatch.setattr("core.inference.predictor.Predictor.load", no_model)
     np.testing.assert_array_equal(dataset_probabilities(sample, tiny_checkpoint), marked)
+
+
+def test_the_same_checkpoint_elsewhere_finds_the_cache_and_another_one_does_not(tmp_path, monkeypatch,
+                                                                                 tiny_checkpoint):
+    import shutil
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    sample = load_sample()
+    copy = tmp_path / "another_checkout" / "best.pt"
+    copy.parent.mkdir()
+    shutil.copyfile(tiny_checkpoint, copy)  # a fresh clone: same bytes, another path and time
+    assert predictions_cache_path(sample, copy) == predictions_cache_path(sample, tiny_checkpoint)
+    copy.write_bytes(copy.read_bytes() + b"\0")
+    assert predictions_cache_path(sample, copy) != predictions_cache_path(sample, tiny_checkpoint)

@@ -22,7 +22,8 @@ from core.files import write_atomically
 from core.paths import data_dir
 from core.progress import Track, no_progress
 
-# 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA)
+# 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA). Keys
+# name the checkpoint by its bytes (they used its path and time before, so those older caches are not found)
 PREDICTIONS_VERSION = 3
 BACKENDS = ("fp32", "bf16", "onnx", "int8")
 CHUNK = 256  # images per progress step: 140 steps over the full set, each long enough to keep the model busy
@@ -31,11 +32,24 @@ FacesToProbabilities = Callable[[np.ndarray], np.ndarray]
 
 
 def predictions_cache_path(dataset: FerDataset, checkpoint: Path) -> Path:
-    """One cache file per (checkpoint file, data set) pair, invalidated when either (or how we predict) changes."""
-    stat = Path(checkpoint).stat()
-    key = (f"{Path(checkpoint).resolve()}:{stat.st_size}:{stat.st_mtime_ns}:{dataset.info.get('created')}:"
-           f"{len(dataset)}:v{PREDICTIONS_VERSION}")
+    """One cache file per (checkpoint contents, data set) pair, invalidated when either (or how we predict)
+    changes. Keyed by the checkpoint's bytes, not its path: the same model in another checkout or a fresh clone
+    finds its predictions."""
+    key = f"{checkpoint_digest(Path(checkpoint))}:{dataset.info.get('created')}:{len(dataset)}:v{PREDICTIONS_VERSION}"
     return data_dir() / "predictions" / f"{hashlib.sha1(key.encode()).hexdigest()[:16]}.npy"
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> digest: pages ask on every rerun
+
+
+def checkpoint_digest(checkpoint: Path) -> str:
+    """A SHA-1 of the checkpoint file's bytes (about 20 ms for the shipped 10 MB model), computed once per
+    version of the file in this process."""
+    stat = checkpoint.stat()
+    key = (str(checkpoint.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = hashlib.sha1(checkpoint.read_bytes()).hexdigest()
+    return _DIGESTS[key]
 
 
 def load_cached(dataset: FerDataset, checkpoint: Path) -> np.ndarray | None:
