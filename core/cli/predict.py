@@ -121,7 +121,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
         checkpoint = default_checkpoint()
     if checkpoint is None:
         raise FileNotFoundError("no checkpoint: pass --checkpoint (a .pt or .onnx) or train one first")
-    predictor = Predictor.load(checkpoint, device=args.device, detector=args.detector)
+    predictor = Predictor.load(checkpoint, device=args.device, detector=args.detector, align=not args.no_align)
     whole = True if args.whole else None
     path = args.path
     if path.is_dir():
@@ -177,6 +177,8 @@ def add_predict_commands(commands) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--detector", choices=DETECTORS,
                    help="face detector: MTCNN in torch or in onnxruntime (default: onnx for an .onnx checkpoint)")
+    p.add_argument("--no-align", action="store_true",
+                   help="crop faces as a square around the detector's box instead of eye-aligned")
     p.set_defaults(run=cmd_predict)
 
     p = commands.add_parser("export-onnx", help="export a checkpoint to ONNX (dynamic batch, metadata inside)")

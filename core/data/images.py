@@ -161,3 +161,12 @@ def to_face_array(img: Image.Image, side: int = FACE_SIDE) -> np.ndarray:
             warnings.simplefilter("ignore")
             gray = gray.resize((side, side), Image.Resampling.BILINEAR)
     return np.asarray(gray, dtype=np.uint8)
+
+
+def cut_padded(array: np.ndarray, left: int, top: int, right: int, bottom: int) -> np.ndarray:
+    """array[top:bottom, left:right] of a 2-D image, the part outside it filled by repeating the edge pixels
+    (a face near the border keeps a plausible background instead of a black band)."""
+    pad = max(0, -left, -top, right - array.shape[1], bottom - array.shape[0])
+    if pad:
+        array = np.pad(array, pad, mode="edge")
+    return array[top + pad:bottom + pad, left + pad:right + pad]

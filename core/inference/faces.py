@@ -1,8 +1,9 @@
 """Face detection behind one small interface: facenet-pytorch's MTCNN (weights ship in its wheel), run by torch
 or, exported to ONNX, by onnxruntime.
 
-We use MTCNN for boxes only and cut our own crops (square, with a margin, gray, at the model's size), so the
-classifier sees faces framed like FER2013's, normalised exactly as in training.
+We cut our own crops from MTCNN's boxes and landmarks (gray, at the model's size): by default eye-aligned
+(`core.inference.align`: eyes level, scaled by their distance, framed like FER2013's faces), or a square around
+the box with a margin; normalised exactly as in training.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from core.data.images import MIN_SIDE, to_face_array, to_gray
+from core.data.images import MIN_SIDE, cut_padded, to_face_array, to_gray
+from core.inference.align import align_face
 
 
 @dataclass
@@ -95,16 +97,21 @@ def square_box(box: tuple[float, float, float, float], margin: float) -> tuple[i
 
 def crop_face(gray: Image.Image, box: tuple[float, float, float, float], size: int, margin: float = 0.2) -> np.ndarray:
     """A square gray crop around a face, edge-padded where it leaves the image, resized to size x size."""
-    left, top, right, bottom = square_box(box, margin)
-    array = np.asarray(gray)
-    pad = max(0, -left, -top, right - array.shape[1], bottom - array.shape[0])
-    if pad:
-        array = np.pad(array, pad, mode="edge")
-    crop = array[top + pad:bottom + pad, left + pad:right + pad]
+    crop = cut_padded(np.asarray(gray), *square_box(box, margin))
     return np.asarray(Image.fromarray(crop).resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
-def face_crops(rgb: Image.Image, boxes: list[tuple[float, float, float, float] | None], size: int) -> np.ndarray:
-    """The gray uint8 crops (N, size, size) the model classifies: one per face box; None is the whole image."""
+def face_crop(gray: Image.Image, face: Face | None, size: int, align: bool = False) -> np.ndarray:
+    """The gray uint8 crop (size, size) of one face: eye-aligned (`core.inference.align`) when `align` and the
+    face has landmarks, else the box crop; None is the whole image (a face crop already, framed as it is)."""
+    if face is None:
+        return to_face_array(gray, size)
+    if align and face.landmarks:
+        return align_face(gray, face.landmarks, face.box, size)
+    return crop_face(gray, face.box, size)
+
+
+def face_crops(rgb: Image.Image, faces: list[Face | None], size: int, align: bool = False) -> np.ndarray:
+    """The gray uint8 crops (N, size, size) the model classifies, one per face (see `face_crop`)."""
     gray = to_gray(rgb)
-    return np.stack([to_face_array(gray, size) if box is None else crop_face(gray, box, size) for box in boxes])
+    return np.stack([face_crop(gray, face, size, align) for face in faces])
