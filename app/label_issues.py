@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.data.dataset import FerDataset
 from core.labels import issues
+from core.training.runner import ACTIVE
 
 EXPLANATION = ("Label quality compares how likely models that never saw the image (K-fold cross-validation) find "
                "its label against the likeliest other class (cleanlab's confident learning): low quality means the "
@@ -25,15 +26,17 @@ def label_issues_panel(dataset: FerDataset) -> None:
 
 
 def job_running(dataset: FerDataset) -> bool:
+    """Whether a fold run of this data set's job is queued or running."""
     progress = issues.job_progress(dataset)
-    return progress is not None and any(run.get("state") in ("queued", "running") for run in progress)
+    return progress is not None and any(run.get("state") in ACTIVE for run in progress)
 
 
 def label_issues_view(dataset: FerDataset, polling: bool) -> None:
+    """The panel's content; `polling` says whether this fragment was built to poll."""
     from app.state import current_label_quality
 
-    if polling and not job_running(dataset):
-        st.rerun()  # the job has ended: the whole page once more (Browse's filters appear), then no polling
+    if polling != job_running(dataset):
+        st.rerun()  # the job ended (stop polling) or started (poll): the whole page once more
     st.caption(EXPLANATION)
     progress = issues.job_progress(dataset)
     if current_label_quality() is not None:

@@ -5,7 +5,7 @@
 Each face is upscaled to 96-200 px, rotated by up to +-20 degrees and pasted into a scene of blurred noise
 (core/evaluation/redetection.py, the same scenes tests/test_align.py checks); the predictor's ONNX MTCNN finds
 it, it is cropped with and without eye alignment and classified without TTA, against the same faces classified
-directly at 48x48. Faces not found count as wrong. Needs the imported FER2013 (`python -m core import`); with
+directly at 48x48. Faces not found count as wrong. Needs the imported FER2013 (`python -m core import-data`); with
 only the shipped sample it runs on the sample's PrivateTest faces and says so.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ def private_test(n: int, seed: int) -> tuple[np.ndarray, list[str], str]:
     dataset = load_dataset()
     rows = np.flatnonzero(dataset.meta["split"].to_numpy() == "PrivateTest")
     pick = np.sort(np.random.default_rng(seed).choice(rows, min(n, len(rows)), replace=False))
-    kind = "the shipped sample only: import FER2013 for the full figure" if dataset.info.get("is_sample") else "FER2013"
+    kind = "the shipped sample only: import FER2013 for the full figure" if dataset.is_sample else "FER2013"
     source = f"{len(pick)} of {len(rows)} PrivateTest faces ({kind})"
     return np.asarray(dataset.images[pick]), dataset.meta["label"].to_numpy()[pick].tolist(), source
 
@@ -57,6 +57,7 @@ def main() -> None:
         found = accuracy / r.detected if r.detected else float("nan")
         print(f"{'pipeline, ' + name + ':':36s}{accuracy:.2%}  gap {100 * (accuracy - r.direct):+.1f} points; "
               f"on the detected faces {found:.2%}, gap {100 * (found - r.direct_found):+.1f}")
+
 
 if __name__ == "__main__":
     main()

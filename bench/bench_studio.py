@@ -23,8 +23,8 @@ every page once (warm server: caches filled, the Gradio app started), then measu
 
 Prints one table: figure, measured, the issue's target, the old way where there is one, and whether the target is
 met (pages: on the median). Figures taken while other jobs load the machine are pessimistic. Browse and Relabel
-draw the model's panels only where its predictions are cached, and that cache is keyed by the checkpoint's
-absolute path and mtime: the first line says whether they are, for the studio's default model.
+draw the model's panels only where its predictions are cached (keyed by the checkpoint's bytes and the data set):
+the first line says whether they are, for the studio's default model.
 """
 from __future__ import annotations
 

@@ -98,6 +98,7 @@ def runs_table() -> None:
 
 
 def any_run_active() -> bool:
+    """Whether any run is queued or running (the live view polls only then)."""
     return any(r.get("state") in runner.ACTIVE for r in runner.list_runs())
 
 
@@ -109,8 +110,9 @@ def live_view(run_id: str) -> None:
 
 
 def run_view(run_id: str, polling: bool) -> None:
-    if polling and not any_run_active():
-        st.rerun()  # the last active run has ended: the whole page once more, then no polling
+    """One refresh of the live view; `polling` says whether this fragment was built to poll."""
+    if polling != any_run_active():
+        st.rerun()  # a run ended (stop polling) or was resumed from this view (start): the whole page once more
     status = runner.refresh_status(run_id)
     phase = runner.phase(status)
     doing = f" ({phase})" if phase != status["state"] else ""

@@ -397,9 +397,12 @@ def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_mo
                                                                           monkeypatch):
     import app.state as state
 
+    second = shutil.copytree(tiny_model.parent, isolated / "runs" / "second") / "best.pt"  # listed, not the default
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "model.pt"
     shutil.copyfile(tiny_model, elsewhere)  # a real checkpoint, but not one the sidebar lists
     monkeypatch.setattr(state.st, "query_params", {"model": str(elsewhere)})
-    assert state.current_model_path() == tiny_model  # the default (the catalog's), not the file the URL named
-    monkeypatch.setattr(state.st, "query_params", {"model": str(tiny_model)})
-    assert state.current_model_path() == tiny_model
+    default = state.current_model_path()
+    assert default != elsewhere and default in (tiny_model, second)
+    other = second if default == tiny_model else tiny_model
+    monkeypatch.setattr(state.st, "query_params", {"model": str(other)})
+    assert state.current_model_path() == other  # a listed model named in the URL is the one used

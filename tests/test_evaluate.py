@@ -48,3 +48,15 @@ def test_another_label_source_scores_the_same_images_on_those_labels(tiny_checkp
     assert other["reports"]["PublicTest"]["n"] == len(in_classes) < own["reports"]["PublicTest"]["n"]
     truth_counts = np.asarray(other["reports"]["PublicTest"]["confusion"]).sum(axis=1)  # rows: true labels
     assert truth_counts.tolist() == [int((in_classes == c).sum()) for c in own["classes"]]
+
+
+def test_other_labels_may_leave_one_of_the_models_classes_empty():
+    from core.paths import CHECKPOINTS_DIR
+
+    # contempt has no image under FER2013's labels: training would refuse that class set, scoring must not
+    report = evaluate_checkpoint(CHECKPOINTS_DIR / "ferplus_fernet.pt", ["PublicTest"], dataset=load_sample(),
+                                 labels="fer2013", device="cpu")
+    public = report["reports"]["PublicTest"]
+    truth_counts = np.asarray(public["confusion"]).sum(axis=1)
+    assert "contempt" in report["classes"] and truth_counts[report["classes"].index("contempt")] == 0
+    assert public["n"] == truth_counts.sum() > 0

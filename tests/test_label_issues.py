@@ -153,3 +153,21 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
     shipped = shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz")
     monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
     assert not (issues.load_issues(sample)["quality"] == 0.5).all()
+
+
+def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing_can_recompute_it(tmp_path,
+                                                                                                   monkeypatch):
+    import os
+
+    from core.data.store import load_sample
+    from core.labels import shipped_oof
+
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+    sample, classes = load_sample(), list(resolve_classes("fer7"))
+    probs = np.random.default_rng(3).dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    other = sample.subset(np.arange(len(sample) - 1))  # the shipped file is made on `sample`, not on this one
+    stored = issues.save_issues(other, issues.score_issues(other, probs[:-1], classes).assign(quality=0.5))
+    os.utime(stored, (1, 1))  # older than the shipped file, but its fold runs are gone
+    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF",
+                        shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz"))
+    assert (issues.load_issues(other)["quality"] == 0.5).all()

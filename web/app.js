@@ -1,4 +1,4 @@
-/* FER Studio in the browser: find the face, crop it exactly as core/inference/predictor.py does, run the ONNX model with
+/* FER Studio in the browser: find the face, crop it as core/inference/predictor.py does without eye alignment (no landmarks here), run the ONNX model with
  * onnxruntime-web (wasm, one thread, runtime files served from ./ort/), show the class probabilities.
  * Tests drive window.ferPredictCrops / window.ferPredictImageData and read window.ferLast. */
 "use strict";

@@ -90,7 +90,12 @@ def print_precision(dataset, table, label_source: str) -> int:
     from core.labels.issues import given_labels, oof_probabilities, score_issues
     from core.labels.shipped_oof import reference_model_probabilities, shipped_reference
 
-    probs, classes = oof_probabilities(dataset, label_source)
+    found = oof_probabilities(dataset, label_source)
+    if found is None:
+        print("scoring the ranking needs its out-of-fold probabilities: the fold runs are gone; run "
+              "`python -m core label-issues --compute` again", file=sys.stderr)
+        return 1
+    probs, classes = found
     reference = shipped_reference(dataset, label_source, classes)
     baseline = reference if reference is not None else reference_model_probabilities(dataset)[0]
     oof_only = None if reference is None else score_issues(dataset, probs, classes, label_source)

@@ -39,7 +39,8 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
             "temperature": preprocessing.temperature, "reports": reports}
 
 
-def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str, labels: str | None = None):
+def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str,
+                        labels: str | None = None) -> tuple[dict[str, Any], torch.nn.Module, dict]:
     """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes.
 
     An ONNX export (fp32 or int8) is scored through onnxruntime on the CPU, on the imported data set (or `dataset`),
@@ -55,7 +56,7 @@ def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: st
     if labels:
         config = dataclasses.replace(config, label_source=labels)
     data = dataset if dataset is not None else load_training_dataset(config.data_path)
-    return payload, model, prepare_splits(data, config, target)
+    return payload, model, prepare_splits(data, config, target, check_classes=not labels)
 
 
 class OnnxLogits(torch.nn.Module):

@@ -7,7 +7,7 @@
     config.json, config.js          classes and the preprocessing spec (config.js sets window.FER_CONFIG)
     ort/                            the onnxruntime-web wasm backend: ort.wasm.min.js + the .mjs/.wasm it loads
 
-The page crops and normalises faces exactly as core/inference/predictor.py does (PIL's gray conversion and bilinear resize are
+The page crops and normalises faces as core/inference/predictor.py does without eye alignment (no landmarks here; PIL's gray conversion and bilinear resize are
 re-implemented in app.js) and runs onnxruntime-web's wasm backend on one thread, from ./ort/, never a CDN.
 
 Serve the folder from any static host, e.g. `python -m http.server --directory site 8000`. Opened from file://

@@ -195,18 +195,19 @@ def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "f
 
 
 def load_issues(dataset: FerDataset, label_source: str = "fer2013") -> pd.DataFrame | None:
-    """The stored result for this data set (unless the shipped probabilities are newer); else computed from its
-    finished fold runs, or from the shipped out-of-fold probabilities when this is the full FER2013; None when
-    there is nothing yet."""
-    from core.labels.shipped_oof import SHIPPED_OOF, shipped_reference
+    """The stored result for this data set; else computed from its finished fold runs, or from the shipped
+    out-of-fold probabilities when this is the full FER2013; None when there is nothing yet. A stored result older
+    than the shipped file that applies to this data set is computed again (a newer release ranks differently)."""
+    from core.labels.shipped_oof import SHIPPED_OOF, read_shipped, shipped_reference
 
     path = results_dir(dataset, label_source) / ISSUES_FILE
-    shipped_stamp = SHIPPED_OOF.stat().st_mtime if SHIPPED_OOF.is_file() else 0.0
-    if path.is_file() and path.stat().st_mtime >= shipped_stamp:
+    stale = (path.is_file() and SHIPPED_OOF.is_file() and path.stat().st_mtime < SHIPPED_OOF.stat().st_mtime
+             and read_shipped(dataset, label_source) is not None)
+    if path.is_file() and not stale:
         return pd.read_parquet(path)
     probs_classes = oof_probabilities(dataset, label_source)
     if probs_classes is None:
-        return None
+        return pd.read_parquet(path) if path.is_file() else None
     probs, classes = probs_classes
     table = score_issues(dataset, probs, classes, label_source, shipped_reference(dataset, label_source, classes))
     save_issues(dataset, table, label_source)

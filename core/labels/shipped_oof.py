@@ -62,13 +62,18 @@ def write_shipped_oof(dataset: FerDataset, probs: np.ndarray, classes: list[str]
 
 
 def reference_model_probabilities(dataset: FerDataset) -> tuple[np.ndarray, list[str]]:
-    """The shipped FER2013 model's probabilities for every image (cached per checkpoint). It was trained on these
-    Training labels, so alone it is the in-sample baseline."""
-    from core.inference.dataset_predictions import dataset_probabilities
+    """The shipped FER2013 model's probabilities for every image, in torch fp32 with its TTA (what `evaluate`
+    scores; not the studio's cache, which may hold another backend's). It was trained on these Training labels,
+    so alone it is the in-sample baseline."""
+    import tempfile
+
+    from core.inference.dataset_predictions import compute_probabilities, faces_predictor
     from core.models.checkpoint import load_checkpoint
 
     classes = list(load_checkpoint(REFERENCE_CHECKPOINT)["classes"])
-    return dataset_probabilities(dataset, REFERENCE_CHECKPOINT), classes
+    with tempfile.TemporaryDirectory() as workdir:
+        predict = faces_predictor(REFERENCE_CHECKPOINT, "fp32", Path(workdir))
+        return compute_probabilities(dataset.images, predict), classes
 
 
 def ship_oof(dataset: FerDataset, label_source: str = "fer2013", path: Path = SHIPPED_OOF) -> Path:
@@ -82,8 +87,9 @@ def ship_oof(dataset: FerDataset, label_source: str = "fer2013", path: Path = SH
     if reference_classes != classes:
         raise ValueError(f"the reference model's classes {reference_classes} are not the folds' {classes}")
     write_shipped_oof(dataset, probs, classes, path, label_source, reference)
+    shipped = read_shipped(dataset, label_source, path)  # the card scores the float16 arrays users get
     job = json.loads((results_dir(dataset, label_source) / JOB_FILE).read_text())
-    card = oof_card(dataset, probs, classes, job, label_source, reference)
+    card = oof_card(dataset, shipped["probs"], classes, job, label_source, shipped["reference"])
     write_atomically(path.with_suffix(".md"), lambda handle: handle.write(card))
     return path
 
@@ -116,6 +122,7 @@ def oof_card(dataset: FerDataset, probs: np.ndarray, classes: list[str], job: di
 
 def precision_section(dataset: FerDataset, probs: np.ndarray, classes: list[str], label_source: str,
                       reference: np.ndarray | None) -> list[str]:
+    """The card's precision table: the ranking (blended when `reference` is given) against the FERPlus majority."""
     from core.evaluation.label_finder import precision_markdown, precision_table
 
     ranked = score_issues(dataset, probs, classes, label_source, reference)

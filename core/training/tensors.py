@@ -108,8 +108,10 @@ def heldout_rows(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
     return np.flatnonzero(fold_of_rows(len(dataset), config.folds, config.seed) == config.fold)
 
 
-def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device) -> dict[str, SplitTensors]:
-    """Tensors for every split present; rows outside the class set (or with no label) are dropped.
+def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device,
+                   check_classes: bool = True) -> dict[str, SplitTensors]:
+    """Tensors for every split present; rows outside the class set (or with no label) are dropped. Training
+    refuses a class with no Training image (`check_classes`); scoring on other labels leaves such a class empty.
 
     A cross-validation run (`config.folds`) has one split, Training: every labelled row outside the held-out fold;
     with no PublicTest its checkpoints follow the training accuracy, so best.pt is in effect the last epoch.
@@ -122,7 +124,8 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
         return {"Training": SplitTensors(
             images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
             targets=torch.from_numpy(labels[keep]).long().to(device))}
-    check_training_classes(dataset, config)
+    if check_classes:
+        check_training_classes(dataset, config)
     soft = dataset.soft_labels(config.class_names()) if config.label_source == "ferplus-soft" else None
     if soft is not None:  # as in Microsoft's FERPlus, images most voted unknown or not-a-face are left out
         emotion_on_top = dataset.meta[list(VOTE_COLUMNS)].to_numpy().argmax(axis=1) < len(FERPLUS_CLASSES)
