@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.data.dataset import FerDataset
 from core.data.preprocessing import Preprocessing, to_model_input
 from core.export.onnx import METADATA_KEY, export_onnx, read_metadata
 
@@ -96,15 +97,17 @@ class Int8Export:
 
     path: Path
     calibration_faces: int  # Training faces the activation ranges were taken on
-    agreement: float  # share of the check faces on which the top class equals the fp32 export's
+    agreement: float | None  # share of the check faces on which the top class equals the fp32 export's
 
 
-def quantize_checkpoint(checkpoint: str | Path, out: str | Path, dataset, check_faces: np.ndarray) -> Int8Export:
+def quantize_checkpoint(checkpoint: str | Path, out: str | Path, dataset: FerDataset,
+                        check_faces: np.ndarray | None = None) -> Int8Export:
     """Write the int8 ONNX version of a .pt checkpoint to `out`, calibrated on `dataset`'s Training faces, and
-    measure on `check_faces` (uint8, N x H x W) how often its top class equals the fp32 export's."""
+    measure on `check_faces` (uint8, N x H x W; None: not measured) how often its top class equals the fp32
+    export's."""
     faces = calibration_faces(dataset)
     with tempfile.TemporaryDirectory() as scratch:  # the fp32 export is only a step: it is not kept
         fp32 = export_onnx(checkpoint, Path(scratch) / "fp32.onnx")
         path = quantize_classifier(fp32, out, faces)
-        same = agreement(fp32, path, check_faces)
+        same = None if check_faces is None else agreement(fp32, path, check_faces)
     return Int8Export(path=path, calibration_faces=len(faces), agreement=same)

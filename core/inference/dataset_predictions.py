@@ -1,11 +1,11 @@
 """A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk.
 
 The probabilities are what `evaluate` scores (`core.training.loop.predict_probabilities`, with the checkpoint's
-TTA and temperature), up to each backend's rounding. Four backends compute them: torch fp32, torch with bf16 autocast (CPUs with bf16 units),
-onnxruntime on an ONNX export, and onnxruntime on that export quantized to int8 (core/export/quantize.py, its ranges
-taken on the data set's Training faces); `bench/bench_dataset_predictions.py` measures them against each other. The studio
-runs this as a background job (`core.inference.prediction_job`); `dataset_probabilities` is the in-process path the
-CLI uses.
+TTA and temperature), up to each backend's rounding. Four backends compute them: torch fp32, torch with bf16
+autocast (CPUs with bf16 units), onnxruntime on an ONNX export, and onnxruntime on that export quantized to int8
+(core/export/quantize.py, its ranges taken on the data set's Training faces); `bench/bench_dataset_predictions.py`
+measures them against each other. The studio runs this as a background job (`core.inference.prediction_job`);
+`dataset_probabilities` is the in-process path the CLI uses.
 """
 from __future__ import annotations
 
@@ -118,15 +118,16 @@ def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
 
 def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | None) -> FacesToProbabilities:
     """onnxruntime on the checkpoint's export, quantized to int8 on `calibrate_on`'s Training faces when given."""
-    from core.export.onnx import export_onnx
     from core.inference.predictor import Predictor
 
-    path = export_onnx(checkpoint, workdir / "model.onnx")
-    if calibrate_on is not None:
-        from core.export.quantize import calibration_faces, quantize_classifier
+    if calibrate_on is None:
+        from core.export.onnx import export_onnx
 
-        path = quantize_classifier(path, workdir / "model_int8.onnx", calibration_faces(calibrate_on))
-    return Predictor.load(path).classify_crops
+        return Predictor.load(export_onnx(checkpoint, workdir / "model.onnx")).classify_crops
+    from core.export.quantize import quantize_checkpoint
+
+    made = quantize_checkpoint(checkpoint, workdir / "model_int8.onnx", calibrate_on)
+    return Predictor.load(made.path).classify_crops
 
 
 def compute_probabilities(images: np.ndarray, predict: FacesToProbabilities, track: Track = no_progress,
