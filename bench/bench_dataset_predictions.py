@@ -35,14 +35,33 @@ def backend_rate(checkpoint: Path, backend: str, images: np.ndarray, workdir: Pa
     return probabilities, len(images) / (time.perf_counter() - start), setup
 
 
+def time_job(dataset, checkpoint: Path) -> None:
+    """What a click on "Compute the model's predictions" costs: process start, model set-up, every image, cache."""
+    from core.inference import prediction_job
+    from core.inference.dataset_predictions import predictions_cache_path
+
+    predictions_cache_path(dataset, checkpoint).unlink(missing_ok=True)
+    start = time.perf_counter()
+    prediction_job.start(dataset, checkpoint)
+    while (status := prediction_job.job_status(dataset, checkpoint) or {}).get("state") in (None, "queued", "running"):
+        time.sleep(0.2)
+    seconds = time.perf_counter() - start
+    print(f"predictions job, {len(dataset):,} images: {status['state']} on {status.get('backend')} in {seconds:.1f} s "
+          f"from start to cache ({len(dataset) / seconds:.0f} images/s overall)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--images", type=int, default=None, help="the first N images (default: all)")
     parser.add_argument("--backends", default=",".join(BACKENDS))
+    parser.add_argument("--job", action="store_true", help="instead: the studio's predictions job over the whole "
+                        "data set, as a process, from start to cache (its cache for this model is deleted first)")
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint()
     dataset = load_dataset()
+    if args.job:
+        return time_job(dataset, checkpoint)
     images = np.asarray(dataset.images[:args.images or len(dataset)])
     print(f"{checkpoint}, {len(images):,} of {len(dataset):,} images")
     results = {}
