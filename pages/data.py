@@ -14,6 +14,7 @@ from core.data.augment import AugmentOptions, preview_grid
 from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
 from core.data.fer2013 import SPLITS
+from core.data.images import tile_faces
 from core.data.ferplus import consensus_shares, fleiss_kappa
 from core.data.stats import label_agreement_table
 from core.data.folders import read_image_folders
@@ -125,11 +126,11 @@ candidates = np.flatnonzero(dataset.meta["label"].to_numpy() == face_class) if f
 index = int(np.random.default_rng(st.session_state.get("data_augment_draw", 0)).choice(candidates))
 st.caption(f"Image {index:,}: {dataset.meta['label'][index]} ({dataset.meta['split'][index]})")
 grid = preview_grid(np.asarray(dataset.images[index]), AugmentOptions(), n=16, seed=index)
-st.image(list(grid), width=96, caption=["original"] + [""] * 15)
-st.caption("The training transforms (shift, flip, rotation, scale, brightness/contrast, random erasing) applied to "
-           "one face, as the trainer does them: batched on tensors.")
+st.image(tile_faces(grid, columns=8), width=8 * 96 + 14)  # one picture: 16 would be 16 requests and redraws
+st.caption("The original (top left), then 15 draws of the training transforms (shift, flip, rotation, scale, "
+           "brightness/contrast, random erasing) applied to it, as the trainer does them: batched on tensors.")
 
 st.subheader("Example faces by original label")
 for name, rows in dataset.meta.groupby("label").indices.items():
     st.caption(name)
-    st.image([dataset.images[i] for i in rows[:12]], width=72)
+    st.image(tile_faces(np.asarray(dataset.images[rows[:12]]), columns=12), width=12 * 72 + 22)

@@ -170,3 +170,16 @@ def cut_padded(array: np.ndarray, left: int, top: int, right: int, bottom: int) 
     if pad:
         array = np.pad(array, pad, mode="edge")
     return array[top + pad:bottom + pad, left + pad:right + pad]
+
+
+def tile_faces(faces: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
+    """Gray faces (n, H, W) as one picture, `columns` to a row, `gap` white pixels between them: a page shows one
+    image instead of n (each image is a request and a redraw in the browser)."""
+    faces = np.asarray(faces)
+    n, height, width = faces.shape
+    rows = -(-n // columns)
+    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), 255, dtype=np.uint8)
+    for k, face in enumerate(faces):
+        top, left = (k // columns) * (height + gap), (k % columns) * (width + gap)
+        sheet[top:top + height, left:left + width] = face
+    return sheet
