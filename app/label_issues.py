@@ -21,13 +21,12 @@ EXPLANATION = ("Label quality compares how likely models that never saw the imag
 def label_issues_panel(dataset: FerDataset) -> None:
     """Start the job, or show its progress, or say that the scores are in; refreshes itself every 5 s while the
     job runs (an idle page does no work)."""
-    running = job_running(dataset)
+    running = job_running(issues.job_progress(dataset))
     st.fragment(label_issues_view, run_every=5 if running else None)(dataset, running)
 
 
-def job_running(dataset: FerDataset) -> bool:
-    """Whether a fold run of this data set's job is queued or running."""
-    progress = issues.job_progress(dataset)
+def job_running(progress: list[dict] | None) -> bool:
+    """Whether a fold run of a job (`issues.job_progress`) is queued or running."""
     return progress is not None and any(run.get("state") in ACTIVE for run in progress)
 
 
@@ -35,10 +34,10 @@ def label_issues_view(dataset: FerDataset, polling: bool) -> None:
     """The panel's content; `polling` says whether this fragment was built to poll."""
     from app.state import current_label_quality
 
-    if polling != job_running(dataset):
+    progress = issues.job_progress(dataset)
+    if polling != job_running(progress):
         st.rerun()  # the job ended (stop polling) or started (poll): the whole page once more
     st.caption(EXPLANATION)
-    progress = issues.job_progress(dataset)
     if current_label_quality() is not None:
         st.success("Label quality is available for this data set: Browse filters and sorts by it, Relabel orders "
                    "its queue by it.")

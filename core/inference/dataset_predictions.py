@@ -62,9 +62,16 @@ def default_backend() -> str:
     """What bench/bench_dataset_predictions.py measured fastest here (README, Benchmarks): int8 on CPUs with int8
     dot-product units (3.6x bf16; fp32's argmax kept on 98.9 % of images, the rest close calls), else bf16 autocast
     on CPUs with bf16 units (fp32's argmax on >= 99.5 %), else onnxruntime."""
-    from core.training.loop import cpu_has_bf16, cpu_has_int8_dot
+    from core.training.loop import cpu_has_int8_dot
 
-    return "int8" if cpu_has_int8_dot() else "bf16" if cpu_has_bf16() else "onnx"
+    return "int8" if cpu_has_int8_dot() else float_backend()
+
+
+def float_backend() -> str:
+    """The fastest backend without quantization: bf16 autocast on CPUs with bf16 units, else onnxruntime."""
+    from core.training.loop import cpu_has_bf16
+
+    return "bf16" if cpu_has_bf16() else "onnx"
 
 
 def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
@@ -109,9 +116,7 @@ def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
     except Exception:
         if backend is not None or chosen != "int8":
             raise
-        from core.training.loop import cpu_has_bf16
-
-        fallback = "bf16" if cpu_has_bf16() else "onnx"
+        fallback = float_backend()
         logging.getLogger(__name__).warning("int8 quantization failed; predicting with %s", fallback, exc_info=True)
         return faces_predictor(checkpoint, fallback, workdir, dataset), fallback
 
