@@ -27,7 +27,10 @@ from core.files import exclusive_lock, write_json
 from core.processes import process_start_time, still_running
 
 GRADIO_PORT = int(os.environ.get("FER_GRADIO_PORT", "7860"))
-START_TIMEOUT = 60.0  # seconds: importing torch + gradio and building the UI takes ~10 s on 2 busy cores
+# seconds before a silent app counts as hung and is started again: importing gradio and building the UI takes
+# ~3 s idle but 23 s beside a training run on 2 cores, and more beside a browser; restarting a slow start too soon
+# only starts it over (each rerun of the Predict page after the limit killed it and began again)
+START_TIMEOUT = 180.0
 # urllib would send even 127.0.0.1 through an HTTP(S)_PROXY from the environment; the app is always local
 LOCAL = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 

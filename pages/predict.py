@@ -27,6 +27,22 @@ def newest(name: str) -> None:
     st.session_state.predict_latest = name  # an on_change callback: the input the person touched last
 
 
+def live_app_link(state: dict) -> None:
+    """The link once the app answers; while it starts, a note (this fragment re-runs every second until then)."""
+    status = gradio_server.readiness(state)
+    if status == "ready":
+        st.link_button("Open the live app", state["url"], type="primary")
+        if st.session_state.pop("gradio_waiting", False):
+            st.rerun()  # the whole page once more, so this fragment stops polling
+    elif status == "starting":
+        st.session_state.gradio_waiting = True
+        st.button("Open the live app", disabled=True, key="gradio_starting")
+        st.caption("Starting the live app in the background (a few seconds, once) ...")
+    else:
+        st.error(f"The live app stopped while starting. From {gradio_server.log_file()}:")
+        st.code(gradio_server.log_tail())
+
+
 upload_tab, camera_tab = st.tabs(["Upload", "Webcam snapshot"])
 upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None, key="predict_upload",
                                   on_change=newest, args=("upload",))

@@ -406,3 +406,23 @@ def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_mo
     other = second if default == tiny_model else tiny_model
     monkeypatch.setattr(state.st, "query_params", {"model": str(other)})
     assert state.current_model_path() == other  # a listed model named in the URL is the one used
+
+
+@pytest.mark.parametrize("readiness, shown", [("ready", "link"), ("starting", "Starting the live app"),
+                                             ("failed", "stopped while starting")])
+def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readiness, shown):
+    """The live-app section runs to the end whichever state the Gradio process is in (a name the page lost once
+    raised here on every rerun, after the predictions, where no test looked)."""
+    from app import gradio_server
+
+    monkeypatch.setattr(gradio_server, "ensure_started", lambda **_: {"url": "http://127.0.0.1:7999", "pid": 1})
+    monkeypatch.setattr(gradio_server, "readiness", lambda state: readiness)
+    monkeypatch.setattr(gradio_server, "log_tail", lambda: "the log")
+    app = run_page("predict.py")
+    app.button(key="gradio_start").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    if shown == "link":
+        assert app.get("link_button")[0].proto.url == "http://127.0.0.1:7999"
+    else:
+        texts = [c.value for c in app.caption] + [e.value for e in app.error]
+        assert any(shown in t for t in texts), texts

@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,32 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO_ROOT / "tests" / "artifacts"
 
 
+STUDIO_LOG = "studio.log"
+
+
+@contextmanager
+def evidence(page, root: Path, name: str, server: subprocess.Popen | None = None):
+    """On a failure inside, save a screenshot (tests/artifacts/NAME_failure.png) and add what the page said and
+    the tail of the studio's log to the error, so a failure on CI can be read without rerunning it."""
+    events: list[str] = []
+    page.on("crash", lambda _: events.append("the page crashed"))
+    page.on("pageerror", lambda error: events.append(f"page error: {error}"))
+    page.on("console", lambda message: events.append(f"console {message.type}: {message.text}")
+            if message.type in ("error", "warning") else None)
+    try:
+        yield
+    except Exception as exc:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}_failure.png"), full_page=True)
+        text = page.locator("body").inner_text(timeout=10_000)[-3000:]
+        log = (root / STUDIO_LOG).read_text(errors="replace")[-4000:] if (root / STUDIO_LOG).is_file() else ""
+        said = "\n".join(list(dict.fromkeys(events))[-30:])  # each message once
+        if server is not None:
+            said += f"\nthe studio's process: {'running' if server.poll() is None else f'ended ({server.poll()})'}"
+        raise AssertionError(f"{exc}\n--- the page said:\n{text}\n--- the browser said:\n{said}\n"
+                             f"--- the studio's log:\n{log}") from exc
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -35,9 +62,11 @@ def serve_studio(root: Path, **env: str) -> tuple[subprocess.Popen, str]:
     """`streamlit run app/main.py` on a free port with its own data and runs folders under `root`, once healthy."""
     env = {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs"), **env}
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / STUDIO_LOG, "ab") as log:  # what the server printed: a failing test shows its tail
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port",
+                                   str(port), "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:

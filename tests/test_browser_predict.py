@@ -4,12 +4,13 @@ while test_browser.py's shared browser is open in the same thread."""
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.fake_camera import write_clip
-from tests.test_browser import ARTIFACTS, CHROMIUM, free_port, serve_studio, settle
+from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle
 
 pytestmark = pytest.mark.slow
 
@@ -36,34 +37,49 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
             page = chromium.new_page(viewport={"width": 1280, "height": 720})
             page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
-            page.goto(f"{url}/predict", timeout=180_000)
-            page.locator("input[type=file]").wait_for(state="attached", timeout=180_000)  # the model loads first
-            page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
-            page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
-            page.get_by_text("Showing the uploaded image").wait_for(timeout=60_000)
-            for n in range(1, 7):
-                page.get_by_text(f"face {n}:").wait_for(timeout=10_000)
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "predict_upload.png"), full_page=True)
+            start = time.monotonic()
 
-            page.get_by_role("tab", name="Webcam snapshot").click()
-            page.get_by_role("button", name="Take Photo").click(timeout=60_000)
-            page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
-            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
-            assert page.get_by_text("6 faces found").count() == 0
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "predict_snapshot.png"), full_page=True)
+            def mark(step: str) -> None:  # pytest shows these when the test fails: where the time went
+                print(f"{time.monotonic() - start:6.1f} s  {step}", flush=True)
 
-            page.get_by_role("tab", name="Upload").click()
-            page.locator("input[type=file]").set_input_files(str(photos / "angry.jpeg"))  # a new upload wins again
-            page.get_by_text("Showing the uploaded image").wait_for(timeout=120_000)
-            page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+            with evidence(page, tmp_path, "predict", server):
+                page.goto(f"{url}/predict", timeout=180_000)
+                page.locator("input[type=file]").wait_for(state="attached", timeout=180_000)  # the model loads first
+                settle(page)  # as a person would: the page has finished drawing (the live app started) first
+                mark("page drawn")
+                page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
+                page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
+                mark("6 faces shown")
+                page.get_by_text("Showing the uploaded image").wait_for(timeout=60_000)
+                for n in range(1, 7):
+                    page.get_by_text(f"face {n}:").wait_for(timeout=10_000)
+                settle(page)
+                page.screenshot(path=str(ARTIFACTS / "predict_upload.png"), full_page=True)
 
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "predict_1280.png"), full_page=True)
-            page.set_viewport_size({"width": 390, "height": 844})
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
+                page.get_by_role("tab", name="Webcam snapshot").click()
+                page.wait_for_function(  # the fake camera is streaming: a photo taken before its first frame is empty
+                    "(document.querySelector('[data-testid=stCameraInput] video') || {}).readyState >= 2",
+                    timeout=60_000)
+                page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+                mark("photo taken")
+                page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
+                mark("snapshot shown")
+                page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+                assert page.get_by_text("6 faces found").count() == 0
+                settle(page)
+                page.screenshot(path=str(ARTIFACTS / "predict_snapshot.png"), full_page=True)
+
+                page.get_by_role("tab", name="Upload").click()
+                page.locator("input[type=file]").set_input_files(str(photos / "angry.jpeg"))  # a new upload wins again
+                page.get_by_text("Showing the uploaded image").wait_for(timeout=120_000)
+                mark("second upload shown")
+                page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+
+                settle(page)
+                page.screenshot(path=str(ARTIFACTS / "predict_1280.png"), full_page=True)
+                page.set_viewport_size({"width": 390, "height": 844})
+                settle(page)
+                page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
             chromium.close()
     finally:
         server.terminate()

@@ -171,3 +171,20 @@ def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing
     monkeypatch.setattr(shipped_oof, "SHIPPED_OOF",
                         shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz"))
     assert (issues.load_issues(other)["quality"] == 0.5).all()
+
+
+def test_scoring_runs_in_this_process(tmp_path, monkeypatch):
+    """No multiprocessing pool: a fork from a process that already runs threads (a training worker resuming on
+    cleaned labels) deadlocked in cleanlab's pool."""
+    import multiprocessing.pool
+
+    from core.data.store import load_sample
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("score_issues started a process pool")
+
+    monkeypatch.setattr(multiprocessing.pool.Pool, "__init__", refuse)
+    sample, classes = load_sample(), list(resolve_classes("fer7"))
+    probs = np.random.default_rng(2).dirichlet(np.ones(7), len(sample)).astype(np.float32)
+    table = issues.score_issues(sample, probs, classes)
+    assert len(table) == len(sample) and table["is_issue"].any()

@@ -1,7 +1,6 @@
 """The relabel queue (core/labels/queue.py): disputed first, the model term, relabeled last, no FERPlus data."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
@@ -99,20 +98,17 @@ def test_model_arguments_are_checked(dataset):
         disputed_queue(dataset, model_probabilities=np.ones((len(dataset), 2)) / 2, model_classes=["happy", "meh"])
 
 
-def test_full_size_queue_is_fast(dataset):
+def test_a_full_size_queue_puts_the_relabeled_images_last(dataset):
+    """The queue at the full import's size (its speed is bench/bench_studio.py's business, not a test's)."""
     n = 35_887
     meta = pd.concat([dataset.meta] * (n // len(dataset) + 1), ignore_index=True).iloc[:n]
     meta["image_id"] = [f"fer{i:07d}" for i in range(n)]
     big = FerDataset(np.broadcast_to(dataset.images[:1], (n, 48, 48)), meta)
     probabilities = np.random.default_rng(0).dirichlet(np.ones(7), size=n)
     done = {f"fer{i:07d}": "happy" for i in range(0, n, 50)}
-    timings = []
-    for _ in range(2):
-        start = time.perf_counter()
-        queue = disputed_queue(big, done, probabilities, FER2013_CLASSES)
-        timings.append(time.perf_counter() - start)
+    queue = disputed_queue(big, done, probabilities, FER2013_CLASSES)
     assert len(queue) == n and queue["relabeled"].iloc[-len(done):].all()
-    assert min(timings) < 1.0, f"queue of {n} rows took {min(timings):.2f} s"
+    assert set(queue["image_id"].iloc[-len(done):]) == set(done)
 
 
 def issues_table(dataset: FerDataset, quality: dict[int, float], flagged: tuple[int, ...] = ()) -> pd.DataFrame:

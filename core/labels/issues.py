@@ -165,7 +165,9 @@ def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str], lab
     rows = np.flatnonzero(labels >= 0)
     ranked = probs if reference is None else (1 - REFERENCE_WEIGHT) * probs + REFERENCE_WEIGHT * reference
     quality = get_label_quality_scores(labels[rows], ranked[rows], method=QUALITY_METHOD)
-    flagged = find_label_issues(labels[rows], probs[rows], filter_by="prune_by_noise_rate")
+    # n_jobs=1: cleanlab's default forks a multiprocessing pool, which deadlocks in a process that already runs
+    # threads (a training worker resuming on cleaned labels hung here); one process takes about a second anyway
+    flagged = find_label_issues(labels[rows], probs[rows], filter_by="prune_by_noise_rate", n_jobs=1)
     meta = dataset.meta.iloc[rows]
     table = pd.DataFrame({
         "row": rows, "image_id": meta["image_id"].to_numpy(), "split": meta["split"].to_numpy(),

@@ -111,8 +111,8 @@ def vote_counts(dataset: FerDataset, row: int) -> dict[str, int]:
     "unknown" and "not a face"; empty without votes."""
     if not dataset.has_ferplus:
         return {}
-    counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int)
-    named = {vote_name(column): int(count) for column, count in counts.items()}
+    # column by column: a whole-row .iloc builds a mixed-type Series (~30 ms on the full import, per key press)
+    named = {vote_name(column): int(dataset.meta[column].iat[row]) for column in VOTE_COLUMNS}
     return {name: named[name] for name in (*ALL_CLASSES, "unknown", "not a face")}
 
 
