@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 from PIL import Image
 
 from app.charts import faces_chart
+from app.gc_pauses import freeze_long_lived
 from app.gradio_live import live_tab
 from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
 from core.inference.draw import annotate
@@ -203,6 +204,7 @@ def launch_app(args: argparse.Namespace) -> gr.Blocks:
 
 def main(argv: list[str] | None = None) -> None:
     demo = launch_app(parse_args(argv))
+    freeze_long_lived()  # gradio's ~100k module objects: no full collector pass in the middle of a live frame
     demo.block_thread()
 
 

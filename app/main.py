@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.gc_pauses import freeze_long_lived
 from app.sidebar import show_sidebar
 from app.state import current_dataset
 
@@ -21,4 +22,7 @@ navigation = st.navigation([
     st.Page(PAGES / "models.py", title="Models", icon=":material/account_tree:"),
 ])
 show_sidebar(current_dataset())
-navigation.run()
+try:
+    navigation.run()
+finally:  # also after st.stop() and reruns: the page's imports and caches are what to freeze
+    freeze_long_lived()

@@ -3,6 +3,8 @@
 Every change is an event in the SQLite label store; the current label is derived from the events. A key press
 reruns only the labelling fragment, which reads everything it draws from memory or caches (no model runs here).
 """
+import html
+
 import streamlit as st
 
 from app.charts import bars_html, face_html
@@ -48,6 +50,14 @@ def model_panel(row: int) -> str | None:
     return bars_html({c: values[c] for c in ALL_CLASSES if c in values}, f"Model: {top}", lambda p: f"{p:.0%}")
 
 
+def item_lines(item) -> str:
+    """The current label, the FERPlus majority and why the image is queued, as HTML under the face."""
+    lines = (f"<b>Current label:</b> {html.escape(item['label'] or '—')}<br>"
+             f"<b>FERPlus majority:</b> {html.escape(item['ferplus'] or '—')}")
+    return (f'<div style="margin-top:8px;line-height:1.5">{lines}</div>'
+            f'<div style="font-size:12px;opacity:.7">{html.escape(item["reasons"])}</div>')
+
+
 @st.fragment
 def labelling() -> None:
     """The image on show, its panels and keys; a key press reruns only this."""
@@ -59,26 +69,26 @@ def labelling() -> None:
         st.success("You reached the end of the queue.")
         st.button("back", key="relabel_back", shortcut="b", on_click=session.back)
         return
+    # few elements: the browser draws each as its own message, so the face with its lines is one HTML block and
+    # the two charts another
     face, keys, charts = st.columns([1.1, 1.5, 1.6])
     face.html(face_html(dataset.images[item["row"]], item["image_id"],
-                        f"{item['image_id']} ({item['split']}) · {session.position + 1:,} of {len(session.queue):,}"))
-    face.markdown(f"**Current label:** {item['label'] or '—'}  \n**FERPlus majority:** {item['ferplus'] or '—'}")
-    face.caption(escape_markdown(item["reasons"]))
+                        f"{item['image_id']} ({item['split']}) · {session.position + 1:,} of {len(session.queue):,}")
+              + item_lines(item))
     pairs = [(name, name, str(i)) for i, name in enumerate(ALL_CLASSES, 1)] + [(NOT_A_FACE, "not a face", "n")]
-    for start in range(0, len(pairs), 2):
+    for start in range(0, len(pairs), 2):  # rows of two: on a phone the columns stack in key order
         for cell, (label, text, shortcut) in zip(keys.columns(2), pairs[start:start + 2]):
             cell.button(text, key=f"class-{label}", shortcut=shortcut, on_click=session.label, args=(label,),
                         width="stretch", type="primary" if label == item["label"] else "secondary")
-    moves = keys.columns(3)
-    moves[0].button("back", key="relabel_back", shortcut="b", on_click=session.back, width="stretch")
-    moves[1].button("skip", key="relabel_skip", shortcut="s", on_click=session.skip, width="stretch")
-    moves[2].button("undo", key="relabel_undo", shortcut="u", on_click=session.undo, width="stretch")
-    if dataset.has_ferplus:
-        charts.html(bars_html(vote_counts(dataset, int(item["row"])), "FERPlus votes"))
-    panel = model_panel(int(item["row"]))
-    if panel is not None:
-        charts.html(panel)
-    elif current_model_path() is not None:
+    moves = keys.container(horizontal=True)
+    moves.button("back", key="relabel_back", shortcut="b", on_click=session.back, width="stretch")
+    moves.button("skip", key="relabel_skip", shortcut="s", on_click=session.skip, width="stretch")
+    moves.button("undo", key="relabel_undo", shortcut="u", on_click=session.undo, width="stretch")
+    panels = [bars_html(vote_counts(dataset, int(item["row"])), "FERPlus votes")] if dataset.has_ferplus else []
+    panels += [model_panel(int(item["row"]))] if model is not None else []
+    if panels:
+        charts.html('<div style="display:flex;flex-direction:column;gap:12px">' + "".join(panels) + "</div>")
+    if model is None and current_model_path() is not None:
         charts.caption("The model's chart shows here once its predictions are computed (below the keys).")
 
 
