@@ -16,7 +16,7 @@ from PIL import Image
 from core.data.images import open_image
 from core.data.store import load_sample
 from core.inference.faces import FaceDetector
-from core.inference.onnx_detector import area_resize, nms
+from core.inference.onnx_detector import area_resize, cumulative, nms
 from core.paths import CHECKPOINTS_DIR, REPO_ROOT, shared_data_dir
 
 PHOTOS = shared_data_dir() / "photos"
@@ -30,6 +30,13 @@ def test_area_resize_is_torchs_area_interpolation():
     for size in ((24, 24), (12, 40), (37, 53), (5, 7)):
         expected = torch.nn.functional.interpolate(torch.from_numpy(images), size=size, mode="area").numpy()
         assert np.abs(area_resize(images, *size) - expected).max() < 1e-3
+
+
+def test_the_pyramids_shared_row_sums_give_the_same_levels():
+    images = np.random.default_rng(1).uniform(0, 255, (1, 3, 480, 640)).astype(np.float32)
+    row_sums = cumulative(images, 2)
+    for size in ((341, 454), (100, 133), (13, 17)):
+        assert np.array_equal(area_resize(images, *size, row_sums), area_resize(images, *size))
 
 
 def test_nms_keeps_the_best_of_overlapping_boxes():

@@ -19,17 +19,25 @@ THRESHOLDS = (0.6, 0.7, 0.7)  # facenet-pytorch's defaults for PNet, RNet, ONet
 FACTOR = 0.709  # each pyramid level is this much smaller than the one before (facenet-pytorch's default)
 
 
-def area_resize(images: np.ndarray, height: int, width: int) -> np.ndarray:
+def cumulative(images: np.ndarray, axis: int) -> np.ndarray:
+    """Sums along `axis` with a leading zero, in float64: over a 640-pixel row float32 would lose the last digits
+    torch keeps. The pyramid computes the full image's row sums once and reuses them at every level."""
+    sums = np.cumsum(images, axis=axis, dtype=np.float64)
+    padding = [(0, 0)] * images.ndim
+    padding[axis] = (1, 0)
+    return np.pad(sums, padding)
+
+
+def area_resize(images: np.ndarray, height: int, width: int, row_sums: np.ndarray | None = None) -> np.ndarray:
     """(N, C, H, W) float -> (N, C, height, width): each output pixel is the mean of the input pixels its cell
-    touches, cells from floor(i * H / height) to ceil((i + 1) * H / height) (torch's adaptive average pooling)."""
+    touches, cells from floor(i * H / height) to ceil((i + 1) * H / height) (torch's adaptive average pooling).
+    `row_sums`: `cumulative(images, 2)` when the caller already has it."""
     out = images
     for axis, size in ((2, height), (3, width)):
         n = out.shape[axis]
         index = np.arange(size)
         start, end = index * n // size, -(-(index + 1) * n // size)
-        # float64 sums: over a 640-pixel row float32 would lose the last digits torch keeps
-        sums = np.cumsum(out, axis=axis, dtype=np.float64)
-        sums = np.concatenate([np.zeros_like(np.take(sums, [0], axis=axis)), sums], axis=axis)
+        sums = row_sums if axis == 2 and row_sums is not None else cumulative(out, axis)
         shape = [1] * out.ndim
         shape[axis] = size
         out = (np.take(sums, end, axis=axis) - np.take(sums, start, axis=axis)) / (end - start).reshape(shape)
@@ -139,9 +147,9 @@ class MtcnnOnnx:
     def stage_one(self, image: np.ndarray) -> np.ndarray:
         """PNet over the pyramid: NMS per level (0.5), then across levels (0.7), regressed, squared (n, 5)."""
         height, width = image.shape[2:]
-        found = []
+        found, row_sums = [], cumulative(image, 2)
         for scale in pyramid_scales(height, width, self.min_face_size, self.factor):
-            level = normalise(area_resize(image, int(height * scale + 1), int(width * scale + 1)))
+            level = normalise(area_resize(image, int(height * scale + 1), int(width * scale + 1), row_sums))
             boxes = proposals(*self.run("pnet", level), scale, self.thresholds[0])
             found.append(boxes[nms(boxes[:, :4], boxes[:, 4], 0.5)])
         boxes = np.concatenate(found) if found else np.zeros((0, 9), np.float32)
