@@ -31,7 +31,7 @@ OVERLAPS_JS = """() => {
     const boxes = [...document.querySelectorAll('[data-testid=stMain] ' + selector.split(', ').join(', [data-testid=stMain] '))]
         .filter(e => e.checkVisibility({opacityProperty: true, visibilityProperty: true})
                      && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0
-                     && (e.innerText || '').trim() !== '' || ['IMG', 'INPUT'].includes(e.tagName))
+                     && ((e.innerText || '').trim() !== '' || ['IMG', 'INPUT'].includes(e.tagName)))
         .filter(e => !e.closest('details:not([open])') || e.closest('summary'))
         .map(e => ({e, r: e.getBoundingClientRect()}));
     const found = [];
@@ -78,6 +78,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "docs")
     parser.add_argument("--port", type=int, default=8671)
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
     who = "alice"  # the name shown in the pictures (nothing is labelled: no key is pressed)

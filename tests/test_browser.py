@@ -42,8 +42,11 @@ def evidence(page, root: Path, name: str, server: subprocess.Popen | None = None
         yield
     except Exception as exc:
         ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{name}_failure.png"), full_page=True)
-        text = page.locator("body").inner_text(timeout=10_000)[-3000:]
+        try:  # a crashed page cannot be photographed or read: say so rather than hide the first error
+            page.screenshot(path=str(ARTIFACTS / f"{name}_failure.png"), full_page=True)
+            text = page.locator("body").inner_text(timeout=10_000)[-3000:]
+        except Exception as unreadable:
+            text = f"(the page could not be read: {unreadable})"
         log = (root / STUDIO_LOG).read_text(errors="replace")[-4000:] if (root / STUDIO_LOG).is_file() else ""
         said = "\n".join(list(dict.fromkeys(events))[-30:])  # each message once
         if server is not None:
