@@ -18,12 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_relabel import CHROMIUM, CHROMIUM_ARGS, settle, start_studio, wait_healthy  # noqa: E402
+from bench.bench_studio import PAINT_JS, page_urls, paint_ms  # noqa: E402
 
 SIZES = ((1280, 720), (390, 844))
 README_SIZE = (1500, 1100)  # the README's pictures: the whole first screen of a laptop-sized window
-PAGES = {"data": "", "browse": "browse", "relabel": "relabel", "train": "train", "predict": "predict",
-         "models": "models"}
-IN_README = ("data", "browse", "relabel", "predict")
+IN_README = ("Data", "Browse", "Relabel", "Predict")  # written to OUT/<name in lower case>.png
 PHOTO = "test.jpg"  # in the shared photos: six faces, uploaded on the Predict page before its picture is taken
 OVERLAPS_JS = """() => {
     const selector = 'h1, h2, h3, p, li, label, button, img, input, [data-testid=stCaptionContainer], '
@@ -50,14 +49,11 @@ OVERLAPS_JS = """() => {
 
 
 def drawn_page(browser, url: str, size: tuple[int, int]):
-    """The page at `url` at `size`, once the script, its fragments and its images have finished."""
+    """The page at `url` at `size`, once drawn as bench/bench_studio.py's first paint defines it (script and
+    fragments finished, nothing stale, every image and chart drawn, and so for 0.5 s)."""
     page = browser.new_page(viewport={"width": size[0], "height": size[1]})
-    page.goto(url, timeout=180_000)
-    page.wait_for_selector("h1", timeout=180_000)
-    settle(page)
-    page.wait_for_function("[...document.images].every(img => img.complete)", timeout=60_000)
-    page.wait_for_timeout(1000)  # charts finish their first layout
-    settle(page)
+    page.add_init_script(PAINT_JS)
+    paint_ms(page, url, timeout_s=180)
     return page
 
 
@@ -88,8 +84,7 @@ def main() -> None:
         wait_healthy(args.port)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            for name, path in PAGES.items():
-                url = f"http://127.0.0.1:{args.port}/{path}" + (f"?annotator={who}" if name == "relabel" else "")
+            for name, url in page_urls(f"http://127.0.0.1:{args.port}", who).items():
                 for size in SIZES:
                     page = drawn_page(browser, url, size)
                     overlaps = page.evaluate(OVERLAPS_JS)
@@ -100,9 +95,9 @@ def main() -> None:
                     page.close()
                 if name in IN_README:
                     page = drawn_page(browser, url, README_SIZE)
-                    if name == "predict":
+                    if name == "Predict":
                         show_prediction(page)
-                    page.screenshot(path=str(args.out / f"{name}.png"))
+                    page.screenshot(path=str(args.out / f"{name.lower()}.png"))
                     page.close()
             browser.close()
     finally:
