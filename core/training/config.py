@@ -146,6 +146,12 @@ class TrainConfig:
                         min=0)
     fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
                        min=0)
+    teacher: str | None = option(None, "distil: a trained .pt checkpoint (same classes and input) whose "
+                                 "probabilities also supervise this model", form=False)
+    distill_weight: float = option(0.7, "with --teacher: the share of the loss that is the teacher's (KL), the rest "
+                                   "is cross-entropy on the labels", min=0.0, max=1.0, form=False)
+    distill_temperature: float = option(4.0, "with --teacher: the softmax temperature of the distillation term",
+                                        min=1.0, form=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):

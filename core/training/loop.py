@@ -21,6 +21,7 @@ from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.training.run_folder import RunFolder
 from core.training.config import TrainConfig
+from core.training.distill import distillation_loss, load_teacher
 from core.models.registry import create_model, model_spec
 from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
                                 to_model_input)
@@ -85,17 +86,35 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps
 
 
 def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, config: TrainConfig,
-               weights: torch.Tensor | None) -> torch.Tensor:
+               weights: torch.Tensor | None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy on the labels; with a teacher, blended with the distillation term by `distill_weight`."""
     target = split.soft[index] if split.soft is not None else split.targets[index]
-    return F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
+    loss = F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
+    if teacher_logits is None:
+        return loss
+    soft = distillation_loss(logits, teacher_logits, config.distill_temperature)
+    return (1 - config.distill_weight) * loss + config.distill_weight * soft
+
+
+def forward_batch(model: nn.Module, x: torch.Tensor, bf16: bool,
+                  teacher: nn.Module | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The model's logits for one training batch, and the frozen teacher's for the same batch when distilling."""
+    x = x.contiguous(memory_format=torch.channels_last)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = model(x)
+        if teacher is None:
+            return logits, None
+        with torch.no_grad():
+            return logits, teacher(x)
 
 
 def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.optim.Optimizer, scheduler,
                     config: TrainConfig, preprocessing: Preprocessing, generator: torch.Generator,
                     weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
                     should_stop: Callable[[], bool] | None = None, start_step: int = 0,
-                    shard: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, Any]:
-    """One pass over the training split (from `start_step` when resuming mid-epoch).
+                    shard: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                    teacher: nn.Module | None = None) -> dict[str, Any]:
+    """One pass over the training split (from `start_step` when resuming mid-epoch); `teacher`: distil from it.
 
     Returns loss, accuracy, the number of the last step done (`steps`, of `of`), seconds, and whether `should_stop`
     ended it early.
@@ -113,9 +132,8 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
     for step in range(start_step, steps):
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
         x = to_model_input(split.images[index], preprocessing, config.augment, generator)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = model(x.contiguous(memory_format=torch.channels_last))
-        loss = batch_loss(logits, split, index, config, weights)
+        logits, teacher_logits = forward_batch(model, x, bf16, teacher)
+        loss = batch_loss(logits, split, index, config, weights, teacher_logits)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -191,6 +209,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     generator = torch.Generator().manual_seed(config.seed)
     weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
                if config.class_weights else None)
+    teacher = load_teacher(config.teacher, classes, preprocessing, ddp.device) if config.teacher else None
     state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
     if resume:
         state = restore_training_state(run.last, model, optimizer, scheduler, generator)
@@ -201,7 +220,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
                 state["epoch_rng"] = generator.get_state()
             result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, preprocessing,
                                      generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
-                                     start_step=state["step"], shard=ddp.shard)
+                                     start_step=state["step"], shard=ddp.shard, teacher=teacher)
             ddp.sync_buffers(model)
             record = finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state)
             if ddp.active:
