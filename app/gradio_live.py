@@ -9,7 +9,10 @@ from __future__ import annotations
 import functools
 import json
 
-import gradio as gr
+from app.gradio_import import skip_stub_rewrites
+
+skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1.5 s a start
+import gradio as gr  # noqa: E402
 
 from app import webrtc
 from core.inference.live import LiveAnnotator, live_predictor

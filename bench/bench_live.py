@@ -1,6 +1,10 @@
 """Benchmark: the live webcam as a user sees it, in headless Chromium with a fake camera (640x480, 30 fps).
 
-    python bench/bench_live.py [--seconds 10] [--faces 1 6] [--pause-trainer]
+    python bench/bench_live.py [--seconds 10] [--faces 1 6] [--pause-trainer] [--rounds 3] [--no-models] [--no-webcam]
+
+Two sections in one run: the models (bench/live_models.py: per-face latency and accuracy of every shipped model
+by runtime, fp32 / int8 / tiny; the detector per frame, torch, ONNX and with tracking; `python -m core predict`
+as a whole process with and without torch), then the webcam table.
 
 For each path and face count: the clip is made from the shared photos (tests/fake_camera.py), the server is
 started, Chromium opens the page with the clip as its camera, and the page counts annotated frames drawn
@@ -29,6 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import fake_camera  # noqa: E402  (tests/fake_camera.py)
+from live_models import models_section  # noqa: E402  (bench/live_models.py)
 from core.paths import shared_data_dir  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -224,10 +229,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each timing window")
     parser.add_argument("--faces", type=int, nargs="+", default=[1, 6])
     parser.add_argument("--pause-trainer", action="store_true", help="SIGSTOP a running trainer while timing")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds of the models section")
+    parser.add_argument("--no-models", action="store_true", help="skip the models section")
+    parser.add_argument("--no-webcam", action="store_true", help="skip the webcam table")
     args = parser.parse_args()
     if args.seconds + 70 > MAX_PAUSE and args.pause_trainer:
         parser.error(f"--seconds too long: a timing window must stay under {MAX_PAUSE:.0f} s with start-up")
-    webcam_section(args.faces, args.seconds, args.pause_trainer)
+    if not args.no_models:
+        models_section(args.rounds)
+    if not args.no_webcam:
+        webcam_section(args.faces, args.seconds, args.pause_trainer)
 
 
 if __name__ == "__main__":

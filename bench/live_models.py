@@ -1,7 +1,7 @@
 """bench_live.py's model section: per-face latency and PrivateTest accuracy of each classifier and runtime, the
 detector's time per frame, and the CLI's start-up and memory with and without torch.
 
-    python bench/live_models.py [--rounds 5]     (bench/bench_live.py --models runs it beside the webcam table)
+    python bench/live_models.py [--rounds 5]     (bench/bench_live.py runs it before the webcam table)
 
 Latency is one face, batch 1, 2 threads, the median of `--rounds` interleaved rounds of 300 calls (so machine noise
 hits every runtime alike); ratios are against onnxruntime fp32 of the same model, measured in the same run.
@@ -27,6 +27,7 @@ from core.export.onnx import read_metadata  # noqa: E402
 from core.paths import CHECKPOINTS_DIR, shared_data_dir  # noqa: E402
 
 CALLS = 300
+FER_PACKAGE = (0.63, 0.655)  # the `fer` package's mini-Xception on this machine per issue 13: ms a face, PrivateTest
 
 
 def session(path: Path):
@@ -95,7 +96,7 @@ def classifier_rows(rounds: int) -> list[tuple[str, str, float, float]]:
     dataset = load_dataset()  # the full import, read once for every model and runtime
     rows = []
     with tempfile.TemporaryDirectory() as work:
-        for checkpoint in sorted(CHECKPOINTS_DIR.glob("*_fernet.pt")):
+        for checkpoint in sorted(CHECKPOINTS_DIR.glob("*.pt")):  # every shipped model, the tiny one included
             model = runtimes(checkpoint, Path(work))
             face = to_model_input(np.full((1, 48, 48), 128, np.uint8), model["spec"])
             times = latency_ms(model["calls"], face, rounds)
@@ -104,18 +105,47 @@ def classifier_rows(rounds: int) -> list[tuple[str, str, float, float]]:
     return rows
 
 
-def detector_ms(rounds: int) -> dict[str, float]:
-    """ms per 640x480 frame (the six-face test photo, letterboxed) for each MTCNN backend."""
+def six_face_frame():
+    """The six-face test photo letterboxed into a 640x480 frame."""
     from PIL import Image
-
-    from core.inference.faces import FaceDetector
 
     photo = Image.open(shared_data_dir() / "photos" / "test.jpg").convert("RGB")
     frame = Image.new("RGB", (640, 480))
     photo.thumbnail((640, 480))
     frame.paste(photo, ((640 - photo.width) // 2, (480 - photo.height) // 2))
+    return frame
+
+
+def detector_ms(rounds: int) -> dict[str, float]:
+    """ms per 640x480 frame (the six-face photo) for each MTCNN backend, and the ONNX one at the live path's 320 px."""
+    from core.inference.faces import FaceDetector
+    from core.inference.live import LIVE_DETECT_SIDE
+
     detectors = {f"MTCNN {backend}": FaceDetector(backend=backend).detect for backend in ("torch", "onnx")}
-    return latency_ms(detectors, frame, max(1, rounds // 2), per_round=5)
+    detectors[f"MTCNN onnx, {LIVE_DETECT_SIDE} px"] = FaceDetector(max_side=LIVE_DETECT_SIDE, backend="onnx").detect
+    return latency_ms(detectors, six_face_frame(), max(1, rounds // 2), per_round=5)
+
+
+def tracking_figures(seconds: float = 5.0, fps: float = 30.0) -> dict[str, float]:
+    """The live path (`LiveAnnotator`, int8 model, ONNX MTCNN at 320 px) fed the six-face frame at `fps`: the
+    analyses (detect + classify) run on a background thread on the newest frame, the frames in between keep the
+    tracked faces. Returns frames shown, analyses, ms of one analysis, and the frame path's median ms."""
+    from core.inference.live import LiveAnnotator, live_predictor
+
+    annotator = LiveAnnotator(live_predictor(str(CHECKPOINTS_DIR / "fer2013_fernet_int8.onnx")))
+    frame = np.asarray(six_face_frame())
+    annotator.annotate(frame)
+    annotator.wait_for_analysis(1)  # warm: sessions built, first faces known
+    first, path_ms, end = annotator.stats.analyses, [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        annotator.annotate(frame)
+        path_ms.append((time.perf_counter() - start) * 1e3)
+        time.sleep(max(0.0, 1 / fps - (time.perf_counter() - start)))
+    analyses = annotator.stats.analyses - first
+    annotator.close(wait=True)
+    return {"frames": len(path_ms), "analyses": analyses, "analysis_ms": annotator.stats.analysis_ms,
+            "frame_ms": statistics.median(path_ms)}
 
 
 # a wrapper process per run, so each peak is that run's own (RUSAGE_CHILDREN keeps the largest child ever seen)
@@ -139,10 +169,18 @@ def models_section(rounds: int) -> None:
     rows = classifier_rows(rounds)
     base = {model: ms for model, name, ms, _ in rows if name == "onnx fp32"}
     for model, name, ms, accuracy in rows:
-        print(f"  {model:16s} {name:11s} {ms:6.3f} ms  ({base[model] / ms:4.1f}x faster)  accuracy {accuracy:.2%}")
+        print(f"  {model:20s} {name:11s} {ms:6.3f} ms  ({base[model] / ms:4.1f}x faster)  accuracy {accuracy:.2%}")
+    print(f"  {'fer mini-Xception':20s} {'onnx fp32':11s} {FER_PACKAGE[0]:6.3f} ms  (issue 13's figure, not measured "
+          f"here: the model is not shipped)  accuracy {FER_PACKAGE[1]:.2%}")
     print("\nface detector per 640x480 frame (six-face photo):")
-    for name, ms in detector_ms(rounds).items():
-        print(f"  {name:12s} {ms:7.1f} ms")
+    detectors = detector_ms(rounds)
+    for name, ms in detectors.items():
+        print(f"  {name:20s} {ms:7.1f} ms  ({detectors['MTCNN torch'] / ms:4.1f}x faster than torch)")
+    live = tracking_figures()
+    per_frame = live["analyses"] * live["analysis_ms"] / max(live["frames"], 1)
+    print(f"  {'with tracking (live)':20s} {per_frame:7.1f} ms  per frame shown: {live['analyses']} analyses "
+          f"({live['analysis_ms']:.0f} ms each, detect + classify) for {live['frames']} frames at 30 fps, the "
+          f"frame path {live['frame_ms']:.1f} ms a frame (draw the tracked faces)")
     print("\n`python -m core predict` on one photo, whole process (wall, peak memory of the process):")
     int8 = CHECKPOINTS_DIR / "fer2013_fernet_int8.onnx"
     for checkpoint in (CHECKPOINTS_DIR / "fer2013_fernet.pt", int8):

@@ -103,6 +103,9 @@ def test_live_default_is_the_shipped_int8_model_and_the_studio_keeps_the_pt(ship
     export_onnx(tiny_checkpoint, shipped / "fer2013_fernet_int8.onnx")  # the name is what marks the live model
     assert default_live_checkpoint(shipped, runs) == shipped / "fer2013_fernet_int8.onnx"
     assert default_checkpoint(shipped, runs) == shipped / "fer2013_fernet.pt"
+    for other in ("fer2013_a_int8.onnx", "fer2013_fernet_tiny_int8.onnx"):  # sorted before and after it
+        export_onnx(tiny_checkpoint, shipped / other)
+    assert default_live_checkpoint(shipped, runs) == shipped / "fer2013_fernet_int8.onnx"
 
 
 def test_default_takes_the_first_shipped_without_fer2013_in_a_name(tmp_path, runs):

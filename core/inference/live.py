@@ -74,10 +74,14 @@ class LiveAnnotator:
             time.sleep(0.01)
         return self.stats.analyses >= count
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """End the analysis thread; `wait`: until its current analysis is done (before the process exits, so no
+        onnxruntime call is cut off mid-run)."""
         with self._wake:
             self._closed = True
             self._wake.notify()
+        if wait:
+            self._thread.join()
 
     def _next_frame(self) -> np.ndarray | None:
         with self._wake:
