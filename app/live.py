@@ -54,14 +54,16 @@ def live_section(path: Path | None, tta: str | None) -> None:
         return
     annotator = session_annotator(path, tta)
 
-    def annotate_frame(frame: av.VideoFrame) -> av.VideoFrame:  # runs on streamlit-webrtc's worker thread
+    # in the track's recv, synchronously: annotate only draws (~3 ms; analysis has its own thread), while
+    # streamlit-webrtc's async mode answers each frame with the previous frame's result, one frame late
+    def annotate_frame(frame: av.VideoFrame) -> av.VideoFrame:
         return av.VideoFrame.from_ndarray(annotator.annotate(frame.to_ndarray(format="rgb24")), format="rgb24")
 
     st.caption("Every frame comes back annotated; faces are detected and classified in the background on the "
                "newest frame, and each face's label is averaged over its last detections.")
     context = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
                               media_stream_constraints=CAMERA, video_frame_callback=annotate_frame,
-                              async_processing=True)
+                              async_processing=False)
     if context.state.playing:
         stats = annotator.stats
         st.caption(f"{stats.analyses} analyses so far (last {stats.analysis_ms:.0f} ms, {stats.faces} face(s))"

@@ -3,7 +3,6 @@
     python bench/bench_alignment.py [--faces 600] [--seed 0] [--checkpoint checkpoints/fer2013_fernet_int8.onnx]
     python bench/bench_alignment.py --detector-sweep [--faces 600]
 
-
 Each face is upscaled to 96-200 px, rotated by up to +-20 degrees and pasted into a scene of blurred noise
 (core/evaluation/redetection.py, the same scenes tests/test_align.py checks); the predictor's ONNX MTCNN finds
 it, it is cropped with and without eye alignment and classified without TTA, against the same faces classified
@@ -27,14 +26,14 @@ sys.path.insert(0, str(REPO_ROOT))
 from core.data.store import load_dataset  # noqa: E402
 from core.evaluation.redetection import (FACE_SIDES, MAX_ANGLE, SCENE_SIZE, found_face, make_scene,  # noqa: E402
                                          redetection)
-from core.inference.faces import Face  # noqa: E402
-from core.inference.onnx_detector import FACTOR, THRESHOLDS, MtcnnOnnx  # noqa: E402
+from core.inference.catalog import LIVE_MODEL  # noqa: E402
+from core.inference.faces import SCORE_THRESHOLD, FaceDetector  # noqa: E402
+from core.inference.onnx_detector import FACTOR, THRESHOLDS  # noqa: E402
 from core.inference.predictor import Predictor  # noqa: E402
 
-INT8 = REPO_ROOT / "checkpoints" / "fer2013_fernet_int8.onnx"
-DEFAULT_FINAL = 0.9  # FaceDetector's own cut on ONet's score, above ONet's threshold
+INT8 = REPO_ROOT / "checkpoints" / f"{LIVE_MODEL}.onnx"
 # (PNet, RNet, ONet thresholds), the final score cut, the pyramid factor: the defaults first
-SWEEP = [(THRESHOLDS, DEFAULT_FINAL, FACTOR), (THRESHOLDS, 0.7, FACTOR), (THRESHOLDS, DEFAULT_FINAL, 0.85),
+SWEEP = [(THRESHOLDS, SCORE_THRESHOLD, FACTOR), (THRESHOLDS, 0.7, FACTOR), (THRESHOLDS, SCORE_THRESHOLD, 0.85),
          ((0.5, 0.6, 0.7), 0.8, 0.85), ((0.4, 0.5, 0.6), 0.7, 0.85), ((0.3, 0.4, 0.5), 0.5, FACTOR)]
 
 
@@ -53,12 +52,10 @@ def detector_sweep(faces: np.ndarray, seed: int) -> None:
     rng = np.random.default_rng(seed)
     scenes = [make_scene(face, rng) for face in faces]
     for thresholds, final, factor in SWEEP:
-        detector, found, false_alarms = MtcnnOnnx(thresholds=thresholds, factor=factor), 0, 0
-        start = time.perf_counter()
+        detector = FaceDetector(threshold=final, backend="onnx", thresholds=thresholds, factor=factor)
+        found, false_alarms, start = 0, 0, time.perf_counter()
         for scene in scenes:
-            boxes, landmarks = detector.detect(np.asarray(scene.image))
-            kept = sorted((Face(tuple(b[:4]), float(b[4]), tuple(map(tuple, points)))
-                           for b, points in zip(boxes, landmarks) if b[4] >= final), key=lambda f: -f.score)
+            kept = detector.detect(scene.image)
             hit = found_face(kept, scene) is not None
             found, false_alarms = found + hit, false_alarms + len(kept) - hit
         seconds = (time.perf_counter() - start) / len(scenes)
@@ -77,7 +74,8 @@ def main() -> None:
     faces, labels, source = private_test(args.faces, args.seed)
     if args.detector_sweep:
         print(f"{source}, seed {args.seed}, ONNX MTCNN at 640x480")
-        return detector_sweep(faces, args.seed)
+        detector_sweep(faces, args.seed)
+        return
     predictor = Predictor.load(args.checkpoint, device="cpu", detector="onnx")
     start = time.perf_counter()
     r = redetection(predictor, faces, labels, seed=args.seed)

@@ -1,10 +1,13 @@
 """Benchmark: the live webcam as a user sees it, in headless Chromium with a fake camera (640x480, 30 fps).
 
-    python bench/bench_live.py [--seconds 10] [--faces 1 6] [--pause-trainer] [--rounds 3] [--no-models] [--no-webcam]
+    python bench/bench_live.py [--seconds 10] [--faces 1 6] [--pause-trainer] [--rounds 3] [--plot docs/latency.png]
+                               [--no-models] [--no-webcam]
 
 Two sections in one run: the models (bench/live_models.py: per-face latency and accuracy of every shipped model
 by runtime, fp32 / int8 / tiny; the detector per frame, torch, ONNX and with tracking; `python -m core predict`
-as a whole process with and without torch), then the webcam table.
+as a whole process with and without torch), then the webcam table. --pause-trainer pauses a trainer during the
+webcam windows only: the models section takes minutes (exports, quantization, PrivateTest per runtime), so run it
+on an idle machine.
 
 For each path and face count: the clip is made from the shared photos (tests/fake_camera.py), the server is
 started, Chromium opens the page with the clip as its camera, and the page counts annotated frames drawn
@@ -231,12 +234,13 @@ def main() -> None:
     parser.add_argument("--pause-trainer", action="store_true", help="SIGSTOP a running trainer while timing")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved latency rounds of the models section")
     parser.add_argument("--no-models", action="store_true", help="skip the models section")
+    parser.add_argument("--plot", type=Path, help="models section: draw the FER2013 accuracy/latency curve here")
     parser.add_argument("--no-webcam", action="store_true", help="skip the webcam table")
     args = parser.parse_args()
     if args.seconds + 70 > MAX_PAUSE and args.pause_trainer:
         parser.error(f"--seconds too long: a timing window must stay under {MAX_PAUSE:.0f} s with start-up")
     if not args.no_models:
-        models_section(args.rounds)
+        models_section(args.rounds, args.plot)
     if not args.no_webcam:
         webcam_section(args.faces, args.seconds, args.pause_trainer)
 

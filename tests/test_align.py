@@ -12,11 +12,12 @@ from PIL import Image, ImageDraw
 from core.data.store import load_sample
 from core.evaluation.redetection import found_face, make_scene, redetection
 from core.inference.align import EYE_CENTRE, EYE_DISTANCE, align_face, alignment_affine, eye_angle
+from core.inference.catalog import LIVE_MODEL
 from core.inference.faces import Face, crop_face, face_crop, get_detector
 from core.inference.predictor import ALIGN, Predictor
 from core.paths import CHECKPOINTS_DIR, REPO_ROOT
 
-INT8 = CHECKPOINTS_DIR / "fer2013_fernet_int8.onnx"
+INT8 = CHECKPOINTS_DIR / f"{LIVE_MODEL}.onnx"
 TILT = 15.0  # degrees: the rotated faces of the pixel-error test
 
 

@@ -70,11 +70,10 @@ def test_the_annotator_refuses_what_is_not_an_rgb_frame(tiny_checkpoint):
         annotator.close()
 
 
-def test_close_with_wait_returns_once_the_analysis_thread_has_ended(tiny_checkpoint):
+def test_close_with_a_wait_returns_once_the_analysis_thread_has_ended(tiny_checkpoint):
     annotator = LiveAnnotator(live_predictor(str(tiny_checkpoint)))
     annotator.annotate(np.zeros((240, 320, 3), np.uint8))  # an analysis may be running when close is called
-    annotator.close(wait=True)
-    assert not annotator._thread.is_alive()
+    assert annotator.close(wait=30) and not annotator._thread.is_alive()
 
 
 def test_a_bad_offer_is_a_clear_error_and_leaves_no_peer(tiny_checkpoint):

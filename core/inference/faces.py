@@ -15,6 +15,7 @@ from PIL import Image
 
 from core.data.images import MIN_SIDE, cut_padded, to_face_array, to_gray
 from core.inference.align import align_face
+from core.inference.onnx_detector import FACTOR, THRESHOLDS  # facenet-pytorch's defaults, for both backends
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Face:
 
 
 DETECTORS = ("torch", "onnx")  # facenet-pytorch's MTCNN, or the same networks through onnxruntime (no torch)
+SCORE_THRESHOLD = 0.9  # a face is kept when ONet scores it this high (MTCNN's own cut, ONet's 0.7, lets more through)
 
 
 class FaceDetector:
@@ -36,19 +38,21 @@ class FaceDetector:
     `backend="torch"` runs facenet-pytorch's MTCNN; "onnx" runs its exported networks with numpy and onnxruntime
     (core/inference/onnx_detector.py), so a prediction through an ONNX classifier never imports torch."""
 
-    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640, threshold: float = 0.9,
-                 backend: str = "torch"):
+    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640,
+                 threshold: float = SCORE_THRESHOLD, backend: str = "torch",
+                 thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR):
         if backend not in DETECTORS:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {backend!r}")
         self.backend, self.mtcnn = backend, None
         if backend == "onnx":
             from core.inference.onnx_detector import MtcnnOnnx
 
-            self.onnx = MtcnnOnnx(min_face_size=min_face_size)
+            self.onnx = MtcnnOnnx(min_face_size=min_face_size, thresholds=thresholds, factor=factor)
         else:
             from facenet_pytorch import MTCNN
 
-            self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False)
+            self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False,
+                               thresholds=list(thresholds), factor=factor)
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.threshold = threshold

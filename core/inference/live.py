@@ -32,6 +32,7 @@ class LiveStats:
     frames: int = 0  # frames annotated and handed back
     analyses: int = 0  # frames on which faces were detected and classified
     analysis_ms: float = 0.0  # the last analysis's duration
+    analysis_seconds: float = 0.0  # all analyses together (the benchmark's mean)
     faces: int = 0  # faces in the last analysis
     error: str = ""  # the analysis thread's last error, shown instead of failing the stream
 
@@ -74,14 +75,15 @@ class LiveAnnotator:
             time.sleep(0.01)
         return self.stats.analyses >= count
 
-    def close(self, wait: bool = False) -> None:
-        """End the analysis thread; `wait`: until its current analysis is done (before the process exits, so no
-        onnxruntime call is cut off mid-run)."""
+    def close(self, wait: float = 0.0) -> bool:
+        """End the analysis thread, waiting up to `wait` seconds for its current analysis (a benchmark about to
+        exit, so no onnxruntime call is cut off mid-run); True when the thread has ended."""
         with self._wake:
             self._closed = True
             self._wake.notify()
-        if wait:
-            self._thread.join()
+        if wait > 0 and threading.current_thread() is not self._thread:
+            self._thread.join(wait)
+        return not self._thread.is_alive()
 
     def _next_frame(self) -> np.ndarray | None:
         with self._wake:
@@ -101,7 +103,8 @@ class LiveAnnotator:
             self._tracks, faces = smooth_faces(self._tracks, result.faces, self.window, self.box_weight)
             self._faces = faces  # one assignment: the frame path reads either the old list or the new one
             self.stats.analyses += 1
-            self.stats.analysis_ms = (time.perf_counter() - start) * 1000
+            seconds = time.perf_counter() - start
+            self.stats.analysis_ms, self.stats.analysis_seconds = seconds * 1000, self.stats.analysis_seconds + seconds
             self.stats.faces, self.stats.error = len(faces), ""
 
 

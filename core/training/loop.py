@@ -21,7 +21,7 @@ from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.training.run_folder import RunFolder
 from core.training.config import TrainConfig
-from core.training.distill import distillation_loss, load_teacher
+from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
 from core.models.registry import create_model, model_spec
 from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
                                 to_model_input)
@@ -195,24 +195,22 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     if ddp.is_main:
         run.save_config(config)
     torch.manual_seed(config.seed)
-    splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
-                            config, ddp.device)
     classes = list(config.class_names())
     preprocessing = Preprocessing(config.input_size or model_spec(config.model).input_size, tta=config.tta)
-    model = create_model(config.model, num_classes=len(classes), **config.model_options).to(ddp.device)
-    model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
+    # before the data: a wrong teacher fails at once, not after the data set is loaded
+    teacher = run_teacher(config, classes, preprocessing, ddp.device)
+    splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
+                            config, ddp.device)
+    model, optimizer, scheduler = training_objects(config, len(classes), splits["Training"], ddp)
     trained = ddp.wrap(model)
-    steps = math.ceil(len(splits["Training"]) / (config.batch_size * ddp.world_size))
-    steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
-    optimizer = build_optimizer(model, config)
-    scheduler = build_scheduler(optimizer, config, steps)
     generator = torch.Generator().manual_seed(config.seed)
     weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
                if config.class_weights else None)
-    teacher = load_teacher(config.teacher, classes, preprocessing, ddp.device) if config.teacher else None
-    state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state()}
+    digest = teacher_digest(config.teacher) if teacher is not None else None
+    state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state(),
+             "teacher_sha1": digest}
     if resume:
-        state = restore_training_state(run.last, model, optimizer, scheduler, generator)
+        state = restore_training_state(run.last, model, optimizer, scheduler, generator, digest)
     stop = (lambda: ddp.any(bool(should_stop and should_stop()))) if ddp.active else should_stop
     try:
         for epoch in range(state["epoch"], config.epochs + 1):
@@ -233,6 +231,16 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
                 return
     finally:
         ddp.close()
+
+
+def training_objects(config: TrainConfig, num_classes: int, training: SplitTensors, ddp) -> tuple:
+    """The model (channels_last, on the run's device), its optimizer and its lr schedule."""
+    model = create_model(config.model, num_classes=num_classes, **config.model_options).to(ddp.device)
+    model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
+    steps = math.ceil(len(training) / (config.batch_size * ddp.world_size))
+    steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
+    optimizer = build_optimizer(model, config)
+    return model, optimizer, build_scheduler(optimizer, config, steps)
 
 
 def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_main: bool) -> StepCallback | None:
@@ -272,22 +280,26 @@ def save_epoch(run, model, config, classes, preprocessing, record, optimizer, sc
     """Write last.pt (with what resume needs) and, when PublicTest improved, best.pt."""
     training = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
                 "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
-                "next_step": state["step"], "best": state["best"], "since_best": state["since_best"]}
+                "next_step": state["step"], "best": state["best"], "since_best": state["since_best"],
+                "teacher_sha1": state["teacher_sha1"]}
     common = dict(config=config.to_dict(), classes=classes, preprocessing=preprocessing, epoch=record["epoch"])
     save_checkpoint(run.last, model, metrics=record, training_state=training, **common)
     if record["best"]:
         save_checkpoint(run.best, model, metrics=record, **common)
 
 
-def restore_training_state(path: Path, model, optimizer, scheduler, generator) -> dict[str, Any]:
-    """Load last.pt into the live objects; return the loop state to continue from."""
+def restore_training_state(path: Path, model, optimizer, scheduler, generator,
+                           teacher_sha1: str | None = None) -> dict[str, Any]:
+    """Load last.pt into the live objects; return the loop state to continue from. ValueError when the run was
+    distilled from another teacher file than `teacher_sha1`'s."""
     payload = load_checkpoint(path)
-    model.load_state_dict(payload["state_dict"])
     training = payload["training_state"]
+    check_same_teacher(training.get("teacher_sha1"), teacher_sha1, path.parent)  # absent before distillation
+    model.load_state_dict(payload["state_dict"])
     optimizer.load_state_dict(training["optimizer"])
     if scheduler is not None and training["scheduler"] is not None:
         scheduler.load_state_dict(training["scheduler"])
     mid_epoch = training["next_step"] > 0  # stopped inside an epoch: replay its batch order
     generator.set_state(training["epoch_rng"] if mid_epoch else training["rng"])
     return {"epoch": training["next_epoch"], "step": training["next_step"], "best": training["best"],
-            "since_best": training["since_best"], "epoch_rng": training["epoch_rng"]}
+            "since_best": training["since_best"], "epoch_rng": training["epoch_rng"], "teacher_sha1": teacher_sha1}
