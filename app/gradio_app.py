@@ -16,7 +16,7 @@ from typing import Any
 
 from app.gradio_import import skip_stub_rewrites
 
-skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1.5 s a start
+skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1 s a start
 import gradio as gr  # noqa: E402
 import plotly.graph_objects as go
 from PIL import Image

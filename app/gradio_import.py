@@ -1,6 +1,6 @@
 """Import Gradio without rewriting its type stubs: Gradio 6 regenerates the .pyi file of every component class
 each time it is imported (`gradio.component_meta.create_or_modify_pyi`: parse the source, compare, maybe write),
-about 1.5 s of the 2.8 s `import gradio` takes on 2 CPU cores. The stubs are editor hints that ship in the wheel;
+about 1.1 s of the 2.7 s `import gradio` takes on 2 CPU cores. The stubs are editor hints that ship in the wheel;
 serving never reads them. `skip_stub_rewrites()` installs an import hook that replaces that one function with a
 no-op as soon as its module has run, before any component class is made. Called after Gradio is imported, it
 changes nothing (the classes are made by then).

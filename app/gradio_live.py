@@ -11,7 +11,7 @@ import json
 
 from app.gradio_import import skip_stub_rewrites
 
-skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1.5 s a start
+skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1 s a start
 import gradio as gr  # noqa: E402
 
 from app import webrtc

@@ -54,8 +54,9 @@ def live_section(path: Path | None, tta: str | None) -> None:
         return
     annotator = session_annotator(path, tta)
 
-    # in the track's recv, synchronously: annotate only draws (~3 ms; analysis has its own thread), while
-    # streamlit-webrtc's async mode answers each frame with the previous frame's result, one frame late
+    # async: on streamlit-webrtc's worker thread. Its answer to each frame is the previous frame's result (one frame
+    # late), but the synchronous mode draws on Streamlit's own event loop and falls behind the camera: measured
+    # camera -> screen 970 ms (1 face) and 189 ms (6) against about 150 ms here (bench/bench_live.py)
     def annotate_frame(frame: av.VideoFrame) -> av.VideoFrame:
         return av.VideoFrame.from_ndarray(annotator.annotate(frame.to_ndarray(format="rgb24")), format="rgb24")
 
@@ -63,7 +64,7 @@ def live_section(path: Path | None, tta: str | None) -> None:
                "newest frame, and each face's label is averaged over its last detections.")
     context = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
                               media_stream_constraints=CAMERA, video_frame_callback=annotate_frame,
-                              async_processing=False)
+                              async_processing=True)
     if context.state.playing:
         stats = annotator.stats
         st.caption(f"{stats.analyses} analyses so far (last {stats.analysis_ms:.0f} ms, {stats.faces} face(s))"

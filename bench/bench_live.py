@@ -109,10 +109,10 @@ def wait_for_url(url: str, timeout: float = 120) -> None:
 
 
 @contextlib.contextmanager
-def server(command: list[str], url: str, log: Path) -> Iterator[str]:
+def server(command: list[str], url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     with open(log, "w") as out:
         process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+                                   start_new_session=True, env={**os.environ, **(env or {})})
     try:
         wait_for_url(url)
         yield url
@@ -129,7 +129,8 @@ def gradio_server(log: Path):
 def streamlit_server(log: Path):
     return server([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(STREAMLIT_PORT),
                    "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                  f"http://127.0.0.1:{STREAMLIT_PORT}/", log)
+                  # the Predict page would start the Gradio app beside it, a process that outlives the bench
+                  f"http://127.0.0.1:{STREAMLIT_PORT}/", log, {"FER_GRADIO_AUTOSTART": "0"})
 
 
 def start_gradio_live(page, url: str):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from core.inference.catalog import LIVE_MODEL
 from core.models.checkpoint import load_checkpoint
 from core.evaluation.evaluate import calibrate_checkpoint, evaluate_checkpoint
 from core.data.fer2013 import SPLITS
@@ -165,8 +166,8 @@ def int8_card(name: str, source: str, results: dict, same: float, calibration: i
              f"- the int8 version of `{source}` (its card says how that was trained): onnxruntime static "
              f"quantization, QDQ format, weights int8 per channel, activations uint8 with MinMax ranges taken on "
              f"{calibration:,} Training faces (never a test split)",
-             "- the live app's default model: no torch to import, and about 3-4x faster per face than fp32 "
-             "(README, `bench/live_models.py`)",
+             ("- the live app's default model" if name == LIVE_MODEL else "- for the live apps (pick it in their "
+              "model list)") + ": no torch to import, and faster per face than fp32 (README, `bench/live_models.py`)",
              f"- classes, preprocessing, TTA (`{tta}`) and temperature are the fp32 checkpoint's, carried in the "
              "file's metadata", f"- top class equal to fp32's on {same:.2%} of the PublicTest + PrivateTest faces",
              "", "## Accuracy, fp32 checkpoint vs int8", "",
