@@ -49,8 +49,8 @@ class StubRewriteFinder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = PatchAfterExec(spec.loader)
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)  # the module is imported once per process
+        if spec is not None and self in sys.meta_path:
+            sys.meta_path.remove(self)  # found: the module is imported once per process
         return spec
 
 

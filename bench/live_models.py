@@ -145,7 +145,8 @@ def tracking_figures(seconds: float = 5.0, fps: float = 30.0) -> dict[str, float
     frame, stats, path_ms = np.asarray(six_face_frame()), annotator.stats, []
     try:
         annotator.annotate(frame)
-        annotator.wait_for_analysis(1)  # warm: sessions built, first faces known
+        if not annotator.wait_for_analysis(1):  # warm: sessions built, first faces known
+            raise RuntimeError(f"the live analysis did not run: {stats.error or 'no result in 30 s'}")
         first, busy, end = stats.analyses, stats.analysis_seconds, time.monotonic() + seconds
         while time.monotonic() < end:
             start = time.perf_counter()

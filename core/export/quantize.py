@@ -2,7 +2,7 @@
 
 Static (not dynamic) quantization, because a CNN's cost is its convolutions: QDQ format, weights int8 per output
 channel, activations uint8 with MinMax ranges from `CALIBRATION_FACES` Training images preprocessed exactly as the
-spec in the file says. On VNNI / AMX CPUs onnxruntime runs these as integer kernels: about 3-4x faster than fp32 at
+spec in the file says. On VNNI / AMX CPUs onnxruntime runs these as integer kernels: 1.7-2.9x faster than fp32 at
 batch 1 (bench/bench_live.py). Of the calibration methods, MinMax kept the most accuracy (Entropy tied on FER2013,
 Percentile lost 0.2 points) and calibrates fastest. The FER Studio metadata is carried over, with a
 "quantization" entry that says how the file was made, so the predictor, evaluate and the catalog read it as any

@@ -37,10 +37,11 @@ def load_teacher(path: str | Path, classes: list[str], preprocessing: Preprocess
         raise ValueError(f"teacher {path} predicts {', '.join(payload['classes'])}; this run trains "
                          f"{', '.join(classes)}: a teacher must have the same classes in the same order")
     spec = Preprocessing.from_dict(payload["preprocessing"])
-    mine = (preprocessing.input_size, preprocessing.mean, preprocessing.std)
-    if (spec.input_size, spec.mean, spec.std) != mine:
-        raise ValueError(f"teacher {path} takes {spec.input_size}px faces normalised by ({spec.mean}, {spec.std}); "
-                         f"this run feeds {mine[0]}px normalised by ({mine[1]}, {mine[2]}): they must be the same")
+    mine = (preprocessing.input_size, preprocessing.resize_filter, preprocessing.mean, preprocessing.std)
+    if (spec.input_size, spec.resize_filter, spec.mean, spec.std) != mine:
+        raise ValueError(f"teacher {path} takes {spec.input_size}px faces ({spec.resize_filter}) normalised by "
+                         f"({spec.mean}, {spec.std}); this run feeds {mine[0]}px ({mine[1]}) normalised by "
+                         f"({mine[2]}, {mine[3]}): they must be the same")
     teacher = model_from_checkpoint(payload).to(device).eval()
     for parameter in teacher.parameters():
         parameter.requires_grad_(False)
@@ -53,7 +54,8 @@ def run_teacher(config: TrainConfig, classes: list[str], preprocessing: Preproce
     if not config.teacher or config.distill_weight <= 0:
         return None
     folds = {key: getattr(config, key) for key in FOLD_KEYS} if config.folds else None
-    return load_teacher(config.teacher, classes, preprocessing, device, folds)
+    with torch.random.fork_rng(devices=[]):  # building it draws random weights: the student's seed stays as without
+        return load_teacher(config.teacher, classes, preprocessing, device, folds)
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
