@@ -116,7 +116,7 @@ def default_checkpoint(checkpoints_dir: Path | None = None, runs_root: Path | No
 
 
 def default_live_checkpoint(checkpoints_dir: Path | None = None, runs_root: Path | None = None) -> Path | None:
-    """The live app's default: the shipped LIVE_MODEL (int8 ONNX, no torch to import, 2.7-2.9x faster per face than
+    """The live app's default: the shipped LIVE_MODEL (int8 ONNX, no torch to import, 2.6-2.9x faster per face than
     fp32 onnxruntime, bench/live_models.py), else another shipped int8 model, else `default_checkpoint`."""
     live = [e for e in shipped_checkpoints(checkpoints_dir) if e.path.name.endswith("_int8.onnx")]
     preferred = [e for e in live if e.name == LIVE_MODEL] or [e for e in live if "fer2013" in e.name.lower()]
