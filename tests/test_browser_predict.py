@@ -15,6 +15,23 @@ from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, free_port, serve_s
 pytestmark = pytest.mark.slow
 
 
+def take_photo(page, mark, attempts: int = 3) -> None:
+    """Click Take Photo until the camera input holds a photo ("Clear photo" appears), as a person would click again:
+    once in CI (1 of 3 runs on 2026-12-02) a click left the live camera view with no photo and no error."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(1, attempts + 1):
+        page.get_by_role("button", name="Take Photo").click(timeout=60_000)
+        try:
+            page.get_by_role("button", name="Clear photo").wait_for(timeout=20_000)
+        except PlaywrightTimeout:
+            mark(f"no photo 20 s after click {attempt}")
+            continue
+        mark("photo taken")
+        return
+    raise AssertionError(f"Take Photo clicked {attempts} times, and the camera input never held a photo")
+
+
 def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
     """Upload a 6-face photo, then take a webcam snapshot (a fake camera showing one face), then upload another:
     each time the latest input is shown; faces are listed by number."""
@@ -60,8 +77,7 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 page.wait_for_function(  # the fake camera is streaming: a photo taken before its first frame is empty
                     "(document.querySelector('[data-testid=stCameraInput] video') || {}).readyState >= 2",
                     timeout=60_000)
-                page.get_by_role("button", name="Take Photo").click(timeout=60_000)
-                mark("photo taken")
+                take_photo(page, mark)
                 page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
                 mark("snapshot shown")
                 page.get_by_text("1 face found").first.wait_for(timeout=60_000)
