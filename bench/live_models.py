@@ -186,13 +186,13 @@ def plot_fer2013_curve(rows: list[tuple[str, str, float, float]], out: Path) -> 
     import matplotlib.ticker
 
     figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    for model, name, ms, accuracy in rows:
-        if model.startswith("fer2013"):
-            axes.scatter(ms, 100 * accuracy, color="tab:blue")
-            below = name == "onnx fp32"  # neighbours of the int8 points: their labels apart
-            axes.annotate(f"{model.removeprefix('fer2013_')} {name}", (ms, 100 * accuracy), fontsize=7,
-                          xytext=(4, -10 if below else 3), textcoords="offset points")
-    points = sorted((ms, 100 * accuracy) for model, _, ms, accuracy in rows if model.startswith("fer2013"))
+    fer2013 = [row for row in rows if row[0].startswith("fer2013")]
+    for model, name, ms, accuracy in fer2013:
+        axes.scatter(ms, 100 * accuracy, color="tab:blue")
+        below = name == "onnx fp32"  # neighbours of the int8 points: their labels apart
+        axes.annotate(f"{model.removeprefix('fer2013_')} {name}", (ms, 100 * accuracy), fontsize=7,
+                      xytext=(4, -10 if below else 3), textcoords="offset points")
+    points = sorted((ms, 100 * accuracy) for _, _, ms, accuracy in fer2013)
     best = [max(a for _, a in points[:i + 1]) for i in range(len(points))]  # the best accuracy at each latency
     axes.step([ms for ms, _ in points], best, where="post", color="tab:blue", alpha=0.5, label="ours: best so far")
     axes.scatter(FER_PACKAGE.ms, 100 * FER_PACKAGE.accuracy, color="tab:red", marker="x", s=60)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.data.images import MIN_SIDE, cut_padded, to_face_array, to_gray
 from core.inference.align import align_face
-from core.inference.onnx_detector import FACTOR, THRESHOLDS  # facenet-pytorch's defaults, for both backends
+from core.inference.onnx_detector import FACTOR, THRESHOLDS, MtcnnOnnx  # numpy only: onnxruntime loads in MtcnnOnnx
 
 
 @dataclass
@@ -45,8 +45,6 @@ class FaceDetector:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {backend!r}")
         self.backend, self.mtcnn = backend, None
         if backend == "onnx":
-            from core.inference.onnx_detector import MtcnnOnnx
-
             self.onnx = MtcnnOnnx(min_face_size=min_face_size, thresholds=thresholds, factor=factor)
         else:
             from facenet_pytorch import MTCNN
