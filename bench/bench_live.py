@@ -122,7 +122,7 @@ def server(command: list[str], url: str, log: Path, env: dict[str, str] | None =
 
 
 def gradio_server(log: Path):
-    return server([sys.executable, "-m", "app.gradio_app", "--port", str(GRADIO_PORT)],
+    return server([sys.executable, "-m", "app.gradio", "--port", str(GRADIO_PORT)],
                   f"http://127.0.0.1:{GRADIO_PORT}/", log)
 
 

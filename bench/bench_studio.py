@@ -152,7 +152,7 @@ def time_pages(browser: Browser, urls: dict[str, str], visits: int,
 
 
 def gradio_running() -> bool:
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     return bool(state) and gradio_server.is_ours(state)
@@ -160,7 +160,7 @@ def gradio_running() -> bool:
 
 def wait_for_gradio(timeout_s: float = 240) -> None:
     """Wait for the Gradio app the Predict page started (the page polls it every second while it starts)."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     if state and gradio_server.is_ours(state):
@@ -302,7 +302,7 @@ def studio_figures(args: argparse.Namespace, sections: list[str]) -> list[Figure
             end_runs(runs)
             undo_all(who)
             if not gradio_before:
-                from app.gradio_server import stop_gradio
+                from app.gradio.server import stop_gradio
                 stop_gradio()
 
 

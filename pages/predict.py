@@ -4,7 +4,7 @@ import os
 
 import streamlit as st
 
-from app import gradio_server
+from app.gradio import server as gradio_server
 from app.charts import faces_chart
 from app.live import live_section
 from app.state import current_model_path, current_predictor

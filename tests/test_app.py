@@ -413,7 +413,7 @@ def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_mo
 def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readiness, shown):
     """The live-app section runs to the end whichever state the Gradio process is in (a name the page lost once
     raised here on every rerun, after the predictions, where no test looked)."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     monkeypatch.setattr(gradio_server, "ensure_started", lambda **_: {"url": "http://127.0.0.1:7999", "pid": 1})
     monkeypatch.setattr(gradio_server, "readiness", lambda state: readiness)
