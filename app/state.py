@@ -11,6 +11,8 @@ import streamlit as st
 
 from core.data.dataset import FerDataset
 from core.data.store import current_dataset_dir, load_dataset
+from core.job_status import FINISHED
+from core.jobs.label_issues import job_progress, load_issues, results_stamp
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")
@@ -57,18 +59,15 @@ def annotator() -> str:
 
 @st.cache_resource(show_spinner="Reading label quality ...")
 def cached_issues(folder_key: str, stamp: float):
-    """The label-issue table of the data set in use (`core.labels.issues.load_issues`), or None; once per import
-    and result (`stamp` changes when a job finishes or a result is written), since fingerprinting takes a while."""
-    from core.labels.issues import load_issues
-
+    """The label-issue table of the data set in use (`core.jobs.label_issues.load_issues`), or None; once per
+    import and result (`stamp` changes when a job finishes or a result is written), since fingerprinting takes a
+    while."""
     return load_issues(current_dataset())
 
 
 def current_issues():
-    from core.labels.issues import job_progress, results_stamp
-
     dataset = current_dataset()
-    finished = sum(run.get("state") == "finished" for run in job_progress(dataset) or [])  # a job just completed
+    finished = sum(run.get("state") == FINISHED for run in job_progress(dataset) or [])  # a job just completed
     return cached_issues(str(current_dataset_dir()), results_stamp(dataset) + finished)
 
 

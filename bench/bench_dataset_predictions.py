@@ -37,7 +37,7 @@ def backend_rate(checkpoint: Path, backend: str, images: np.ndarray, workdir: Pa
 
 def time_job(dataset, checkpoint: Path) -> None:
     """What a click on "Compute the model's predictions" costs: process start, model set-up, every image, cache."""
-    from core.inference import prediction_job
+    from core.jobs import prediction_job
     from core.inference.dataset_predictions import predictions_cache_path
 
     predictions_cache_path(dataset, checkpoint).unlink(missing_ok=True)

@@ -215,7 +215,7 @@ def train_ms(browser: Browser, base: str, model: str | None, steps: int) -> tupl
 def run_breakdown(clicked: float) -> str:
     """Where the time to the first point went, from the benchmark's run's status.json (times after the click)."""
     from core.paths import runs_dir
-    from core.training import runner
+    from core.jobs import runner
 
     status = runner.list_runs(runs_dir())[0]
     started = f"+{status['started'] - clicked:.1f} s" if status.get("started") else "not yet"
@@ -227,7 +227,7 @@ def run_breakdown(clicked: float) -> str:
 def end_runs(runs: Path, timeout_s: float = 60) -> None:
     """Kill every run in `runs` (the benchmark's own runs folder) and wait until its process is gone."""
     from core.processes import still_running
-    from core.training import runner
+    from core.jobs import runner
 
     for status in runner.list_runs(runs):
         runner.kill(status["id"], runs)

@@ -49,7 +49,7 @@ class TorchBackend:
         import torch
 
         from core.models.checkpoint import model_from_checkpoint
-        from core.training.loop import resolve_device
+        from core.device import resolve_device
 
         self.torch, self.device = torch, resolve_device(device)
         self.model = model_from_checkpoint(payload).to(self.device)

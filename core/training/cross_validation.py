@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from core.training.config import TrainConfig
-from core.training.run_folder import HELDOUT, RunFolder
+from core.run_folder import HELDOUT, RunFolder
 
 
 def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
@@ -20,8 +20,9 @@ def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
 
     from core.data.preprocessing import Preprocessing
     from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-    from core.training.loop import predict_probabilities
-    from core.training.tensors import heldout_rows, load_training_dataset
+    from core.models.probabilities import predict_probabilities
+    from core.data.loading import load_training_dataset
+    from core.training.folds import heldout_rows
 
     dataset = dataset if dataset is not None else load_training_dataset(config.data_path)
     rows = heldout_rows(dataset, config)
