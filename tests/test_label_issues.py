@@ -64,7 +64,7 @@ def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path, monkeypatc
             pass
         write_heldout(run, config, dataset=dataset)
         runs.append(run.name)
-    probs, classes = label_label_issues.collect_oof(runs, len(dataset), root=tmp_path / "runs")
+    probs, classes = label_issues.collect_oof(runs, len(dataset), root=tmp_path / "runs")
     table = issues.score_issues(dataset, probs, classes)
     top = set(table["image_id"].head(PLANTED))
     found = len(top & {p for p in planted})
@@ -94,7 +94,7 @@ def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
     np.savez(runs / "a" / "heldout.npz", rows=np.array([0, 1]), probs=np.ones((2, 3)) / 3,
              classes=np.array(CLASSES), n_images=np.array(3))
     with pytest.raises(ValueError, match="cover 2 of 3"):
-        label_label_issues.collect_oof(["a"], 3, root=runs)
+        label_issues.collect_oof(["a"], 3, root=runs)
 
 
 def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
