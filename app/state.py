@@ -10,9 +10,14 @@ from pathlib import Path
 import streamlit as st
 
 from core.data.dataset import FerDataset
+from core.data.filters import LabelQuality
 from core.data.store import current_dataset_dir, load_dataset
+from core.inference import catalog
+from core.inference.dataset_predictions import predictions_cache_path
+from core.inference.predictor import Predictor
 from core.job_status import FINISHED
 from core.jobs.label_issues import job_progress, load_issues, results_stamp
+from core.paths import runs_dir
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")
@@ -28,8 +33,6 @@ def current_dataset() -> FerDataset:
 
 @st.cache_resource(show_spinner="Loading the model ...")
 def cached_predictor(path: str, mtime_ns: int):
-    from core.inference.predictor import Predictor
-
     return Predictor.load(path)
 
 
@@ -37,9 +40,6 @@ def current_model_path() -> Path | None:
     """The model chosen in the sidebar (kept in the URL), else the default one. A path from the URL counts only
     inside the shipped checkpoints or the runs folder: the sidebar lists those, and a URL must not make the server
     load an arbitrary file."""
-    from core.inference import catalog
-    from core.paths import runs_dir
-
     chosen = st.query_params.get("model")
     if chosen and Path(chosen).is_file() and Path(chosen).suffix in (".pt", ".onnx"):
         resolved = Path(chosen).resolve()
@@ -73,8 +73,6 @@ def current_issues():
 
 def current_label_quality():
     """The label-issue table as per-row arrays (core/data/filters.LabelQuality), or None."""
-    from core.data.filters import LabelQuality
-
     table = current_issues()
     return None if table is None else LabelQuality.from_table(table, len(current_dataset()))
 
@@ -89,8 +87,6 @@ def cached_probabilities(cache_file: str):
 def current_model_probabilities():
     """The chosen model's cached probabilities over the data set in use and its class names, or None when they
     were never computed (this never runs the model)."""
-    from core.inference.dataset_predictions import predictions_cache_path
-
     path = current_model_path()
     if path is None:
         return None

@@ -19,6 +19,7 @@ from core.training.config import TrainConfig
 from core.device import resolve_device
 from core.models.probabilities import predict_probabilities
 from core.training.tensors import prepare_splits
+from core.export.onnx import read_metadata
 
 
 def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None = None,
@@ -75,8 +76,6 @@ class OnnxLogits(torch.nn.Module):
 
 
 def onnx_for_evaluation(path: str | Path) -> tuple[dict[str, Any], OnnxLogits]:
-    from core.export.onnx import read_metadata
-
     return read_metadata(path), OnnxLogits(path)
 
 

@@ -15,6 +15,7 @@ from core.checkpoint_format import peek_checkpoint
 from core.job_status import FINISHED, read_status
 from core.paths import CHECKPOINTS_DIR, runs_dir
 from core.run_folder import RunFolder, is_run_folder
+from core.export.onnx import read_metadata
 
 Source = Literal["shipped", "run", "file"]
 # the live default, chosen on bench/live_models.py's figures: the most accurate model under 1 ms a face (the tiny
@@ -87,8 +88,6 @@ def describe(path: str | Path, source: Source = "file", name: str | None = None)
 def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     """Metadata without the weights; keyed on mtime and size so a rewritten file (a new best.pt) is re-read."""
     if path.endswith(".onnx"):
-        from core.export.onnx import read_metadata
-
         try:
             return read_metadata(path)
         except Exception as exc:  # onnx raises its own DecodeError types for corrupt files

@@ -19,7 +19,9 @@ import numpy as np
 
 from core.data.dataset import FerDataset
 from core.device import cpu_has_bf16, cpu_has_int8_dot
+from core.data.preprocessing import Preprocessing
 from core.files import write_atomically
+from core.inference.predictor import Predictor
 from core.paths import data_dir
 from core.progress import ProgressCallback, no_progress
 
@@ -83,9 +85,9 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
         raise ValueError("the int8 backend takes its activation ranges on a data set's Training faces: pass one")
     if backend in ("onnx", "int8"):
         return onnx_predictor(checkpoint, Path(workdir), dataset if backend == "int8" else None)
+    # lazy: torch, only for the torch backends (the onnx ones serve without it)
     import torch
 
-    from core.data.preprocessing import Preprocessing
     from core.models.checkpoint import load_checkpoint, model_from_checkpoint
     from core.models.probabilities import predict_probabilities
 
@@ -120,13 +122,11 @@ def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
 
 def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | None) -> FacesToProbabilities:
     """onnxruntime on the checkpoint's export, quantized to int8 on `calibrate_on`'s Training faces when given."""
-    from core.inference.predictor import Predictor
-
     if calibrate_on is None:
-        from core.export.onnx import export_onnx
+        from core.export.onnx import export_onnx  # lazy: torch and onnx, to export
 
         return Predictor.load(export_onnx(checkpoint, workdir / "model.onnx")).classify_crops
-    from core.export.quantize import quantize_checkpoint
+    from core.export.quantize import quantize_checkpoint  # lazy: onnxruntime's quantization tools
 
     made = quantize_checkpoint(checkpoint, workdir / "model_int8.onnx", calibrate_on)
     return Predictor.load(made.path).classify_crops

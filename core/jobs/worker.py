@@ -21,12 +21,11 @@ from core.job_status import (EVALUATING, FAILED, FINISHED, HELDOUT, QUEUED, RUNN
                              update_status)
 from core.run_folder import RunFolder
 from core.training.config import TrainConfig
+from core.device import resolve_device  # torch loads inside it: after the SIGTERM handler
 
 
 def device_key(name: str) -> str:
     """One name per physical device, so "auto", "cpu" and "cuda" vs "cuda:0" share one queue."""
-    from core.device import resolve_device  # lazy: torch loads after the SIGTERM handler is in place
-
     device = resolve_device(name)
     return "cpu" if device.type == "cpu" else f"{device.type}:{device.index or 0}"
 
