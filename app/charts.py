@@ -12,14 +12,13 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from core.data.dataset import FerDataset
+from core.data.dataset import VOTE_COLUMNS, FerDataset
+from core.inference.draw import face_colour
 
 
 def votes_chart(dataset: FerDataset, row: int, height: int | None = None):
     """A bar chart of one image's ten FERPlus vote counts."""
     import plotly.express as px
-
-    from core.data.dataset import VOTE_COLUMNS
 
     counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int).to_numpy()
     return px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts, height=height,
@@ -39,8 +38,6 @@ def faces_chart(result, height: int = 340):
     class, one bar per face, named and coloured as its box in `core.inference.draw.annotate`; None without faces.
     The studio's Predict page and the Gradio app both draw this one."""
     import plotly.graph_objects as go
-
-    from core.inference.draw import face_colour
 
     if not result.faces:
         return None

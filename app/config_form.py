@@ -14,7 +14,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.training.config import field_default, option_fields, parse_option
+from core.options import field_default, option_fields, parse_option
 
 
 def shown_fields(cls: type, skip: Sequence[str] = ()) -> list[tuple[dataclasses.Field, Any]]:

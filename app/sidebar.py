@@ -6,12 +6,11 @@ import streamlit as st
 from app.state import annotator, current_model_path
 from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.dataset import FerDataset
+from core.inference.catalog import list_checkpoints
 
 
 def show_sidebar(dataset: FerDataset) -> None:
     """Which data set is loaded, who is annotating, and which model is in use."""
-    from core.inference.catalog import list_checkpoints
-
     with st.sidebar:
         if dataset.is_sample:
             st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set on "

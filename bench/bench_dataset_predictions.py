@@ -37,13 +37,14 @@ def backend_rate(checkpoint: Path, backend: str, images: np.ndarray, workdir: Pa
 
 def time_job(dataset, checkpoint: Path) -> None:
     """What a click on "Compute the model's predictions" costs: process start, model set-up, every image, cache."""
-    from core.inference import prediction_job
     from core.inference.dataset_predictions import predictions_cache_path
+    from core.job_status import ACTIVE
+    from core.jobs import prediction_job
 
     predictions_cache_path(dataset, checkpoint).unlink(missing_ok=True)
     start = time.perf_counter()
     prediction_job.start(dataset, checkpoint)
-    while (status := prediction_job.job_status(dataset, checkpoint) or {}).get("state") in (None, "queued", "running"):
+    while (status := prediction_job.job_status(dataset, checkpoint) or {}).get("state") in (None, *ACTIVE):
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     print(f"predictions job, {len(dataset):,} images: {status['state']} on {status.get('backend')} in {seconds:.1f} s "

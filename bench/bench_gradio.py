@@ -1,7 +1,7 @@
 """Benchmark: the Gradio live app's start, as a whole process: spawn -> its page answers (HTTP 200) -> the first
 prediction of a real photo answered (gradio_client), for a .pt checkpoint (torch classifier and torch MTCNN: the
 baseline) and for its ONNX export with the ONNX detector (no torch), measured in the same run; and the ONNX start
-as it was before app/gradio_import.py (Gradio rewriting its type stubs at import).
+as it was before app/gradio/import_hook.py (Gradio rewriting its type stubs at import).
 
     python bench/bench_gradio.py [--checkpoint checkpoints/fer2013_fernet.pt] [--onnx its.onnx] [--repeat 3]
 
@@ -41,8 +41,8 @@ def answers(url: str) -> bool:
         return False
 
 
-APP = [sys.executable, "-m", "app.gradio_app"]
-# the app as it started before app/gradio_import.py: Gradio imported first, so it rewrites its stubs as usual
+APP = [sys.executable, "-m", "app.gradio"]
+# the app as it started before app/gradio/import_hook.py: Gradio imported first, so it rewrites its stubs as usual
 STUBS_REWRITTEN = [sys.executable, "-c", "import runpy, sys, gradio; sys.argv[0] = 'app.gradio_app'; "
                    "runpy.run_module('app.gradio_app', run_name='__main__', alter_sys=True)"]
 

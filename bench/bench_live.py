@@ -14,7 +14,7 @@ started, Chromium opens the page with the clip as its camera, and the page count
 (requestVideoFrameCallback on the output <video>; new images for the old path) and, from the frame number each
 frame carries, the delay from the camera frame shown to the same frame shown annotated. The baseline is the old
 frame-polling path (gr.Image streaming, STREAM_EVERY) measured in the same run. With --pause-trainer a running
-`core.training.worker` is paused (SIGSTOP, at most 85 s, always resumed) during each timing window.
+`core.jobs.worker` is paused (SIGSTOP, at most 85 s, always resumed) during each timing window.
 """
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ METER_JS = """([selector, codeSource]) => {
 
 
 def trainer_pids() -> list[int]:
-    found = subprocess.run(["pgrep", "-f", "core.training.worker"], capture_output=True, text=True).stdout
+    found = subprocess.run(["pgrep", "-f", "core.jobs.worker"], capture_output=True, text=True).stdout
     return [int(p) for p in found.split() if int(p) != os.getpid()]
 
 
@@ -122,7 +122,7 @@ def server(command: list[str], url: str, log: Path, env: dict[str, str] | None =
 
 
 def gradio_server(log: Path):
-    return server([sys.executable, "-m", "app.gradio_app", "--port", str(GRADIO_PORT)],
+    return server([sys.executable, "-m", "app.gradio", "--port", str(GRADIO_PORT)],
                   f"http://127.0.0.1:{GRADIO_PORT}/", log)
 
 

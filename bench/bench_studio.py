@@ -152,7 +152,7 @@ def time_pages(browser: Browser, urls: dict[str, str], visits: int,
 
 
 def gradio_running() -> bool:
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     return bool(state) and gradio_server.is_ours(state)
@@ -160,7 +160,7 @@ def gradio_running() -> bool:
 
 def wait_for_gradio(timeout_s: float = 240) -> None:
     """Wait for the Gradio app the Predict page started (the page polls it every second while it starts)."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     if state and gradio_server.is_ours(state):
@@ -215,7 +215,7 @@ def train_ms(browser: Browser, base: str, model: str | None, steps: int) -> tupl
 def run_breakdown(clicked: float) -> str:
     """Where the time to the first point went, from the benchmark's run's status.json (times after the click)."""
     from core.paths import runs_dir
-    from core.training import runner
+    from core.jobs import runner
 
     status = runner.list_runs(runs_dir())[0]
     started = f"+{status['started'] - clicked:.1f} s" if status.get("started") else "not yet"
@@ -227,7 +227,7 @@ def run_breakdown(clicked: float) -> str:
 def end_runs(runs: Path, timeout_s: float = 60) -> None:
     """Kill every run in `runs` (the benchmark's own runs folder) and wait until its process is gone."""
     from core.processes import still_running
-    from core.training import runner
+    from core.jobs import runner
 
     for status in runner.list_runs(runs):
         runner.kill(status["id"], runs)
@@ -302,7 +302,7 @@ def studio_figures(args: argparse.Namespace, sections: list[str]) -> list[Figure
             end_runs(runs)
             undo_all(who)
             if not gradio_before:
-                from app.gradio_server import stop_gradio
+                from app.gradio.server import stop_gradio
                 stop_gradio()
 
 

@@ -19,13 +19,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from core.training.config import AugmentOptions
+from core.data.augment_options import AugmentOptions
 from core.data.folders import export_folders
 from core.data.preprocessing import Preprocessing
 from core.models.registry import create_model, list_models, model_spec
 from core.data.store import load_dataset
-from core.training.loop import cpu_has_bf16
-from core.training.tensors import to_model_input
+from core.device import cpu_has_bf16
+from core.training.tensors import training_input
 
 
 def step_seconds(model, batch: torch.Tensor, bf16: bool, steps: int) -> float:
@@ -83,7 +83,7 @@ def pipeline_share(images: int, batches: int) -> None:
     start = time.perf_counter()
     for _ in range(batches):
         index = torch.randint(0, len(tensors), (64,), generator=generator)
-        to_model_input(tensors[index], Preprocessing(48), options, generator)
+        training_input(tensors[index], Preprocessing(48), options, generator)
     ours = (time.perf_counter() - start) / batches
     with tempfile.TemporaryDirectory() as tmp:
         export_folders(subset, tmp)

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 # track(items, total, description) -> the same items, reporting progress as they are consumed.
-Track = Callable[[Iterable[T], int, str], Iterable[T]]
+ProgressCallback = Callable[[Iterable[T], int, str], Iterable[T]]
 
 
 def no_progress(items: Iterable[T], total: int, description: str) -> Iterable[T]:

@@ -10,7 +10,8 @@ from app.progress import streamlit_progress
 from app.label_issues import label_issues_panel
 from app.state import cached_dataset, current_dataset
 from app.text import IMPORT_HINT, escape_markdown, readable_date
-from core.data.augment import AugmentOptions, preview_grid
+from core.data.augment import preview_grid
+from core.data.augment_options import AugmentOptions
 from core.data.dataset import VOTE_COLUMNS, build_fer2013_dataset
 from core.errors import DataError
 from core.data.fer2013 import SPLITS

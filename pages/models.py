@@ -24,11 +24,13 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
         st.caption("No evaluation report yet (`python -m core evaluate` writes one)."
                    + (f" Recorded at training: {recorded}." if recorded else ""))
         if st.button("Evaluate on all splits", key=f"models_evaluate_{key}"):
+            # lazy: torch, only once someone evaluates
             from core.evaluation.report import write_report
+            from core.jobs.label_sources import scoring_data
 
             with st.spinner(f"Evaluating {entry.name} on {', '.join(SPLITS)} (minutes on a CPU: every face, "
                             "with the checkpoint's test-time augmentation) ..."):
-                write_report(entry.path, list(SPLITS))
+                write_report(entry.path, list(SPLITS), dataset=scoring_data(entry.path))
             st.rerun()
         return
     rows = pd.DataFrame(split_summary(report)).dropna(axis=1, how="all")

@@ -4,8 +4,9 @@ import os
 
 import streamlit as st
 
-from app import gradio_server
+from app.gradio import server as gradio_server
 from app.charts import faces_chart
+from app.polling import poll_while
 from app.live import live_section
 from app.state import current_model_path, current_predictor
 from app.text import escape_markdown
@@ -28,14 +29,11 @@ def newest(name: str) -> None:
 
 
 def live_app_link(state: dict) -> None:
-    """The link once the app answers; while it starts, a note (this fragment re-runs every second until then)."""
+    """The link once the app answers; while it starts, a note (redrawn every second until then)."""
     status = gradio_server.readiness(state)
     if status == "ready":
         st.link_button("Open the live app", state["url"], type="primary")
-        if st.session_state.pop("gradio_waiting", False):
-            st.rerun()  # the whole page once more, so this fragment stops polling
     elif status == "starting":
-        st.session_state.gradio_waiting = True
         st.button("Open the live app", disabled=True, key="gradio_starting")
         st.caption("Starting the live app in the background (a few seconds, once) ...")
     else:
@@ -84,8 +82,7 @@ state = gradio_server.read_state()
 if autostart or st.button("Start the live app", key="gradio_start") or (state and gradio_server.is_ours(state)):
     try:
         state = gradio_server.ensure_started(checkpoint=current_model_path())
-        polling = gradio_server.readiness(state) == "starting"
-        st.fragment(live_app_link, run_every=1.0 if polling else None)(state)
+        poll_while(lambda: gradio_server.readiness(state) == "starting", live_app_link, 1, state)
     except RuntimeError as exc:  # the port is served by another program
         st.error(escape_markdown(str(exc)))
 st.caption("Open it from this machine at its local address (127.0.0.1). Sharing: `python -m app.gradio_app "

@@ -19,6 +19,7 @@ from core.labels.queue import BENCHMARK_REASON, BENCHMARK_SPLIT, disputed_queue,
 from core.labels.relabels import NOT_A_FACE, RelabelStore
 from core.labels.session import RelabelSession
 from core.paths import contained_path, data_dir
+from core.jobs.label_issues import load_consensus
 
 st.title("Relabel")
 dataset, store, who = current_dataset(), RelabelStore(), annotator()
@@ -101,8 +102,6 @@ with st.expander("Annotator quality (multi-annotator consensus)"):
                "model into one consensus label per image, and scores each annotator by agreement with it. The vote "
                "slots (ferplus_1 ... ferplus_10) are not people; the studio's annotators are `annotator:NAME`.")
     if st.button("Score the annotators", key="relabel_annotators"):
-        from core.labels.issues import load_consensus
-
         with st.spinner("Computing the consensus over every annotated image (about a minute on the full set) ..."):
             scored = load_consensus(dataset)
         st.session_state.relabel_annotator_quality = None if scored is None else scored[1]

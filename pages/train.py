@@ -8,16 +8,19 @@ import torch
 
 from app.charts import curve_chart
 from app.config_form import config_from_form, config_widgets
+from app.polling import poll_while
 from app.state import current_dataset
 from app.text import escape_markdown, eta_text
+from core import job_status
 from core.data.classes import ALL_CLASSES, CLASS_SETS
 from core.evaluation.metrics import reference_table
+from core.jobs import runner
+from core.jobs.label_sources import check_trainable
 from core.models.registry import list_models
 from core.paths import runs_dir
-from core.training import runner
+from core.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.training.curves import epoch_curve, step_curve
-from core.training.run_folder import RunFolder
 
 st.title("Train")
 gpu = torch.cuda.is_available()
@@ -37,23 +40,24 @@ if submitted:
     try:
         classes = ",".join(custom) if class_set == "custom" else class_set
         config = config_from_form(TrainConfig, {**values, "classes": classes})
-        # a run on the imported data set is checked against it first (a class without Training images is refused)
-        st.query_params["run"] = runner.start_run(config, dataset=current_dataset() if config.data_path is None
-                                                  else None)
+        if config.data_path is None:  # checked against the imported data set first: a class without Training
+            check_trainable(current_dataset(), config)  # images is refused before a run folder is made
+        st.query_params["run"] = runner.start_run(config)
     except ValueError as exc:
         st.error(f"Cannot start: {escape_markdown(exc)}")
 
 
-PHASE_TEXT = {runner.QUEUED: "Waiting for its turn on the device.",
-              runner.STOPPING: "Stopping: the current step finishes and last.pt is saved; Resume continues from it.",
-              runner.EVALUATING: "Training is done. Evaluating best.pt on every split; on the CPU this takes a few "
-                                 "minutes, and the results appear here when it is done.",
-              runner.HELDOUT: "Training is done. Predicting the held-out fold with best.pt."}
+PHASE_TEXT = {job_status.QUEUED: "Waiting for its turn on the device.",
+              job_status.STOPPING: "Stopping: the current step finishes and last.pt is saved; Resume continues from "
+                                   "it.",
+              job_status.EVALUATING: "Training is done. Evaluating best.pt on every split; on the CPU this takes a few "
+                                     "minutes, and the results appear here when it is done.",
+              job_status.HELDOUT: "Training is done. Predicting the held-out fold with best.pt."}
 
 
 def progress_text(status: dict, phase: str) -> str:
     """The progress bar's words: epoch and step, and the ETA while training."""
-    eta = status.get("eta_seconds") if phase == runner.TRAINING else None
+    eta = status.get("eta_seconds") if phase == job_status.TRAINING else None
     return (f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
             + (f", {eta_text(eta)}" if eta else ""))
 
@@ -69,9 +73,9 @@ def resume(run_id: str) -> None:
 def controls(run_id: str, status: dict) -> None:
     """Stop for an active run, Resume for a stopped or failed one that has a last.pt."""
     last = RunFolder(runs_dir() / run_id, create=False).last
-    if status["state"] in runner.ACTIVE and not status.get("stop_requested"):
+    if status["state"] in job_status.ACTIVE and not status.get("stop_requested"):
         st.button("Stop", key="train_stop", on_click=runner.stop, args=(run_id,))
-    if status["state"] in ("stopped", "failed") and last.is_file():
+    if status["state"] in job_status.ENDED_EARLY and last.is_file():
         st.button("Resume", key="train_resume", type="primary", on_click=resume, args=(run_id,))
     if "train_resume_error" in st.session_state:
         st.error(escape_markdown(st.session_state.pop("train_resume_error")))
@@ -91,7 +95,7 @@ def curves(run_id: str) -> None:
 
 def runs_table() -> None:
     """Every run's state and phase, read afresh on each refresh of the live view."""
-    rows = [{"id": r["id"], "state": r.get("state"), "phase": runner.phase(r), "epoch": r.get("epoch"),
+    rows = [{"id": r["id"], "state": r.get("state"), "phase": job_status.phase(r), "epoch": r.get("epoch"),
              "progress": r.get("progress")} for r in runner.list_runs()]
     st.subheader("All runs")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -99,22 +103,13 @@ def runs_table() -> None:
 
 def any_run_active() -> bool:
     """Whether any run is queued or running (the live view polls only then)."""
-    return any(r.get("state") in runner.ACTIVE for r in runner.list_runs())
+    return any(r.get("state") in job_status.ACTIVE for r in runner.list_runs())
 
 
-def live_view(run_id: str) -> None:
-    """The picked run as it goes, then every run: only this part reruns, every 2 s while a run is queued or
-    running; once none is, the page reruns whole and stops polling (an idle page does no work)."""
-    polling = any_run_active()
-    st.fragment(run_view, run_every="2s" if polling else None)(run_id, polling)
-
-
-def run_view(run_id: str, polling: bool) -> None:
-    """One refresh of the live view; `polling` says whether this fragment was built to poll."""
-    if polling != any_run_active():
-        st.rerun()  # a run ended (stop polling) or was resumed from this view (start): the whole page once more
+def run_view(run_id: str) -> None:
+    """One refresh of the live view: the picked run as it goes, then every run."""
     status = runner.refresh_status(run_id)
-    phase = runner.phase(status)
+    phase = job_status.phase(status)
     doing = f" ({phase})" if phase != status["state"] else ""
     st.subheader(f"Run {escape_markdown(run_id)}: {status['state']}{doing}")
     if status.get("reason"):
@@ -126,7 +121,7 @@ def run_view(run_id: str, polling: bool) -> None:
     curves(run_id)
     folder = RunFolder(runs_dir() / run_id, create=False)
     report = folder.report()
-    if status["state"] == "finished" and report:
+    if status["state"] == job_status.FINISHED and report:
         st.markdown(reference_table(report["reports"]))
         confusion = folder.confusion("PrivateTest")
         if confusion:
@@ -147,7 +142,8 @@ runs = runner.list_runs()
 if st.query_params.get("run") and st.query_params["run"] not in {r["id"] for r in runs}:
     st.warning(f"There is no run called {escape_markdown(st.query_params['run'])} in the runs folder.")
 if runs:
-    live_view(pick_run([r["id"] for r in runs]))
+    # only the live view reruns, every 2 s while a run is queued or running
+    poll_while(any_run_active, run_view, 2, pick_run([r["id"] for r in runs]))
     overlay = st.multiselect("Overlay the PublicTest accuracy of", [r["id"] for r in runs])
     frames = [epoch_curve(runs_dir() / run_id).assign(run=run_id) for run_id in overlay]
     frames = [f for f in frames if "public_accuracy" in f]

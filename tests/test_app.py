@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import job_status
 from core.data.dataset import build_fer2013_dataset
 from core.paths import REPO_ROOT
 from core.data.store import save_dataset
@@ -146,7 +147,7 @@ def test_url_values_read_back_as_the_widget_takes_them():
 
 def test_browse_page_runs_the_predictions_job_in_the_background(tiny_model, isolated):
     from core.data.store import load_sample
-    from core.inference import prediction_job
+    from core.jobs import prediction_job
     from core.inference.dataset_predictions import load_cached
 
     app = run_page("browse.py")
@@ -183,9 +184,9 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     app.button[0].click().run()
     assert not app.exception
     run_id = app.query_params["run"]
-    from core.training import runner
+    from core.jobs import runner
     deadline = time.time() + 120
-    while runner.refresh_status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
+    while runner.refresh_status(run_id, isolated / "runs")["state"] in job_status.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
     assert runner.refresh_status(run_id, isolated / "runs")["state"] == "finished"
     app = run_page("train.py")
@@ -231,7 +232,7 @@ def test_models_page_offers_to_evaluate_a_checkpoint_without_report(shipped):
 
 def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_model(shipped, tiny_model, isolated):
     from core.evaluation.report import default_report_dir
-    from core.training.run_folder import report_name
+    from core.run_folder import report_name
 
     folder = default_report_dir(shipped)
     assert folder == isolated / "data" / "reports" / "tiny"
@@ -285,13 +286,13 @@ def test_relabel_page_records_events_and_undo(isolated):
 def test_relabel_page_scores_annotators_and_keeps_the_table_across_key_presses(isolated, monkeypatch):
     import pandas as pd
 
-    import core.labels.issues
+    import core.jobs.label_issues
 
     app = run_page("relabel.py", annotator="ann")
     app.button(key="relabel_annotators").click().run()  # the sample has no out-of-fold probabilities
     assert any("label-issues --compute" in i.value for i in app.info)
     stats = pd.DataFrame({"annotator": ["annotator:ann", "ferplus_1"], "annotator_quality": [0.9, 0.6]})
-    monkeypatch.setattr(core.labels.issues, "load_consensus", lambda dataset: (pd.DataFrame(), stats))
+    monkeypatch.setattr(core.jobs.label_issues, "load_consensus", lambda dataset: (pd.DataFrame(), stats))
     app.button(key="relabel_annotators").click().run()
     app.button(key="class-happy").click().run()
     assert list(app.dataframe[0].value["annotator"]) == ["annotator:ann", "ferplus_1"]
@@ -334,7 +335,7 @@ def fake_run(root, run_id: str, created: float, **status):
     """A run folder with a config and the given status.json, no worker behind it."""
     from core.files import write_json
     from core.training.config import TrainConfig
-    from core.training.run_folder import STATUS, RunFolder
+    from core.run_folder import STATUS, RunFolder
 
     folder = RunFolder(root / "runs" / run_id)
     folder.save_config(TrainConfig(model="fernet", classes="fer3"))
@@ -364,7 +365,7 @@ def test_train_page_run_picker_follows_and_sets_the_url(isolated):
 
 
 def test_train_page_resumes_a_stopped_run(isolated, tiny_run, monkeypatch):
-    from core.training import runner
+    from core.jobs import runner
 
     run = shutil.copytree(tiny_run, isolated / "runs" / "halted")
     (run / "status.json").write_text('{"state": "stopped", "created": 1}')
@@ -374,7 +375,7 @@ def test_train_page_resumes_a_stopped_run(isolated, tiny_run, monkeypatch):
     assert not app.button(key="train_resume").disabled
     app.button(key="train_resume").click().run()
     assert not app.exception and launched == [("halted", True)]
-    assert runner.read_status(run)["state"] == "queued"
+    assert job_status.read_status(run)["state"] == "queued"
     assert "Run halted: queued" in app.subheader[0].value
     assert not [b for b in app.button if b.key == "train_resume"] and app.button(key="train_stop")
 
@@ -413,7 +414,7 @@ def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_mo
 def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readiness, shown):
     """The live-app section runs to the end whichever state the Gradio process is in (a name the page lost once
     raised here on every rerun, after the predictions, where no test looked)."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     monkeypatch.setattr(gradio_server, "ensure_started", lambda **_: {"url": "http://127.0.0.1:7999", "pid": 1})
     monkeypatch.setattr(gradio_server, "readiness", lambda state: readiness)

@@ -275,7 +275,7 @@ def gradio_client(tmp_path_factory):
     """The Gradio app served in this process on a free local port, and a client for it."""
     from gradio_client import Client
 
-    from app.gradio_app import launch_app, parse_args
+    from app.gradio.app import launch_app, parse_args
     from test_gradio_app import free_port
 
     root = tmp_path_factory.mktemp("gradio")

@@ -37,7 +37,7 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
     each time the latest input is shown; faces are listed by number."""
     from playwright.sync_api import sync_playwright
 
-    from app import gradio_server
+    from app.gradio import server as gradio_server
     from core.paths import shared_data_dir
 
     photos = shared_data_dir() / "photos"

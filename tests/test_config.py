@@ -12,7 +12,9 @@ from app.config_form import config_from_form
 from core.cli.config_flags import add_config_flags, config_from_args
 from core.cli.train import add_train_commands
 from core.paths import REPO_ROOT
-from core.training.config import NO_AUGMENT, AugmentOptions, TrainConfig, field_default, option
+from core.data.augment_options import NO_AUGMENT, AugmentOptions
+from core.options import field_default, option
+from core.training.config import TrainConfig
 
 # the studio trains on the imported data only: typed server paths (a data folder, a teacher checkpoint) stay out
 NOT_IN_FORM = {"data_path", "teacher", "distill_weight", "distill_temperature"}

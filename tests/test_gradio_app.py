@@ -23,7 +23,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from app.gradio_app import Track, launch_app, parse_args, predict_frame, smooth_faces
+from app.gradio.app import launch_app, parse_args, predict_frame
+from core.inference.tracking import Track, smooth_faces
 from core.paths import REPO_ROOT, shared_data_dir
 from core.inference.predictor import FacePrediction
 
@@ -223,7 +224,7 @@ def test_share_without_internet_still_serves_locally_and_says_why(checkpoint, is
 
 
 def test_ensure_gradio_starts_once_and_finds_it_again(checkpoint, isolated, monkeypatch):
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     for key in ("FER_DATA_DIR", "FER_RUNS_DIR", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
         monkeypatch.setenv(key, isolated[key])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import webrtc
+from app.gradio import webrtc
 from core.inference.live import LiveAnnotator, live_predictor
 from core.inference.predictor import FacePrediction
 from core.inference.tracking import blend_box, smooth_faces
@@ -95,7 +95,7 @@ def test_a_bad_offer_is_a_clear_error_and_leaves_no_peer(tiny_checkpoint):
 def test_a_camera_the_browser_could_not_open_is_reported(tiny_checkpoint):
     import gradio as gr
 
-    from app.gradio_live import start_live
+    from app.gradio.live import start_live
 
     offer = json.dumps({"error": "NotAllowedError: Permission denied"})
     with pytest.raises(gr.Error, match="camera could not be opened"):

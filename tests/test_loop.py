@@ -15,7 +15,8 @@ from core.data.store import load_sample
 from core.labels.relabels import RelabelStore
 from core.training.curves import epoch_curve, step_curve
 from core.training.loop import fit
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
+from core.jobs.label_sources import check_trainable, with_label_source
 from core.training.tensors import prepare_splits
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
@@ -115,7 +116,9 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # a data set without the column reads the store
     first_happy = sample.meta.index[(sample.meta["label"] == "happy") & (sample.meta["split"] == "Training")][0]
     RelabelStore().relabel(sample.meta.loc[first_happy, "image_id"], "sad", "tester")
-    from_store = prepare_splits(sample, config, torch.device("cpu"))["Training"]
+    with pytest.raises(ValueError, match="carries no relabeled labels"):  # training trains on the labels it is handed
+        prepare_splits(sample, config, torch.device("cpu"))
+    from_store = prepare_splits(with_label_source(sample, config), config, torch.device("cpu"))["Training"]
     plain = prepare_splits(sample, dataclasses.replace(config, label_source="fer2013"), torch.device("cpu"))["Training"]
     assert (from_store.targets != plain.targets).sum() == 1  # exactly the relabeled face changed class
     happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
@@ -140,16 +143,14 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
 
 
 def test_a_class_without_training_images_is_refused_naming_a_source_that_has_it(tmp_path):
-    from core.training import runner
-
     sample = load_sample()
     config = TrainConfig(classes="happy,contempt", label_source="fer2013", device="cpu")
     contempt = int(((sample.meta["ferplus"] == "contempt") & (sample.meta["split"] == "Training")).sum())
     message = f"contempt has no Training image under fer2013 labels; ferplus labels have {contempt}"
     with pytest.raises(ValueError, match=message):
         prepare_splits(sample, config, torch.device("cpu"))
-    with pytest.raises(ValueError, match=message):  # the runner refuses before making a folder
-        runner.start_run(config, root=tmp_path, dataset=sample)
+    with pytest.raises(ValueError, match=message):  # the studio refuses before the runner makes a folder
+        check_trainable(sample, config)
     assert not list(tmp_path.iterdir())
     assert set(prepare_splits(sample, dataclasses.replace(config, label_source="ferplus"), torch.device("cpu")))
 

@@ -133,7 +133,7 @@ def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_
 
     from streamlit.testing.v1 import AppTest
 
-    from app.gradio_app import predict_upload
+    from app.gradio.app import predict_upload
     from core.data.images import open_image
     from core.paths import REPO_ROOT
 

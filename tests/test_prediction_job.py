@@ -1,4 +1,4 @@
-"""The predictions job (core/inference/prediction_job.py) and its backends (core/inference/dataset_predictions.py)."""
+"""The predictions job (core/jobs/prediction_job.py) and its backends (core/inference/dataset_predictions.py)."""
 from __future__ import annotations
 
 import json
@@ -11,12 +11,12 @@ import torch
 
 from core.data.preprocessing import Preprocessing
 from core.data.store import load_sample
-from core.inference import prediction_job
+from core.jobs import prediction_job
 from core.inference.dataset_predictions import chosen_predictor, compute_probabilities, faces_predictor, load_cached
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-from core.training.loop import predict_probabilities
-from core.training.run_folder import STATUS
-from core.training.runner import update_status
+from core.models.probabilities import predict_probabilities
+from core.run_folder import STATUS
+from core.job_status import update_status
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from core.inference.predictor import Predictor
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from core.models.registry import create_model
 from core.paths import REPO_ROOT
-from core.training.loop import predict_probabilities
+from core.models.probabilities import predict_probabilities
 
 SHIPPED = {name: REPO_ROOT / "checkpoints" / f"{name}.pt" for name in ("fer2013_fernet", "ferplus_fernet")}
 # Probabilities the shipped checkpoints gave for sample faces 0-7 before the spec existed (Predictor.classify_crops

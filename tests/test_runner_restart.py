@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training import runner
+from core.jobs import runner
 from core.paths import REPO_ROOT
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 
 pytestmark = pytest.mark.slow
 MAIN = str(REPO_ROOT / "app" / "main.py")

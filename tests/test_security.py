@@ -22,7 +22,7 @@ from core.training.config import TrainConfig
 from core.errors import DataError
 from core.paths import REPO_ROOT, check_run_name, contained_path, safe_file_name
 from core.inference.predictor import Predictor
-from core.training.runner import list_runs, run_path, start_run
+from core.jobs.runner import list_runs, run_path, start_run
 from core.models.transfer import load_local_state_dict
 
 MAIN = str(REPO_ROOT / "app" / "main.py")

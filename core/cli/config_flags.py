@@ -12,7 +12,7 @@ import dataclasses
 import typing
 from typing import Any
 
-from core.training.config import field_default, option_fields, parse_option
+from core.options import field_default, option_fields, parse_option
 
 
 class ConfigFlag(argparse.Action):

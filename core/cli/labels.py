@@ -7,26 +7,31 @@ import sys
 import time
 from pathlib import Path
 
+from core.data.store import load_dataset
+from core.evaluation.label_finder import precision_markdown, precision_table
+from core.job_status import ACTIVE, ENDED_EARLY, FINISHED, RUNNING
+from core.jobs import label_issues
+from core.jobs.label_issues import DEFAULT_FOLDS, DEFAULT_RECIPE
+from core.labels import issues
+from core.labels.shipped_oof import shipped_reference
+from core.options import parse_option
 from core.training.config import LABEL_SOURCES
 
 
 def cmd_label_issues(args: argparse.Namespace) -> int:
-    from core.data.store import load_dataset
-    from core.labels import issues
-
     dataset = load_dataset(args.data_dir)
     if args.compute:
         return start(dataset, args)
     if args.consensus:
         return print_consensus(dataset, args)
     if args.ship:
-        from core.labels.shipped_oof import ship_oof
+        from core.jobs.ship_oof import ship_oof  # lazy: torch, for the reference model's probabilities
 
         print(f"shipped {ship_oof(dataset, args.label_source)} with its card")
         return 0
-    table = issues.load_issues(dataset, args.label_source)
+    table = label_issues.load_issues(dataset, args.label_source)
     if table is None:
-        return report_progress(issues.job_progress(dataset, args.label_source))
+        return report_progress(label_issues.job_progress(dataset, args.label_source))
     if args.precision:
         return print_precision(dataset, table, args.label_source)
     top = table.head(args.top)[list(issues.ISSUE_COLUMNS)]
@@ -40,16 +45,13 @@ def cmd_label_issues(args: argparse.Namespace) -> int:
 
 
 def start(dataset, args: argparse.Namespace) -> int:
-    from core.labels import issues
-    from core.training.config import parse_option
-
-    recipe, model = issues.DEFAULT_RECIPE, args.model or issues.DEFAULT_RECIPE.model
+    recipe, model = DEFAULT_RECIPE, args.model or DEFAULT_RECIPE.model
     options = dict(parse_option(o) for o in args.model_option)  # the recipe's options belong to its model only
     options = options or (dict(recipe.model_options) if model == recipe.model else {})
     base = dataclasses.replace(recipe, model=model, model_options=options, classes=args.classes,
                                label_source=args.label_source, epochs=args.epochs or recipe.epochs,
                                device=args.device)
-    ids = issues.start_job(dataset, base, folds=args.folds)
+    ids = label_issues.start_job(dataset, base, folds=args.folds)
     print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
     if not args.wait:
         print("they run in the background; `python -m core label-issues` shows progress, then the result")
@@ -60,16 +62,14 @@ def start(dataset, args: argparse.Namespace) -> int:
 def wait_for(dataset, label_source: str) -> int:
     from tqdm import tqdm
 
-    from core.labels import issues
-
     with tqdm(total=100, unit="%", desc="cross-validation") as bar:
         while True:
-            runs = issues.job_progress(dataset, label_source) or []
-            done = issues.folds_done(runs)
+            runs = label_issues.job_progress(dataset, label_source) or []
+            done = label_issues.folds_done(runs)
             bar.update(round(100 * done / max(len(runs), 1)) - bar.n)
-            if any(r.get("state") in ("failed", "stopped", "missing") for r in runs):
+            if any(r.get("state") in (*ENDED_EARLY, label_issues.MISSING) for r in runs):
                 return report_progress(runs)
-            if runs and all(r.get("state") == "finished" for r in runs):
+            if runs and all(r.get("state") == FINISHED for r in runs):
                 return 0
             time.sleep(5)
 
@@ -80,34 +80,33 @@ def report_progress(runs: list[dict] | None) -> int:
               file=sys.stderr)
         return 1
     for run in runs:
-        progress = f" {100 * float(run.get('progress') or 0):.0f}%" if run.get("state") == "running" else ""
+        progress = f" {100 * float(run.get('progress') or 0):.0f}%" if run.get("state") == RUNNING else ""
         print(f"{run['id']}: {run.get('state')}{progress}" + (f" ({run['reason']})" if run.get("reason") else ""))
-    return 0 if all(r.get("state") in ("queued", "running", "finished") for r in runs) else 1
+    return 0 if all(r.get("state") in (*ACTIVE, FINISHED) for r in runs) else 1
 
 
 def print_precision(dataset, table, label_source: str) -> int:
-    from core.evaluation.label_finder import precision_markdown, precision_table
-    from core.labels.issues import given_labels, oof_probabilities, score_issues
-    from core.labels.shipped_oof import reference_model_probabilities, shipped_reference
-
-    found = oof_probabilities(dataset, label_source)
+    found = label_issues.oof_probabilities(dataset, label_source)
     if found is None:
         print("scoring the ranking needs its out-of-fold probabilities: the fold runs are gone; run "
               "`python -m core label-issues --compute` again", file=sys.stderr)
         return 1
     probs, classes = found
     reference = shipped_reference(dataset, label_source, classes)
-    baseline = reference if reference is not None else reference_model_probabilities(dataset)[0]
-    oof_only = None if reference is None else score_issues(dataset, probs, classes, label_source)
-    labels = given_labels(dataset, label_source, classes)
+    if reference is None:
+        from core.jobs.ship_oof import reference_model_probabilities  # lazy: torch, to run the reference model
+
+        baseline = reference_model_probabilities(dataset)[0]
+    else:
+        baseline = reference
+    oof_only = None if reference is None else issues.score_issues(dataset, probs, classes, label_source)
+    labels = issues.given_labels(dataset, label_source, classes)
     print(precision_markdown(precision_table(dataset, table, baseline, labels, oof_only)))
     return 0
 
 
 def print_consensus(dataset, args: argparse.Namespace) -> int:
-    from core.labels.issues import load_consensus
-
-    found = load_consensus(dataset, args.label_source)
+    found = label_issues.load_consensus(dataset, args.label_source)
     if found is None:
         return report_progress(None)
     images, annotators = found
@@ -119,8 +118,6 @@ def print_consensus(dataset, args: argparse.Namespace) -> int:
 
 
 def add_label_commands(commands) -> None:
-    from core.labels.issues import DEFAULT_FOLDS, DEFAULT_RECIPE
-
     p = commands.add_parser("label-issues", help="find wrong labels: cross-validated models + confident learning")
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
     p.add_argument("--folds", type=int, default=DEFAULT_FOLDS)

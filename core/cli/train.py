@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 from core.cli.config_flags import add_config_flags, config_from_args
-from core.training.config import LABEL_SOURCES, TTA_MODES, TrainConfig
+from core.data.preprocessing import TTA_MODES
+from core.training.config import LABEL_SOURCES, TrainConfig
 from core.data.fer2013 import SPLITS
 from core.paths import runs_dir
-from core.training.run_folder import RunFolder, report_name
+from core.run_folder import RunFolder, report_name
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
 
@@ -38,26 +39,30 @@ def step_printer(config: TrainConfig):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    # lazy: torch, and the label stores, load only for the command that trains
+    from core.jobs.label_sources import training_data
     from core.training.loop import fit
 
     out = Path(args.out or runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
-    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args, TrainConfig)
+    config = TrainConfig.load(RunFolder(out, create=False).config_path) if args.resume \
+        else config_from_args(args, TrainConfig)
     if rank == 0 and args.resume:
         epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     if rank == 0:
         print(f"training {config.short()} into {out}", flush=True)
         RunFolder(out).write_command("python -m core " + " ".join(args.argv))
-    record = {}
-    for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
+    record, dataset = {}, training_data(config)
+    for record in fit(config, out, dataset=dataset, on_step=step_printer(config) if rank == 0 else None,
+                      resume=args.resume):
         if rank == 0:
             print(epoch_line(record, config.epochs), flush=True)
     if "weights_sha1" in record:
         print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
-    return report(RunFolder(out).best, list(SPLITS), None, None, out) if rank == 0 else 0
+    return report(RunFolder(out).best, list(SPLITS), None, None, out, dataset=dataset) if rank == 0 else 0
 
 
 def epoch_line(record: dict, epochs: int) -> str:
@@ -89,13 +94,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
-           as_json: bool = False, labels: str | None = None) -> int:
-    """Evaluate, print the reference-style table (or JSON); the report and confusion PNGs are written (report.py)."""
+           as_json: bool = False, labels: str | None = None, dataset=None) -> int:
+    """Evaluate, print the reference-style table (or JSON); the report and confusion PNGs are written (report.py).
+    `dataset`: the data with the labels the checkpoint is scored on (else read from `data_path` or the import)."""
+    # lazy: torch loads only for the commands that evaluate
+    from core.data.loading import load_training_dataset
     from core.evaluation.metrics import reference_table
     from core.evaluation.report import write_report
-    from core.training.tensors import load_training_dataset
+    from core.jobs.label_sources import scoring_data
 
-    dataset = load_training_dataset(str(data_path)) if data_path else None
+    if dataset is None:
+        dataset = scoring_data(checkpoint, labels, load_training_dataset(str(data_path)) if data_path else None)
     result, folder = write_report(checkpoint, splits, tta=tta, dataset=dataset, out=out, labels=labels)
     if as_json:
         print(json.dumps(result, indent=2))

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.training.config import AugmentOptions  # the settings live with the run config, which needs no torch
+from core.data.augment_options import AugmentOptions
 
 ERASE_AREA = (0.02, 0.2)  # random erasing: share of the image, as in torchvision's RandomErasing
 ERASE_ASPECT = (0.3, 3.3)

@@ -16,7 +16,7 @@ import pandas as pd
 from core.data.classes import FER2013_CLASSES, FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.data.fer2013 import SPLITS, read_fer2013
 from core.data.ferplus import agreement, check_aligned, majority_labels, read_ferplus, vote_distribution
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 VOTE_COLUMNS: tuple[str, ...] = tuple(f"votes_{c}" for c in FERPLUS_VOTE_COLUMNS)
 # label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`, `cleaned` from
@@ -94,9 +94,9 @@ def label_column(source: str, dataset: FerDataset) -> str:
         raise ValueError(f"unknown label source {source!r}; expected one of {', '.join(LABEL_COLUMNS)}")
     if source == "ferplus" and not dataset.has_ferplus:
         raise ValueError("this data set has no FERPlus votes; import fer2013new.csv with --ferplus")
-    if source == "relabeled" and "relabeled" not in dataset.meta.columns:
-        raise ValueError("this data set carries no relabeled labels: apply the label store's current labels "
-                         "with `with_relabels` first")
+    if LABEL_COLUMNS[source] not in dataset.meta.columns:  # relabeled, cleaned, consensus: derived by core.jobs
+        raise ValueError(f"this data set carries no {source} labels: add them first "
+                         "(core.jobs.label_sources.with_label_source)")
     return LABEL_COLUMNS[source]
 
 
@@ -119,7 +119,7 @@ def ferplus_columns(votes: np.ndarray, original: pd.Series) -> dict[str, Any]:
 
 
 def build_fer2013_dataset(fer2013_path: str | Path, ferplus_path: str | Path | None = None,
-                          track: Track = no_progress) -> FerDataset:
+                          track: ProgressCallback = no_progress) -> FerDataset:
     """Read fer2013.csv and, optionally, fer2013new.csv joined on row order."""
     fer = read_fer2013(fer2013_path, track=track)
     n = len(fer.emotions)

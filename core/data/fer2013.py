@@ -14,7 +14,7 @@ import pandas as pd
 from core.data.classes import FER2013_CLASSES
 from core.errors import DataError
 from core.data.images import FACE_SIDE
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")  # the FER2013 protocol, in order
 N_PIXELS = FACE_SIDE * FACE_SIDE
@@ -111,7 +111,7 @@ def parse_codes(column: pd.Series, valid: Sequence[str], *, what: str, path: str
     return values
 
 
-def read_fer2013(path: str | Path, track: Track = no_progress) -> Fer2013Csv:
+def read_fer2013(path: str | Path, track: ProgressCallback = no_progress) -> Fer2013Csv:
     """Read fer2013.csv; raise DataError naming the file, line and problem on any bad row."""
     frame = read_csv_columns(path, ("emotion", "pixels", "Usage"))
     codes = [str(i) for i in range(len(FER2013_CLASSES))]

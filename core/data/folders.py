@@ -21,7 +21,7 @@ from core.data.classes import canonical_class
 from core.data.dataset import FerDataset, label_column
 from core.errors import DataError
 from core.data.images import open_image, to_face_array, too_small
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 CATEGORY = re.compile(r"category_(\d+)$", re.IGNORECASE)
 TRAIN_NAMES = ("train", "training")
@@ -87,7 +87,7 @@ def list_images(root: Path, labels: Sequence[str] | None) -> list[tuple[Path, st
 
 
 def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
-                       track: Track = no_progress) -> FerDataset:
+                       track: ProgressCallback = no_progress) -> FerDataset:
     """Read an image-folder data set into 48x48 gray faces; any unreadable image stops the whole read."""
     root = Path(root)
     if not root.is_dir():
@@ -111,7 +111,7 @@ def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
 
 
 def export_folders(dataset: FerDataset, out: str | Path, *, layout: str = "kaggle", source: str = "fer2013",
-                   classes: Sequence[str] | None = None, track: Track = no_progress) -> int:
+                   classes: Sequence[str] | None = None, track: ProgressCallback = no_progress) -> int:
     """Write one PNG per labelled image in the `kaggle` or `category` layout; return the number written.
 
     kaggle: train/, test/ (PublicTest and PrivateTest together, as the Kaggle folder release) by class name.

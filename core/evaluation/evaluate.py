@@ -9,14 +9,17 @@ import numpy as np
 import torch
 
 from core.data.dataset import FerDataset
+from core.data.loading import load_training_dataset
 from core.data.preprocessing import Preprocessing, calibrated
 from core.evaluation.calibration import calibration_summary, fit_temperature
 from core.evaluation.metrics import classification_report
 from core.files import write_atomically
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.config import TrainConfig
-from core.training.loop import predict_probabilities, resolve_device
-from core.training.tensors import load_training_dataset, prepare_splits
+from core.device import resolve_device
+from core.models.probabilities import predict_probabilities
+from core.training.tensors import prepare_splits
+from core.export.onnx import read_metadata
 
 
 def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None = None,
@@ -73,8 +76,6 @@ class OnnxLogits(torch.nn.Module):
 
 
 def onnx_for_evaluation(path: str | Path) -> tuple[dict[str, Any], OnnxLogits]:
-    from core.export.onnx import read_metadata
-
     return read_metadata(path), OnnxLogits(path)
 
 

@@ -21,7 +21,7 @@ from core.data.fer2013 import SPLITS
 from core.evaluation.metrics import plot_confusion, reference_table
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 from core.models.registry import parameter_count
 
 

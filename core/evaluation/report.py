@@ -12,7 +12,7 @@ from typing import Any
 
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR, data_dir
-from core.training.run_folder import RunFolder, confusion_name, report_name
+from core.run_folder import RunFolder, confusion_name, report_name
 
 
 def default_report_dir(checkpoint: str | Path) -> Path:

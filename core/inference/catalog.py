@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.checkpoint_format import peek_checkpoint
+from core.job_status import FINISHED, read_status
 from core.paths import CHECKPOINTS_DIR, runs_dir
+from core.run_folder import RunFolder, is_run_folder
+from core.export.onnx import read_metadata
 
 Source = Literal["shipped", "run", "file"]
 # the live default, chosen on bench/live_models.py's figures: the most accurate model under 1 ms a face (the tiny
@@ -56,12 +59,13 @@ def shipped_checkpoints(checkpoints_dir: Path | None = None) -> list[CheckpointE
 
 
 def run_checkpoints(runs_root: Path | None = None) -> list[CheckpointEntry]:
-    from core.training.run_folder import RunFolder
-    from core.training.runner import list_runs
-
+    """The best.pt of every finished run, newest first (a symlinked folder is never a run: it could lead elsewhere)."""
     base = Path(runs_root or runs_dir())
-    finished = [run for run in list_runs(base) if run.get("state") == "finished"]
-    entries = [describe(RunFolder(base / run["id"], create=False).best, "run", name=run["id"]) for run in finished]
+    folders = [p for p in base.iterdir() if is_run_folder(p)] if base.is_dir() else []
+    statuses = [(read_status(folder), folder) for folder in folders]
+    finished = sorted(((status.get("created", 0), folder) for status, folder in statuses
+                       if status.get("state") == FINISHED), key=lambda pair: pair[0], reverse=True)
+    entries = [describe(RunFolder(folder, create=False).best, "run", name=folder.name) for _, folder in finished]
     return [entry for entry in entries if entry is not None]
 
 
@@ -84,8 +88,6 @@ def describe(path: str | Path, source: Source = "file", name: str | None = None)
 def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
     """Metadata without the weights; keyed on mtime and size so a rewritten file (a new best.pt) is re-read."""
     if path.endswith(".onnx"):
-        from core.export.onnx import read_metadata
-
         try:
             return read_metadata(path)
         except Exception as exc:  # onnx raises its own DecodeError types for corrupt files

@@ -16,6 +16,8 @@ from PIL import Image
 from core.data.images import as_rgb, too_small
 from core.data.preprocessing import Preprocessing, to_model_input, tta_probabilities
 from core.inference.faces import Face, face_crops, get_detector
+from core.device import resolve_device
+from core.export.onnx import session_metadata
 
 SMALL_IMAGE = 128  # an image this small with no face found is taken to be a face crop already
 # Detected faces are cropped eye-aligned (core.inference.align) unless a predictor says otherwise. Measured by
@@ -46,10 +48,9 @@ class PredictionResult:
 
 class TorchBackend:
     def __init__(self, payload: dict[str, Any], device: str):
-        import torch
+        import torch  # lazy, as the model code below: an ONNX export is served without torch
 
         from core.models.checkpoint import model_from_checkpoint
-        from core.training.loop import resolve_device
 
         self.torch, self.device = torch, resolve_device(device)
         self.model = model_from_checkpoint(payload).to(self.device)
@@ -94,12 +95,10 @@ class Predictor:
         path = Path(path)
         detector = detector or ("onnx" if path.suffix == ".onnx" else "torch")
         if path.suffix == ".onnx":
-            from core.export.onnx import session_metadata
-
             backend, device = OnnxBackend(path), "cpu"
             meta = session_metadata(backend.session, path)  # one session: the file is parsed once
         else:
-            from core.models.checkpoint import load_checkpoint
+            from core.models.checkpoint import load_checkpoint  # lazy: torch, for .pt files only
 
             meta = load_checkpoint(path)
             backend = TorchBackend(meta, device)

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import types
-import typing
-from dataclasses import MISSING, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.data.augment_options import NO_AUGMENT, AugmentOptions
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.data.preprocessing import TTA_MODES
 from core.files import write_atomically
-from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
-
-REFERENCE_003_JITTER = 0.5  # reference 003's ColorJitter(brightness=.5, contrast=.5)
+from core.options import check_bounds, option
 
 # configs saved before a field was renamed still load
 LEGACY_FIELDS = {"labels": "label_source"}
@@ -22,79 +20,6 @@ CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
 AMP_MODES = ("auto", "bf16", "off")
-
-
-def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
-    """A field with what the CLI flag and the Train form are built from.
-
-    `meta` keys: choices, min, max (inclusive, also checked by check_bounds), flag (flag names when not --name),
-    off (for a nested options field: the value its --no-NAME flag starts from), form=False (no form widget).
-    """
-    return field(default=default, default_factory=factory, metadata={"help": doc, **meta})
-
-
-def field_default(f: dataclasses.Field) -> Any:
-    return f.default_factory() if f.default_factory is not MISSING else f.default
-
-
-def option_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
-    """Each field of `cls` with its annotation resolved, `| None` dropped (`int | None` is an int option)."""
-    hints = typing.get_type_hints(cls)
-    plain = [next(a for a in typing.get_args(h) if a is not type(None)) if isinstance(h, types.UnionType) else h
-             for h in hints.values()]
-    return list(zip(dataclasses.fields(cls), plain))
-
-
-def parse_option(text: str) -> tuple[str, Any]:
-    """`key=value` with the value read as JSON when it parses (numbers, true/false), else as text."""
-    key, _, value = text.partition("=")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
-def check_bounds(options: Any, prefix: str = "") -> None:
-    """Raise ValueError for the first field outside its metadata's choices or [min, max]."""
-    for f in dataclasses.fields(options):
-        value, meta = getattr(options, f.name), f.metadata
-        if "choices" in meta and value not in meta["choices"]:
-            raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
-        low, high = meta.get("min"), meta.get("max")
-        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
-
-
-@dataclass
-class AugmentOptions:
-    """Augmentation settings; plain types only because they are saved in a run's config.json."""
-
-    flip: bool = option(True, "horizontal flip, p=0.5")
-    shift: float = option(0.1, "max translation, fraction of the side", min=0.0)
-    rotate: float = option(10.0, "max rotation, degrees", min=0.0)
-    scale: float = option(0.1, "zoom in/out by up to this fraction (< 1)", min=0.0)
-    brightness: float = option(0.2, "multiply by 1 +- this", min=0.0)
-    contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0)
-    erase: float = option(0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0",
-                          min=0.0, max=1.0)
-    invert: float = option(0.0, "probability of inverting (reference 003 used RandomInvert(0.2))", min=0.0, max=1.0)
-    color_jitter: bool = option(False, "reference 003's strong ColorJitter: brightness and contrast 0.5 instead of the "
-                                       "two fields above")
-
-    def __post_init__(self) -> None:
-        check_bounds(self, "augment ")
-        if self.scale >= 1:
-            raise ValueError(f"augment scale must be < 1 (a zoom of 1 - scale must stay positive), got {self.scale}")
-
-    def jitter(self) -> tuple[float, float]:
-        """The (brightness, contrast) ranges actually applied."""
-        if self.color_jitter:
-            return REFERENCE_003_JITTER, REFERENCE_003_JITTER
-        return self.brightness, self.contrast
-
-
-NO_AUGMENT = AugmentOptions(flip=False, shift=0, rotate=0, scale=0, brightness=0, contrast=0, erase=0, invert=0)
 
 
 @dataclass

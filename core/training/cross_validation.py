@@ -9,20 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from core.data.loading import load_training_dataset
+from core.data.preprocessing import Preprocessing
+from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.models.probabilities import predict_probabilities
+from core.run_folder import HELDOUT, RunFolder
 from core.training.config import TrainConfig
-from core.training.run_folder import HELDOUT, RunFolder
+from core.training.folds import heldout_rows
 
 
 def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
     """Predict the held-out fold with the run's last.pt; return the file written."""
-    import torch
-
-    from core.data.preprocessing import Preprocessing
-    from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-    from core.training.loop import predict_probabilities
-    from core.training.tensors import heldout_rows, load_training_dataset
-
     dataset = dataset if dataset is not None else load_training_dataset(config.data_path)
     rows = heldout_rows(dataset, config)
     payload = load_checkpoint(RunFolder(run).last)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 
 
 def fractional_epoch(record: dict) -> float:

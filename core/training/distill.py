@@ -20,7 +20,7 @@ from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.training.config import TrainConfig
 
 
-FOLD_KEYS = ("folds", "fold", "seed")  # what decides a cross-validation run's held-out rows (tensors.fold_of_rows)
+FOLD_KEYS = ("folds", "fold", "seed")  # what decides a cross-validation run's held-out rows (folds.fold_of_rows)
 
 
 def load_teacher(path: str | Path, classes: list[str], preprocessing: Preprocessing, device: torch.device,

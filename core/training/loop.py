@@ -1,7 +1,7 @@
 """The training loop as plain functions: `train_one_epoch`, `evaluate`, and `fit`, which yields one record per epoch.
 
 Nothing here prints, imports a UI or knows about threads; the CLI and the background runner consume it.
-Each run writes its run folder (`core.training.run_folder`): the config, the metrics log, best.pt (selected on
+Each run writes its run folder (`core.run_folder`): the config, the metrics log, best.pt (selected on
 PublicTest accuracy, never on PrivateTest) and last.pt (what `resume` continues from).
 """
 from __future__ import annotations
@@ -16,43 +16,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.data.preprocessing import Preprocessing, view_torch
+from core.data.loading import load_training_dataset
+from core.data.preprocessing import Preprocessing
+from core.device import cpu_has_bf16, resolve_device
+from core.models.probabilities import predict_probabilities
 from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.training.warm_start import warm_start
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
 from core.models.registry import create_model, model_spec
-from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
-                                to_model_input)
+from core.training.tensors import SplitTensors, class_weights, prepare_splits, training_input
 
 StepCallback = Callable[[dict[str, Any]], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def cpu_flags() -> set[str]:
-    """This CPU's feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
-    try:
-        lines = open("/proc/cpuinfo").read().splitlines()
-    except OSError:
-        return set()
-    return {flag for line in lines if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 autocast is slower."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
-
-
-def cpu_has_int8_dot() -> bool:
-    """Whether this CPU has int8 dot-product units (VNNI or AMX-INT8), where onnxruntime's int8 kernels pay."""
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
 
 
 def use_bf16(config: TrainConfig, device: torch.device) -> bool:
@@ -132,7 +109,7 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
     start, stopped, step, lr = time.perf_counter(), False, start_step - 1, optimizer.param_groups[0]["lr"]
     for step in range(start_step, steps):
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
-        x = to_model_input(split.images[index], preprocessing, config.augment, generator)
+        x = training_input(split.images[index], preprocessing, config.augment, generator)
         logits, teacher_logits = forward_batch(model, x, bf16, teacher)
         loss = batch_loss(logits, split, index, config, weights, teacher_logits)
         optimizer.zero_grad(set_to_none=True)
@@ -153,22 +130,6 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
             break
     return {"loss": totals["loss"] / max(totals["seen"], 1), "accuracy": totals["correct"] / max(totals["seen"], 1),
             "steps": step + 1, "of": steps, "seconds": time.perf_counter() - start, "stopped": stopped, "lr": lr}
-
-
-@torch.no_grad()
-def predict_probabilities(model: nn.Module, images: torch.Tensor, preprocessing: Preprocessing,
-                          batch_size: int = 256) -> torch.Tensor:
-    """Class probabilities for uint8 faces (N, 1, H, W), averaged over the spec's TTA views (as the Predictor)."""
-    model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = to_model_input(images[start:start + batch_size], preprocessing)
-        views = [view_torch(x, view) for view in preprocessing.views()]
-        probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
-        if preprocessing.temperature != 1.0:  # as preprocessing.calibrated does for the predictor
-            probs = F.softmax(probs.clamp_min(1e-12).log() / preprocessing.temperature, dim=1)
-        out.append(probs)
-    return torch.cat(out)
 
 
 def evaluate(model: nn.Module, split: SplitTensors, preprocessing: Preprocessing,

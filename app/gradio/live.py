@@ -1,4 +1,4 @@
-"""The Gradio app's Live tab: the webcam over WebRTC, annotated on the server (`app.webrtc`, `core.inference.live`).
+"""The Gradio app's Live tab: the webcam over WebRTC, annotated on the server (`app.gradio.webrtc`, `core.inference.live`).
 
 Signalling goes through Gradio's own events, so the queue, `--auth` and the model checks apply as to every other
 request: Start runs START_JS in the browser (camera, peer connection, offer), the offer goes to `start_live` on the
@@ -9,12 +9,13 @@ from __future__ import annotations
 import functools
 import json
 
-from app.gradio_import import skip_stub_rewrites
+from app.gradio.import_hook import skip_stub_rewrites
 
 skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1 s a start
 import gradio as gr  # noqa: E402
 
-from app import webrtc
+from app.gradio import webrtc
+from app.gradio.models import predictor_for, tta_mode
 from core.inference.live import LiveAnnotator, live_predictor
 
 VIDEO_ID = "fer-live-video"
@@ -75,8 +76,6 @@ def cached_live_predictor(path: str):
 async def start_live(offer: str, model_path: str | None, tta: str, *,
                      allowed: frozenset[str] = frozenset()) -> tuple[str, str, str]:
     """The server's answer to the browser's offer (JSON), the stream's id, and a status line."""
-    from app.gradio_app import predictor_for, tta_mode  # the app's checks for models and TTA, not a copy
-
     try:
         description = json.loads(offer or "{}")
     except json.JSONDecodeError:

@@ -3,7 +3,7 @@
 Streamlit reruns its script on every click, so `ensure_started` must be cheap and idempotent: it reads
 `data_dir()/gradio.json` (pid, its kernel start time, port, url, started); if that process is still ours (serving,
 or still within START_TIMEOUT of its start) its state is returned; otherwise the app is started with
-`python -m app.gradio_app`, logging to `data_dir()/gradio.log`, and the caller does not wait: the Predict page
+`python -m app.gradio`, logging to `data_dir()/gradio.log`, and the caller does not wait: the Predict page
 starts it when it loads and polls `readiness`, so the link is there by the time anyone wants it. `ensure_gradio`
 is the same plus the wait, for callers that want the URL at once. A lock file serialises callers, so two browser
 tabs never start two servers. The port is GRADIO_PORT (7860, or $FER_GRADIO_PORT).
@@ -107,7 +107,7 @@ def readiness(state: dict[str, Any]) -> str:
 
 def start(port: int, checkpoint: Path | None, host: str) -> dict[str, Any]:
     """Launch the app in its own session (it outlives the Streamlit script run that started it)."""
-    command = [sys.executable, "-m", "app.gradio_app", "--host", host, "--port", str(port)]
+    command = [sys.executable, "-m", "app.gradio", "--host", host, "--port", str(port)]
     if checkpoint is not None:
         command += ["--checkpoint", str(Path(checkpoint).resolve())]
     with open(log_file(), "a") as log:

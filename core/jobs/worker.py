@@ -1,7 +1,7 @@
-"""The process behind one training run: `python -m core.training.worker RUN_DIR [--resume]`.
+"""The process behind one training run: `python -m core.jobs.worker RUN_DIR [--resume]`.
 
 It waits for its turn on the device (first queued, first served), trains with `fit`, keeps status.json up to
-date (progress, ETA), turns SIGTERM into a graceful stop, and records why it failed when it does. It runs in its
+date (progress, ETA), hands training the labels its config names (`label_sources`), turns SIGTERM into a graceful stop, and records why it failed when it does. It runs in its
 own session, so the app that started it can be killed (or ctrl-C'd) without taking the run with it.
 """
 from __future__ import annotations
@@ -14,17 +14,18 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.data.fer2013 import SPLITS
 from core.files import exclusive_lock
+from core.job_status import (EVALUATING, FAILED, FINISHED, HELDOUT, QUEUED, RUNNING, STATUS, STOPPED, TRAINING, Eta,
+                             is_alive, merge_status, queued_at, read_status, status_lock, stopped_while_queued,
+                             update_status)
+from core.run_folder import RunFolder
 from core.training.config import TrainConfig
-from core.training.run_folder import STATUS, RunFolder
-from core.training.runner import (EVALUATING, HELDOUT, TRAINING, is_alive, merge_status, queued_at, read_status,
-                                  status_lock, stopped_while_queued, update_status)
+from core.device import resolve_device  # torch loads inside it: after the SIGTERM handler
 
 
 def device_key(name: str) -> str:
     """One name per physical device, so "auto", "cpu" and "cuda" vs "cuda:0" share one queue."""
-    from core.training.loop import resolve_device  # torch: imported after the SIGTERM handler is in place
-
     device = resolve_device(name)
     return "cpu" if device.type == "cpu" else f"{device.type}:{device.index or 0}"
 
@@ -36,7 +37,7 @@ def my_turn(run: Path, queue: str) -> bool:
         if other == run or not (other / STATUS).is_file():
             continue
         theirs = read_status(other)
-        if theirs.get("state") == "queued" and theirs.get("queue") in (None, queue) and is_alive(theirs) \
+        if theirs.get("state") == QUEUED and theirs.get("queue") in (None, queue) and is_alive(theirs) \
                 and queued_at(theirs) < mine:
             return False
     return True
@@ -61,64 +62,63 @@ def device_turn(run: Path, queue: str, stop: threading.Event):
 
 
 def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
-    """An on_step callback that writes progress and an ETA (from the pace since the first report; none once a stop
-    was asked) to status.json."""
-    first: dict[str, float] = {}
+    """An on_step callback that writes progress and an ETA (none once a stop was asked) to status.json."""
+    eta = Eta()
 
     def report(record: dict) -> None:
         done = (record["epoch"] - 1) * record["steps"] + record["step"]
-        total = config.epochs * record["steps"]
-        first.setdefault("done", done)
-        first.setdefault("time", time.time())
-        pace = (time.time() - first["time"]) / (done - first["done"]) if done > first["done"] else None
-        pace = None if stop.is_set() else pace
-        update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], progress=done / total,
-                      eta_seconds=round(pace * (total - done)) if pace else None, loss=record["loss"])
+        progress = eta.report(done, config.epochs * record["steps"])
+        if stop.is_set():
+            progress["eta_seconds"] = None
+        update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], loss=record["loss"],
+                      **progress)
     return report
 
 
 def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -> str:
     """Train, then evaluate best.pt on every split; return the final state."""
-    from core.data.fer2013 import SPLITS
+    # lazy: torch loads after the SIGTERM handler is in place (a stop during the imports is kept)
     from core.evaluation.report import write_report
+    from core.jobs.label_sources import training_data  # pandas, cleanlab's scores
+    from core.training.cross_validation import write_heldout
     from core.training.loop import fit
 
     if resume:
         epoch, step = RunFolder(run).rewind_to_last_checkpoint()
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
-    update_status(run, state="running", phase=TRAINING, started=time.time(), reason=None)
+    update_status(run, state=RUNNING, phase=TRAINING, started=time.time(), reason=None)
+    dataset = training_data(config)
     stopped = False
-    for record in fit(config, run, on_step=progress_reporter(run, config, stop), should_stop=stop.is_set,
-                      resume=resume):
+    for record in fit(config, run, dataset=dataset, on_step=progress_reporter(run, config, stop),
+                      should_stop=stop.is_set, resume=resume):
         print(f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
               f"PublicTest acc {record['public_accuracy']}", flush=True)
         stopped = record["stopped"]
     if stopped:
-        return "stopped"
+        return STOPPED
     update_status(run, phase=HELDOUT if config.folds else EVALUATING, eta_seconds=None)
     if config.folds:  # cross-validation: the held-out fold's probabilities are the result
-        from core.training.cross_validation import write_heldout
-        write_heldout(run, config)
-        return "finished"
-    write_report(RunFolder(run).best, list(SPLITS), out=run)
-    return "finished"
+        write_heldout(run, config, dataset)
+        return FINISHED
+    write_report(RunFolder(run).best, list(SPLITS), dataset=dataset, out=run)
+    return FINISHED
 
 
 def stop_while_queued(run: Path) -> None:
     """Mark a run that never started as stopped, unless something else (kill) already ended it."""
     with status_lock(run):
-        if read_status(run).get("state") == "queued":
+        if read_status(run).get("state") == QUEUED:
             merge_status(run, stopped_while_queued())
 
 
 def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())  # first: a stop during the slow imports is kept
-    parser = argparse.ArgumentParser(prog="python -m core.training.worker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m core.jobs.worker", description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
     parser.add_argument("--resume", action="store_true")
     args = parser.parse_args(argv)
-    config = RunFolder(args.run, create=False).load_config()
+    config = TrainConfig.load(RunFolder(args.run, create=False).config_path)
     queue = device_key(config.device)
     update_status(args.run, queue=queue)
     with device_turn(args.run, queue, stop) as ready:
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             update_status(args.run, state=state, phase=state, finished=time.time(), eta_seconds=None)
         except Exception as exc:  # the reason goes to status.json, the traceback to log.txt
             traceback.print_exc()
-            update_status(args.run, state="failed", phase="failed", finished=time.time(), eta_seconds=None,
+            update_status(args.run, state=FAILED, phase=FAILED, finished=time.time(), eta_seconds=None,
                           reason=f"{type(exc).__name__}: {exc}")
             return 1
     return 0

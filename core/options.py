@@ -1,0 +1,52 @@
+"""Options declared once as dataclass fields: the help text, choices and bounds that CLI flags and forms are built
+from (`option`), and the checks every such dataclass runs (`check_bounds`)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import MISSING, field
+from typing import Any
+
+
+def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
+    """A field with what the CLI flag and the Train form are built from.
+
+    `meta` keys: choices, min, max (inclusive, also checked by check_bounds), flag (flag names when not --name),
+    off (for a nested options field: the value its --no-NAME flag starts from), form=False (no form widget).
+    """
+    return field(default=default, default_factory=factory, metadata={"help": doc, **meta})
+
+
+def field_default(f: dataclasses.Field) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def option_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
+    """Each field of `cls` with its annotation resolved, `| None` dropped (`int | None` is an int option)."""
+    hints = typing.get_type_hints(cls)
+    plain = [next(a for a in typing.get_args(h) if a is not type(None)) if isinstance(h, types.UnionType) else h
+             for h in hints.values()]
+    return list(zip(dataclasses.fields(cls), plain))
+
+
+def parse_option(text: str) -> tuple[str, Any]:
+    """`key=value` with the value read as JSON when it parses (numbers, true/false), else as text."""
+    key, _, value = text.partition("=")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def check_bounds(options: Any, prefix: str = "") -> None:
+    """Raise ValueError for the first field outside its metadata's choices or [min, max]."""
+    for f in dataclasses.fields(options):
+        value, meta = getattr(options, f.name), f.metadata
+        if "choices" in meta and value not in meta["choices"]:
+            raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+        low, high = meta.get("min"), meta.get("max")
+        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
+            bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+            raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
