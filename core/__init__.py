@@ -1,8 +1,8 @@
 """FER Studio core library: data, class sets, models, training and prediction for FER2013 and FERPlus.
 
-Layers, lowest first (tests/test_layers.py checks them): the modules here (paths, files, processes, progress,
-job_status, device, options, run_folder, checkpoint_format, errors) < data < models < training, inference,
-evaluation, labels, export < jobs < cli. A module imports only from its own layer and the ones below.
+Sub-packages are layers, and a module imports only from its own layer and the ones below (ground modules such as
+paths, job_status and device sit here, at the bottom; core.jobs and core.cli at the top). The order is written
+once, as LAYERS in tests/test_layers.py, which checks it.
 """
 
 __version__ = "0.1.0"

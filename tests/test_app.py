@@ -335,7 +335,8 @@ def fake_run(root, run_id: str, created: float, **status):
     """A run folder with a config and the given status.json, no worker behind it."""
     from core.files import write_json
     from core.training.config import TrainConfig
-    from core.run_folder import STATUS, RunFolder
+    from core.job_status import STATUS
+    from core.run_folder import RunFolder
 
     folder = RunFolder(root / "runs" / run_id)
     folder.save_config(TrainConfig(model="fernet", classes="fer3"))

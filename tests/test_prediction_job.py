@@ -15,8 +15,7 @@ from core.jobs import prediction_job
 from core.inference.dataset_predictions import chosen_predictor, compute_probabilities, faces_predictor, load_cached
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 from core.models.probabilities import predict_probabilities
-from core.run_folder import STATUS
-from core.job_status import update_status
+from core.job_status import STATUS, update_status
 
 
 @pytest.fixture
