@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -63,6 +64,7 @@ def create_model(name: str, *, num_classes: int, in_chans: int = 1, **options: A
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_chans", in_chans)
     _check_option_names(spec, options)
+    _check_option_values(spec, options)
     return spec.builder(num_classes, in_chans, **options)
 
 
@@ -105,10 +107,23 @@ def _check_option_names(spec: ModelSpec, options: dict[str, Any]) -> None:
     allowed = sorted(spec.options())
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise TypeError(
+        raise ValueError(
             f"model {spec.name!r} got unknown option(s) {', '.join(unknown)}; "
             f"valid options: {', '.join(allowed) or 'none'}"
         )
+
+
+def _check_option_values(spec: ModelSpec, options: dict[str, Any]) -> None:
+    """Each option of the kind its default is: a switch stays a bool, a number a finite number (model options are
+    typed as KEY=VALUE text, where `width=nan` or `dropout=yes` would otherwise reach the builder)."""
+    defaults = spec.options()
+    for name, value in options.items():
+        default = defaults.get(name)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise ValueError(f"model option {name} of {spec.name!r} must be true or false, got {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"model option {name} of {spec.name!r} must be a finite number, got {value!r}")
 
 
 def _check_positive_int(label: str, value: Any) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import MISSING, dataclass, field
@@ -11,6 +12,7 @@ from typing import Any
 
 from core.data.classes import CLASS_SETS, resolve_classes
 from core.files import write_atomically
+from core.limits import MAX_INPUT_SIZE
 from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
 
 REFERENCE_003_JITTER = 0.5  # reference 003's ColorJitter(brightness=.5, contrast=.5)
@@ -22,6 +24,9 @@ CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
 AMP_MODES = ("auto", "bf16", "off")
+MAX_EPOCHS = 10_000  # also bounds patience, early stopping and milestones; the references train 100-150 epochs
+MAX_BATCH_SIZE = 4096  # the references use 64-128; 4096 images at the largest input side are 4 GiB of float32
+MAX_FOLDS = 100  # each fold is a whole training run
 
 
 def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
@@ -55,14 +60,23 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def check_bounds(options: Any, prefix: str = "") -> None:
-    """Raise ValueError for the first field outside its metadata's choices or [min, max]."""
-    for f in dataclasses.fields(options):
+    """Raise ValueError for the first field of the wrong type, not finite, or outside its metadata's choices or
+    [min, max]. NaN compares false with everything, so finiteness is checked before the bounds."""
+    for f, hint in option_fields(type(options)):
         value, meta = getattr(options, f.name), f.metadata
         if "choices" in meta and value not in meta["choices"]:
             raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+        if value is None or hint not in (int, float):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int if hint is int else (int, float)):
+            raise ValueError(f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, "
+                             f"got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"{prefix}{f.name} must be a finite number ({meta['help']}), got {value}")
         low, high = meta.get("min"), meta.get("max")
-        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
+                f">= {low}" if low is not None else f"<= {high}")
             raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
 
 
@@ -71,11 +85,11 @@ class AugmentOptions:
     """Augmentation settings; plain types only because they are saved in a run's config.json."""
 
     flip: bool = option(True, "horizontal flip, p=0.5")
-    shift: float = option(0.1, "max translation, fraction of the side", min=0.0)
-    rotate: float = option(10.0, "max rotation, degrees", min=0.0)
+    shift: float = option(0.1, "max translation, fraction of the side", min=0.0, max=1.0)
+    rotate: float = option(10.0, "max rotation, degrees", min=0.0, max=180.0)
     scale: float = option(0.1, "zoom in/out by up to this fraction (< 1)", min=0.0)
-    brightness: float = option(0.2, "multiply by 1 +- this", min=0.0)
-    contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0)
+    brightness: float = option(0.2, "multiply by 1 +- this", min=0.0, max=1.0)
+    contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0, max=1.0)
     erase: float = option(0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0",
                           min=0.0, max=1.0)
     invert: float = option(0.0, "probability of inverting (reference 003 used RandomInvert(0.2))", min=0.0, max=1.0)
@@ -115,35 +129,39 @@ class TrainConfig:
                            "the suggested label (test splits keep their original labels)", choices=CLEANING_MODES)
     data_path: str | None = option(None, "data store, fer2013.csv or image folders; None: the imported data set",
                                    form=False)  # the UI trains on the import only: typed server paths stay out
-    epochs: int = option(30, "training epochs", min=1)
-    batch_size: int = option(64, "images per step (per process when distributed)", min=1)
+    epochs: int = option(30, "training epochs", min=1, max=MAX_EPOCHS)
+    batch_size: int = option(64, "images per step (per process when distributed)", min=1,
+                            max=MAX_BATCH_SIZE)
     optimizer: str = option("sgd", "sgd uses Nesterov momentum", choices=OPTIMIZERS)
-    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0, label="Learning rate")
-    momentum: float = option(0.9, "SGD momentum", min=0.0)
-    weight_decay: float = option(5e-4, "L2 weight decay", min=0.0)
+    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0, max=10.0,
+                     label="Learning rate")
+    momentum: float = option(0.9, "SGD momentum", min=0.0, max=1.0)
+    weight_decay: float = option(5e-4, "L2 weight decay", min=0.0, max=1.0)
     schedule: str = option("onecycle", "learning-rate schedule", choices=SCHEDULES)
     milestones: list[int] = option(doc="epochs where the step schedule divides lr by 10 (reference 001)",
                                    factory=lambda: [100, 120])
     plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (reference 003)",
-                                   min=0)
+                                   min=0, max=MAX_EPOCHS)
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
     class_weights: bool = option(False, "weight the loss by inverse class frequency (to the power below)")
     class_weight_power: float = option(1.0, "class weights = (1 / frequency) ** this: 1 = inverse frequency, 0.5 = "
                                        "its square root, a milder lift for rare classes", min=0.0, max=1.0)
-    early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0)
+    early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0,
+                                max=MAX_EPOCHS)
     augment: AugmentOptions = option(doc="turn every augmentation off (augmentation flags given still apply)",
                                      factory=AugmentOptions, off=NO_AUGMENT)
-    input_size: int | None = option(None, "input side in pixels (default: the model's own)", min=1)
+    input_size: int | None = option(None, f"input side in pixels (default: the model's own), at most {MAX_INPUT_SIZE}",
+                                     min=16, max=MAX_INPUT_SIZE)
     tta: str = option("none", "test-time augmentation recorded in the checkpoint and used by evaluate",
                       choices=TTA_MODES)
-    seed: int = option(0, "random seed")
+    seed: int = option(0, "random seed", min=0, max=2**32 - 1)
     device: str = option("auto", "auto (cuda when present), cpu, cuda, cuda:1 ...")
     amp: str = option("auto", "bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)",
                       choices=AMP_MODES)
     max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0)
     print_freq: int = option(50, "steps between progress records", min=1, flag=("--print_freq", "--print-freq"))
     folds: int = option(0, "cross-validation: > 1 trains on every image (all splits) outside fold FOLD of FOLDS",
-                        min=0)
+                        min=0, max=MAX_FOLDS)
     fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
                        min=0)
     teacher: str | None = option(None, "distil: a trained .pt checkpoint (same classes and input) whose "
@@ -151,7 +169,7 @@ class TrainConfig:
     distill_weight: float = option(0.7, "with --teacher: the share of the loss that is the teacher's (KL), the rest "
                                    "is cross-entropy on the labels", min=0.0, max=1.0, form=False)
     distill_temperature: float = option(4.0, "with --teacher: the softmax temperature of the distillation term",
-                                        min=1.0, form=False)
+                                        min=1.0, max=100.0, form=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -164,7 +182,9 @@ class TrainConfig:
         checks = [(self.lr > 0, "lr must be positive"),
                   (self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
                   (self.folds == 0 or (self.folds >= 2 and self.fold < self.folds),
-                   "folds must be 0 or at least 2, with 0 <= fold < folds")]
+                   "folds must be 0 or at least 2, with 0 <= fold < folds"),
+                  (all(isinstance(m, int) and not isinstance(m, bool) and 0 <= m <= MAX_EPOCHS
+                       for m in self.milestones), f"milestones must be whole numbers in [0, {MAX_EPOCHS}]")]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"{message} (got config {self.short()})")

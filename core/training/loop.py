@@ -30,9 +30,18 @@ StepCallback = Callable[[dict[str, Any]], None]
 
 
 def resolve_device(name: str) -> torch.device:
+    """The torch device `name` means ("auto": cuda when present); ValueError for one this machine lacks."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(f"device {name} is not on this machine ({torch.cuda.device_count()} CUDA device(s))")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {name!r} is not supported here; use auto, cpu, cuda or cuda:N")
+    return device
 
 
 def cpu_flags() -> set[str]:

@@ -25,6 +25,7 @@ from core.training.config import TrainConfig
 from core.files import exclusive_lock, write_json
 from core.paths import REPO_ROOT, check_run_name, runs_dir
 from core.processes import spawn, still_running
+from core.training.server_paths import confine_server_paths
 from core.training.run_folder import LAST, LOG, STATUS, STATUS_LOCK, RunFolder, is_run_folder
 
 ACTIVE = ("queued", "running")
@@ -143,8 +144,10 @@ def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None 
     """Create a run folder for `config` and start (or queue) it; return its id.
 
     With the `dataset` the run will read, a class set that cannot train (a class without Training images) is
-    refused here, before any folder is made; the worker checks again either way.
+    refused here, before any folder is made; the worker checks again either way. Files the config names must lie
+    in the folders a remote user may name (core.training.server_paths).
     """
+    config = confine_server_paths(config)
     if dataset is not None:
         from core.training.tensors import check_training_classes, with_label_source
 
