@@ -11,7 +11,7 @@ from core.cli.predict import add_predict_commands
 from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
 from core.cli.web import add_web_commands
-from core.errors import DataError
+from core.errors import DataError, OptionError
 from core.paths import SAMPLE_DIR
 from core.progress import tqdm_progress
 
@@ -145,6 +145,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line: the CLI's answer is a single `error: ...` line, never a block."""
+    return " ".join(str(exc).split())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
@@ -154,8 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
+    except OptionError as exc:  # an option that cannot work: a usage error, as argparse answers a malformed flag
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory (the input is larger than this machine can hold; see docs/security.md for the "
+              "bounds on inputs)", file=sys.stderr)
+        return 1
     except (DataError, ValueError, OSError) as exc:  # bad input, unreadable or unwritable files, full disks
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing half-written was kept (imports and checkpoints are written atomically)",

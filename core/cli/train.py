@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,26 +39,44 @@ def step_printer(config: TrainConfig):
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from core.training.cli_run import check_out, claimed_run
+    from core.training.preflight import preflight
     from core.training.loop import fit
+    from core.training.worker import progress_reporter
 
     out = Path(args.out or runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
-    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args, TrainConfig)
-    if rank == 0 and args.resume:
-        epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
-        print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     if rank == 0:
+        check_out(out, args.resume)  # first: a folder holding a run, or none to resume, is refused before anything
+    config = RunFolder(out, create=False).load_config() if args.resume else config_from_args(args, TrainConfig)
+    preflight(config)
+    if rank != 0:  # rank 0 alone writes files
+        record = {}
+        for record in fit(config, out, resume=args.resume):
+            pass
+        print_digest(record, rank)
+        return 0
+    with claimed_run(out, args.resume, config.device) as evaluating:  # refuses a folder that holds a run
+        if args.resume:
+            epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once
+            print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
         print(f"training {config.short()} into {out}", flush=True)
         RunFolder(out).write_command("python -m core " + " ".join(args.argv))
-    record = {}
-    for record in fit(config, out, on_step=step_printer(config) if rank == 0 else None, resume=args.resume):
-        if rank == 0:
+        printer, status = step_printer(config), progress_reporter(out, config, threading.Event())
+        record = {}
+        for record in fit(config, out, on_step=lambda r: (printer(r), status(r)), resume=args.resume):
             print(epoch_line(record, config.epochs), flush=True)
+        print_digest(record, rank)
+        evaluating()
+        return report(RunFolder(out).best, list(SPLITS), None, None, out)
+
+
+def print_digest(record: dict, rank: int) -> None:
+    """Distributed runs: each rank's weights digest, which must agree across ranks."""
     if "weights_sha1" in record:
         print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
-    return report(RunFolder(out).best, list(SPLITS), None, None, out) if rank == 0 else 0
 
 
 def epoch_line(record: dict, epochs: int) -> str:

@@ -18,12 +18,14 @@ from core.limits import MAX_CSV_BYTES, MAX_CSV_LINE_BYTES, MAX_CSV_ROWS
 
 class BoundedStream(io.RawIOBase):
     """Reads `source`, raising DataError once the text passes `max_bytes`, a line passes `max_line` bytes or the
-    text has more than `max_lines` lines."""
+    text has more than `max_lines` lines (defaults: core.limits)."""
 
-    def __init__(self, source: BinaryIO, path: Path, *, max_bytes: int = MAX_CSV_BYTES,
-                 max_line: int = MAX_CSV_LINE_BYTES, max_lines: int = MAX_CSV_ROWS + 1):
+    def __init__(self, source: BinaryIO, path: Path, *, max_bytes: int | None = None, max_line: int | None = None,
+                 max_lines: int | None = None):
         self.source, self.path = source, path
-        self.max_bytes, self.max_line, self.max_lines = max_bytes, max_line, max_lines
+        self.max_bytes = max_bytes or MAX_CSV_BYTES
+        self.max_line = max_line or MAX_CSV_LINE_BYTES
+        self.max_lines = max_lines or MAX_CSV_ROWS + 1  # and the header
         self.total = self.line_length = self.lines = 0
 
     def readable(self) -> bool:

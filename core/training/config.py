@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.errors import OptionError
 from core.files import write_atomically
 from core.limits import MAX_INPUT_SIZE
 from core.data.preprocessing import TTA_MODES  # one list of modes; imported from here by the CLI and pages
@@ -27,6 +28,7 @@ AMP_MODES = ("auto", "bf16", "off")
 MAX_EPOCHS = 10_000  # also bounds patience, early stopping and milestones; the references train 100-150 epochs
 MAX_BATCH_SIZE = 4096  # the references use 64-128; 4096 images at the largest input side are 4 GiB of float32
 MAX_FOLDS = 100  # each fold is a whole training run
+MAX_STEPS = 1_000_000  # steps an epoch, or between progress records: FER2013 at batch 1 is 28,709
 
 
 def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
@@ -60,24 +62,24 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def check_bounds(options: Any, prefix: str = "") -> None:
-    """Raise ValueError for the first field of the wrong type, not finite, or outside its metadata's choices or
+    """Raise OptionError for the first field of the wrong type, not finite, or outside its metadata's choices or
     [min, max]. NaN compares false with everything, so finiteness is checked before the bounds."""
     for f, hint in option_fields(type(options)):
         value, meta = getattr(options, f.name), f.metadata
         if "choices" in meta and value not in meta["choices"]:
-            raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+            raise OptionError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
         if value is None or hint not in (int, float):
             continue
         if isinstance(value, bool) or not isinstance(value, int if hint is int else (int, float)):
-            raise ValueError(f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, "
+            raise OptionError(f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, "
                              f"got {value!r}")
         if not math.isfinite(value):
-            raise ValueError(f"{prefix}{f.name} must be a finite number ({meta['help']}), got {value}")
+            raise OptionError(f"{prefix}{f.name} must be a finite number ({meta['help']}), got {value}")
         low, high = meta.get("min"), meta.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
                 f">= {low}" if low is not None else f"<= {high}")
-            raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
+            raise OptionError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
 
 
 @dataclass
@@ -99,7 +101,7 @@ class AugmentOptions:
     def __post_init__(self) -> None:
         check_bounds(self, "augment ")
         if self.scale >= 1:
-            raise ValueError(f"augment scale must be < 1 (a zoom of 1 - scale must stay positive), got {self.scale}")
+            raise OptionError(f"augment scale must be < 1 (a zoom of 1 - scale must stay positive), got {self.scale}")
 
     def jitter(self) -> tuple[float, float]:
         """The (brightness, contrast) ranges actually applied."""
@@ -150,20 +152,22 @@ class TrainConfig:
                                 max=MAX_EPOCHS)
     augment: AugmentOptions = option(doc="turn every augmentation off (augmentation flags given still apply)",
                                      factory=AugmentOptions, off=NO_AUGMENT)
-    input_size: int | None = option(None, f"input side in pixels (default: the model's own), at most {MAX_INPUT_SIZE}",
-                                     min=16, max=MAX_INPUT_SIZE)
+    input_size: int | None = option(None, "input side in pixels (default: the model's own)", min=16,
+                                    max=MAX_INPUT_SIZE)
     tta: str = option("none", "test-time augmentation recorded in the checkpoint and used by evaluate",
                       choices=TTA_MODES)
     seed: int = option(0, "random seed", min=0, max=2**32 - 1)
     device: str = option("auto", "auto (cuda when present), cpu, cuda, cuda:1 ...")
     amp: str = option("auto", "bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)",
                       choices=AMP_MODES)
-    max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0)
-    print_freq: int = option(50, "steps between progress records", min=1, flag=("--print_freq", "--print-freq"))
+    max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0,
+                                      max=MAX_STEPS)
+    print_freq: int = option(50, "steps between progress records", min=1, max=MAX_STEPS,
+                             flag=("--print_freq", "--print-freq"))
     folds: int = option(0, "cross-validation: > 1 trains on every image (all splits) outside fold FOLD of FOLDS",
                         min=0, max=MAX_FOLDS)
     fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
-                       min=0)
+                       min=0, max=MAX_FOLDS - 1)
     teacher: str | None = option(None, "distil: a trained .pt checkpoint (same classes and input) whose "
                                  "probabilities also supervise this model", form=False)
     distill_weight: float = option(0.7, "with --teacher: the share of the loss that is the teacher's (KL), the rest "
@@ -187,7 +191,7 @@ class TrainConfig:
                        for m in self.milestones), f"milestones must be whole numbers in [0, {MAX_EPOCHS}]")]
         for ok, message in checks:
             if not ok:
-                raise ValueError(f"{message} (got config {self.short()})")
+                raise OptionError(f"{message} (got config {self.short()})")
         resolve_classes(self.classes)
 
     def class_names(self) -> tuple[str, ...]:

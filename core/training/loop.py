@@ -17,12 +17,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.data.preprocessing import Preprocessing, view_torch
+from core.errors import OptionError
 from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.training.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
-from core.models.registry import create_model, model_spec
+from core.models.registry import check_input_side, create_model, model_spec
 from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
                                 to_model_input)
 
@@ -30,17 +31,17 @@ StepCallback = Callable[[dict[str, Any]], None]
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device `name` means ("auto": cuda when present); ValueError for one this machine lacks."""
+    """The torch device `name` means ("auto": cuda when present); OptionError for one this machine lacks."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(name)
     except (RuntimeError, TypeError):
-        raise ValueError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+        raise OptionError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
-        raise ValueError(f"device {name} is not on this machine ({torch.cuda.device_count()} CUDA device(s))")
+        raise OptionError(f"device {name} is not on this machine ({torch.cuda.device_count()} CUDA device(s))")
     if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"device {name!r} is not supported here; use auto, cpu, cuda or cuda:N")
+        raise OptionError(f"device {name!r} is not supported here; use auto, cpu, cuda or cuda:N")
     return device
 
 
@@ -149,7 +150,11 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
         lr = optimizer.param_groups[0]["lr"]  # the lr this step used, before the schedule moves it
         if scheduler is not None and config.schedule in ("onecycle", "cosine"):
             scheduler.step()
-        totals["loss"] += loss.item() * len(index)
+        value = loss.item()
+        if not math.isfinite(value):  # diverged: stop before a NaN model is saved (best.pt keeps the last good one)
+            raise ValueError(f"the training loss became {value} at step {step + 1}: training diverged (try a lower "
+                             f"lr than {config.lr:g}); nothing of this epoch was saved")
+        totals["loss"] += value * len(index)
         totals["correct"] += (logits.argmax(1) == split.targets[index]).sum().item()
         totals["seen"] += len(index)
         # every print_freq steps, and the first and last: a live curve gets its first point after one step
@@ -244,7 +249,9 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
 
 def training_objects(config: TrainConfig, num_classes: int, training: SplitTensors, ddp) -> tuple:
     """The model (channels_last, on the run's device), its optimizer and its lr schedule."""
-    model = create_model(config.model, num_classes=num_classes, **config.model_options).to(ddp.device)
+    model = create_model(config.model, num_classes=num_classes, **config.model_options)
+    check_input_side(model, config.model, config.input_size or model_spec(config.model).input_size)
+    model = model.to(ddp.device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
     steps = math.ceil(len(training) / (config.batch_size * ddp.world_size))
     steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps

@@ -19,6 +19,7 @@ CONFIG = "config.json"
 METRICS = "metrics.jsonl"
 STATUS = "status.json"
 STATUS_LOCK = ".status.lock"
+RUN_LOCK = ".run.lock"  # held by a CLI run for as long as it trains into the folder
 LOG = "log.txt"
 BEST = "best.pt"
 LAST = "last.pt"

@@ -147,7 +147,10 @@ def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None 
     refused here, before any folder is made; the worker checks again either way. Files the config names must lie
     in the folders a remote user may name (core.training.server_paths).
     """
+    from core.training.preflight import preflight  # torch: only when a run is started
+
     config = confine_server_paths(config)
+    preflight(config)
     if dataset is not None:
         from core.training.tensors import check_training_classes, with_label_source
 
