@@ -11,6 +11,7 @@ from __future__ import annotations
 MAX_CSV_BYTES = 1 << 29  # 512 MiB; the real fer2013.csv is 301 MB unzipped (1.7x margin)
 MAX_CSV_LINE_BYTES = 1 << 16  # 64 KiB; fer2013.csv's longest line is 9,229 bytes (48x48 pixels of "255 "), 7x
 MAX_CSV_ROWS = 250_000  # fer2013.csv has 35,887 rows (7x margin); bounds pandas' per-row cost on tiny lines
+MAX_FOLDER_IMAGES = MAX_CSV_ROWS  # an image-folder data set: the same number of faces (48x48 bytes each, 576 MB)
 
 # images: more pixels than this are refused from the header alone (core.data.images.MAX_PIXELS, 40 M)
 

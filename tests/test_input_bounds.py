@@ -107,6 +107,21 @@ def test_the_decompressed_size_is_bounded(tmp_path, monkeypatch):
         read_fer2013(path)
 
 
+def test_an_image_folder_with_too_many_images_is_refused_before_any_is_read(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from core.data import folders
+
+    for split in ("train", "test"):
+        (tmp_path / split / "happy").mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (48, 48), 100).save(tmp_path / split / "happy" / f"{i}.png")
+    monkeypatch.setattr(folders, "MAX_FOLDER_IMAGES", 5)
+    monkeypatch.setattr(folders, "open_image", lambda path: pytest.fail("an image was read"))
+    with pytest.raises(DataError, match="holds 6 images, more than the 5 a data set may have"):
+        folders.read_image_folders(tmp_path)
+
+
 def test_the_real_files_lie_well_within_the_bounds():
     longest = max(len(line) for line in bad.fer2013_text(pixels=" ".join(["255"] * 2304)).splitlines())
     assert longest * 6 < MAX_CSV_LINE_BYTES  # the longest possible FER2013 row, with a margin
@@ -163,6 +178,18 @@ def test_train_refuses_a_bad_option_with_one_line_exit_2_and_writes_nothing(flag
     line = error_line(capsys.readouterr().err)
     assert code == 2 and re.search(problem, line), line
     assert not out.exists()
+
+
+@pytest.mark.parametrize("argv", [["predict", "--path", "x.png", "--stride", "0"],
+                                  ["label-issues", "--folds", "1"], ["label-issues", "--top", "-5"],
+                                  ["label-issues", "--epochs", "nan"], ["make-sample", "--per-class", "0"],
+                                  ["train", "--nproc-per-node", "0"], ["train", "--node-rank", "-1"]],
+                         ids=" ".join)
+def test_other_numeric_flags_are_bounded_by_argparse(argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert exit_.value.code == 2 and re.search(r"error: argument --[\w-]+: .*(is outside|is not a whole number)", last)
 
 
 def test_a_run_started_by_the_runner_is_checked_before_its_folder_is_made(tmp_path):

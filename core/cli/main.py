@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.cli.bounds import int_in
 from core.cli.predict import add_predict_commands
 from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
@@ -139,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR)
-    p.add_argument("--per-class", type=int, default=10, help="images per (split, class) cell")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-class", type=int_in(1, 100_000), default=10, help="images per (split, class) cell")
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0)
     p.set_defaults(run=cmd_make_sample)
     return parser
 

@@ -9,6 +9,7 @@ import threading
 import time
 from pathlib import Path
 
+from core.cli.bounds import int_in
 from core.cli.config_flags import add_config_flags, config_from_args
 from core.training.config import LABEL_SOURCES, TTA_MODES, TrainConfig
 from core.data.fer2013 import SPLITS
@@ -160,10 +161,11 @@ def add_train_commands(commands) -> None:
     add_config_flags(p, TrainConfig)  # every TrainConfig field: --batch-size, --no-augment, --model-option ...
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    p.add_argument("--nproc-per-node", type=int, default=1, help="processes per machine (GPUs, or CPU workers); "
+    p.add_argument("--nproc-per-node", type=int_in(1, 1024), default=1,
+                   help="processes per machine (GPUs, or CPU workers); "
                    ">1 launches torchrun with DistributedDataParallel")
-    p.add_argument("--nnodes", type=int, default=1, help="machines taking part (multi-node)")
-    p.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nnodes")
+    p.add_argument("--nnodes", type=int_in(1, 1024), default=1, help="machines taking part (multi-node)")
+    p.add_argument("--node-rank", type=int_in(0, 1023), default=0, help="this machine's index among --nnodes")
     p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
     p.set_defaults(run=cmd_train)
 

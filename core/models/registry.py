@@ -16,7 +16,8 @@ from torch import nn
 
 from core.errors import OptionError
 
-__all__ = ["ModelSpec", "register_model", "create_model", "check_input_side", "list_models", "model_spec", "parameter_count"]
+__all__ = ["ModelSpec", "register_model", "create_model", "check_input_side", "list_models", "model_spec",
+           "parameter_count"]
 
 Builder = Callable[..., nn.Module]
 

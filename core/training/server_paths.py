@@ -2,9 +2,9 @@
 
 A run started from the studio (or any job the runner starts) may read only files inside `core.paths.import_roots`
 (the data folder and the shared data, or `FER_IMPORT_ROOTS`) and the project's own folders (the shipped sample,
-checkpoints/, the runs folder: a teacher is a shipped or trained checkpoint): a model option `weights=/etc/shadow` or a teacher
-`../../secret.pt` is refused with the same message whether or not the file exists, so the answer tells a remote
-user nothing about the server's files. The command line is the local user's own and is not confined.
+checkpoints/, the runs folder: a teacher is a shipped or trained checkpoint): a model option `weights=/etc/shadow`
+or a teacher `../../secret.pt` is refused with the same message whether or not the file exists, so the answer tells
+a remote user nothing about the server's files. The command line is the local user's own and is not confined.
 """
 from __future__ import annotations
 
