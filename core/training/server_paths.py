@@ -15,6 +15,7 @@ from core.paths import CHECKPOINTS_DIR, SAMPLE_DIR, contained_path, import_roots
 from core.training.config import TrainConfig
 
 PATH_MODEL_OPTIONS = ("weights",)  # model options that name a file (core/models/transfer.py)
+PATH_FIELDS = ("data_path", "teacher", "init_from")  # TrainConfig fields that name a file or folder
 
 
 def allowed_roots() -> list[Path]:
@@ -29,6 +30,6 @@ def confine_server_paths(config: TrainConfig, roots: list[Path] | None = None) -
     for key in PATH_MODEL_OPTIONS:
         if options.get(key) is not None:
             options[key] = str(contained_path(str(options[key]), roots))
-    changes = {name: str(contained_path(str(value), roots)) for name in ("data_path", "teacher")
-               if (value := getattr(config, name)) is not None}
+    changes = {name: str(contained_path(str(value), roots)) for name in PATH_FIELDS
+               if (value := getattr(config, name, None)) is not None}
     return dataclasses.replace(config, model_options=options, **changes)
