@@ -100,6 +100,7 @@ def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, sum
              f"{summary['epochs']}), reported on PrivateTest",
              f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
              f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
+             *start_lines(payload.get("config") or {}),
              "", "## Command", "", "```bash", command, "```", "",
              "## Metrics without test-time augmentation", "", reference_table(plain["reports"])]
     if recorded:
@@ -110,6 +111,14 @@ def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, sum
               for c, m in private["per_class"].items()]
     lines += ["", f"![confusion matrix]({name}_confusion.png)", ""]
     return "\n".join(lines)
+
+
+def start_lines(config: dict) -> list[str]:
+    """Where the weights started: a warm start's checkpoint, or nothing for random initialisation."""
+    if not config.get("init_from"):
+        return []
+    return [f"- warm start: from `{Path(config['init_from']).name}`'s weights (the head matched by class name; "
+            "classes it lacks start from random weights)"]
 
 
 CALIBRATION_HEADING = "## Calibration"

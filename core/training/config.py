@@ -168,6 +168,8 @@ class TrainConfig:
                         min=0, max=MAX_FOLDS)
     fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
                        min=0, max=MAX_FOLDS - 1)
+    init_from: str | None = option(None, "warm start: a trained .pt checkpoint of the same model and input whose "
+                                   "weights this run starts from (its head matched by class name)", form=False)
     teacher: str | None = option(None, "distil: a trained .pt checkpoint (same classes and input) whose "
                                  "probabilities also supervise this model", form=False)
     distill_weight: float = option(0.7, "with --teacher: the share of the loss that is the teacher's (KL), the rest "

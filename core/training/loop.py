@@ -22,6 +22,7 @@ from core.training import distributed
 from core.models.checkpoint import load_checkpoint, save_checkpoint
 from core.training.run_folder import RunFolder
 from core.training.config import TrainConfig
+from core.training.warm_start import warm_start
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
 from core.models.registry import check_input_side, create_model, model_spec
 from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
@@ -216,6 +217,8 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
                             config, ddp.device)
     model, optimizer, scheduler = training_objects(config, len(classes), splits["Training"], ddp)
+    if config.init_from and not resume:  # resume restores last.pt's weights instead
+        warm_start(model, config.init_from, config.model, config.model_options, classes, preprocessing)
     trained = ddp.wrap(model)
     generator = torch.Generator().manual_seed(config.seed)
     weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
