@@ -3,17 +3,28 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from core.errors import OptionError
+
 if TYPE_CHECKING:
     import torch
 
 
 def resolve_device(name: str) -> torch.device:
-    """`auto` is CUDA when present, else the CPU; any other name is torch's ("cpu", "cuda:1" ...)."""
+    """`auto` is CUDA when present, else the CPU; any other name is torch's ("cpu", "cuda:1" ...); OptionError for
+    one this machine lacks."""
     import torch  # lazy: the CPU-feature checks below serve torch-free paths (onnxruntime backends)
 
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        raise OptionError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise OptionError(f"device {name} is not on this machine ({torch.cuda.device_count()} CUDA device(s))")
+    if device.type not in ("cpu", "cuda"):
+        raise OptionError(f"device {name!r} is not supported here; use auto, cpu, cuda or cuda:N")
+    return device
 
 
 def cpu_flags() -> set[str]:

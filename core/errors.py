@@ -15,3 +15,8 @@ class DataError(ValueError):
         if line is not None:
             where = f"{where}, line {line}" if where else f"line {line}"
         super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class OptionError(ValueError):
+    """An option (a command-line flag, a form field, a model option, a device) that cannot work as given: the
+    command line answers it as argparse answers a malformed flag, with exit code 2."""

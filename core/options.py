@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 import typing
 from dataclasses import MISSING, field
 from typing import Any
+
+from core.errors import OptionError
 
 
 def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
@@ -41,12 +44,21 @@ def parse_option(text: str) -> tuple[str, Any]:
 
 
 def check_bounds(options: Any, prefix: str = "") -> None:
-    """Raise ValueError for the first field outside its metadata's choices or [min, max]."""
-    for f in dataclasses.fields(options):
+    """Raise OptionError for the first field of the wrong type, not finite, or outside its metadata's choices or
+    [min, max]. NaN compares false with everything, so finiteness is checked before the bounds."""
+    for f, hint in option_fields(type(options)):
         value, meta = getattr(options, f.name), f.metadata
         if "choices" in meta and value not in meta["choices"]:
-            raise ValueError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+            raise OptionError(f"{prefix}{f.name} must be one of {', '.join(meta['choices'])}, got {value!r}")
+        if value is None or hint not in (int, float):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int if hint is int else (int, float)):
+            raise OptionError(f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, "
+                              f"got {value!r}")
+        if not math.isfinite(value):
+            raise OptionError(f"{prefix}{f.name} must be a finite number ({meta['help']}), got {value}")
         low, high = meta.get("min"), meta.get("max")
-        if value is not None and ((low is not None and value < low) or (high is not None and value > high)):
-            bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise ValueError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
+                f">= {low}" if low is not None else f"<= {high}")
+            raise OptionError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")

@@ -18,6 +18,7 @@ from core.files import write_atomically
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
+RUN_LOCK = ".run.lock"  # held by a CLI run for as long as it trains into the folder
 BEST = "best.pt"
 LAST = "last.pt"
 COMMAND = "command.txt"

@@ -43,6 +43,8 @@ CSV_EXPECTED = {
                      r"PrivateTest",
     "FERPlus one row short": r"fer2013new\.csv: has 2 rows but .*fer2013\.csv has 3; .* same number of rows",
     "FERPlus empty file": r"fer2013new\.csv: the file is empty",
+    "one 100 MiB line in a 100 KB .gz": r"fer2013\.csv\.gz, line 2: a line is longer than 65,536 bytes",
+    "250,001 rows": r"fer2013\.csv: more than 250,000 rows",
 }
 
 

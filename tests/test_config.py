@@ -17,7 +17,7 @@ from core.options import field_default, option
 from core.training.config import TrainConfig
 
 # the studio trains on the imported data only: typed server paths (a data folder, a teacher checkpoint) stay out
-NOT_IN_FORM = {"data_path", "teacher", "distill_weight", "distill_temperature"}
+NOT_IN_FORM = {"data_path", "init_from", "teacher", "distill_weight", "distill_temperature"}
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -64,7 +64,7 @@ CHANGED = TrainConfig(
     augment=AugmentOptions(flip=False, shift=0.2, rotate=5.0, scale=0.3, brightness=0.1, contrast=0.4, erase=0.5,
                            invert=0.2, color_jitter=True),
     input_size=64, tta="flip", seed=3, device="cpu", amp="off", max_steps_per_epoch=5, print_freq=7, folds=5, fold=2,
-    teacher="t.pt", distill_weight=0.5, distill_temperature=2.0)
+    init_from="i.pt", teacher="t.pt", distill_weight=0.5, distill_temperature=2.0)
 
 
 def test_every_field_has_a_flag_with_the_field_default():

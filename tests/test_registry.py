@@ -74,7 +74,7 @@ def test_unknown_name_lists_every_valid_name() -> None:
 
 
 def test_unknown_option_is_named() -> None:
-    with pytest.raises(TypeError, match="colour"):
+    with pytest.raises(ValueError, match="colour"):
         create_model("fernet", num_classes=NUM_CLASSES, colour="red")
 
 

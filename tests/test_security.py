@@ -172,6 +172,20 @@ def test_the_data_page_refuses_a_path_outside_the_import_folders(studio_dirs, ty
 
 
 @pytest.mark.slow
+def test_the_train_form_refuses_a_weights_path_outside_alike_whether_or_not_it_exists(studio_dirs):
+    app = page("train.py")
+    shown = []
+    for weights in ("/etc/passwd", "/etc/no-such-file-here"):
+        app.selectbox(key="train_model").set_value("efficientnet_b0")
+        app.text_input(key="train_model_options").set_value(f"weights={weights}")
+        next(b for b in app.button if b.label == "Start training").click().run()
+        assert not app.exception, [e.value for e in app.exception]
+        shown += [e.value.replace(escape_markdown(weights), "PATH") for e in app.error if "Cannot start" in e.value]
+    assert len(shown) == 2 and shown[0] == shown[1] and "outside the folders allowed here" in shown[0], shown
+    assert not (studio_dirs / "runs").exists() or not any((studio_dirs / "runs").iterdir())
+
+
+@pytest.mark.slow
 def test_annotator_names_and_run_names_from_the_url_are_shown_escaped(studio_dirs):
     name = "**Eve** ![t](http://evil.invalid/t.png)"
     relabel = page("relabel.py", annotator=name)

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from core.cli.main import main
+from core.inference.catalog import list_checkpoints
 from core.paths import SAMPLE_DIR
+from core.job_status import read_status
 
 
 def test_train_and_evaluate_commands(tmp_path, capsys):
@@ -11,6 +13,13 @@ def test_train_and_evaluate_commands(tmp_path, capsys):
                  "--max-steps-per-epoch", "2", "--batch-size", "16", "--classes", "fer3", "--out", str(run)])
     out = capsys.readouterr().out
     assert code == 0 and "Accuracy Score" in out and "Private Test Set" in out
+    # a CLI run is a finished run to the studio: its status, and its best.pt in the model lists
+    assert read_status(run)["state"] == "finished" and read_status(run)["source"] == "cli"
+    listed = list_checkpoints(checkpoints_dir=tmp_path / "none", runs_root=tmp_path)
+    assert [e.path for e in listed] == [run / "best.pt"]
+    best = (run / "best.pt").read_bytes()
+    assert main(["train", "--data-path", str(SAMPLE_DIR), "--epochs", "1", "--out", str(run)]) == 1
+    assert "already holds a run" in capsys.readouterr().err and (run / "best.pt").read_bytes() == best
     code = main(["evaluate", "--checkpoint", str(run / "best.pt"), "--split", "PrivateTest", "--tta", "flip",
                  "--data-path", str(SAMPLE_DIR)])
     out = capsys.readouterr().out

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from core.cli.bounds import int_in
 from core.data.store import load_dataset
 from core.evaluation.label_finder import precision_markdown, precision_table
 from core.job_status import ACTIVE, ENDED_EARLY, FINISHED, RUNNING
@@ -15,7 +16,7 @@ from core.jobs.label_issues import DEFAULT_FOLDS, DEFAULT_RECIPE
 from core.labels import issues
 from core.labels.shipped_oof import shipped_reference
 from core.options import parse_option
-from core.training.config import LABEL_SOURCES
+from core.training.config import LABEL_SOURCES, MAX_EPOCHS, MAX_FOLDS
 
 
 def cmd_label_issues(args: argparse.Namespace) -> int:
@@ -120,17 +121,19 @@ def print_consensus(dataset, args: argparse.Namespace) -> int:
 def add_label_commands(commands) -> None:
     p = commands.add_parser("label-issues", help="find wrong labels: cross-validated models + confident learning")
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
-    p.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
+    p.add_argument("--folds", type=int_in(2, MAX_FOLDS), default=DEFAULT_FOLDS)
     p.add_argument("--model", help=f"the architecture each fold trains (default {DEFAULT_RECIPE.model})")
     p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
                    help=f"model options (default {DEFAULT_RECIPE.model_options})")
-    p.add_argument("--epochs", type=int, help=f"epochs per fold (default {DEFAULT_RECIPE.epochs})")
+    p.add_argument("--epochs", type=int_in(1, MAX_EPOCHS),
+                   help=f"epochs per fold (default {DEFAULT_RECIPE.epochs})")
     p.add_argument("--classes", default="fer7")
     p.add_argument("--label-source", "--labels", dest="label_source", default="fer2013", choices=LABEL_SOURCES,
                    help="the labels to check")
     p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 ...")
     p.add_argument("--wait", action="store_true", help="with --compute: show a progress bar until the folds finish")
-    p.add_argument("--top", type=int, default=50, help="how many of the lowest-quality labels to list")
+    p.add_argument("--top", type=int_in(1, 10_000_000), default=50,
+                   help="how many of the lowest-quality labels to list")
     p.add_argument("--out", type=Path, help="write the listed rows to this CSV")
     p.add_argument("--consensus", action="store_true", help="multi-annotator consensus (FERPlus votes + the studio's "
                    "annotators, CROWDLAB): annotator quality; per-image consensus with --out")

@@ -7,11 +7,12 @@ import time
 from pathlib import Path
 
 from core.data.classes import CLASS_SETS, resolve_classes
+from core.cli.bounds import int_in
 from core.cli.predict import add_predict_commands
 from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
 from core.cli.web import add_web_commands
-from core.errors import DataError
+from core.errors import DataError, OptionError
 from core.paths import SAMPLE_DIR
 from core.progress import tqdm_progress
 
@@ -139,10 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR)
-    p.add_argument("--per-class", type=int, default=10, help="images per (split, class) cell")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-class", type=int_in(1, 100_000), default=10, help="images per (split, class) cell")
+    p.add_argument("--seed", type=int_in(0, 2**32 - 1), default=0)
     p.set_defaults(run=cmd_make_sample)
     return parser
+
+
+def one_line(exc: BaseException) -> str:
+    """An error's message on one line: the CLI's answer is a single `error: ...` line, never a block."""
+    return " ".join(str(exc).split())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,8 +160,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.run(args)
+    except OptionError as exc:  # an option that cannot work: a usage error, as argparse answers a malformed flag
+        print(f"error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory (the input is larger than this machine can hold; see docs/security.md for the "
+              "bounds on inputs)", file=sys.stderr)
+        return 1
     except (DataError, ValueError, OSError) as exc:  # bad input, unreadable or unwritable files, full disks
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("interrupted: nothing half-written was kept (imports and checkpoints are written atomically)",

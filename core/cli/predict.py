@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli.bounds import int_in
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
 from core.export.quantize import CALIBRATION_FACES
@@ -173,7 +174,7 @@ def add_predict_commands(commands) -> None:
     p.add_argument("--out", type=Path, help="annotated image / CSV / video path (default: next to the input)")
     p.add_argument("--tta", choices=TTA_MODES, help="test-time augmentation (default: what the checkpoint records)")
     p.add_argument("--whole", action="store_true", help="the image is a face crop: classify it whole")
-    p.add_argument("--stride", type=int, default=1, help="video: predict every Nth frame")
+    p.add_argument("--stride", type=int_in(1, 1_000_000), default=1, help="video: predict every Nth frame")
     p.add_argument("--device", default="auto")
     p.add_argument("--detector", choices=DETECTORS,
                    help="face detector: MTCNN in torch or in onnxruntime (default: onnx for an .onnx checkpoint)")

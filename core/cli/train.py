@@ -5,9 +5,11 @@ import argparse
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
+from core.cli.bounds import int_in
 from core.cli.config_flags import add_config_flags, config_from_args
 from core.data.preprocessing import TTA_MODES
 from core.training.config import LABEL_SOURCES, TrainConfig
@@ -41,28 +43,47 @@ def step_printer(config: TrainConfig):
 def cmd_train(args: argparse.Namespace) -> int:
     # lazy: torch, and the label stores, load only for the command that trains
     from core.jobs.label_sources import training_data
+    from core.jobs.worker import progress_reporter
+    from core.jobs.cli_run import check_out, claimed_run
     from core.training.loop import fit
+    from core.training.preflight import preflight
 
     out = Path(args.out or runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.model}")
     if (args.nproc_per_node > 1 or args.nnodes > 1) and "WORLD_SIZE" not in os.environ:
         return launch_distributed(args, out)
     rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        check_out(out, args.resume)  # first: a folder holding a run, or none to resume, is refused before anything
     config = TrainConfig.load(RunFolder(out, create=False).config_path) if args.resume \
         else config_from_args(args, TrainConfig)
-    if rank == 0 and args.resume:
-        epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once, as the runner's
-        print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
-    if rank == 0:
+    preflight(config)
+    dataset = training_data(config)
+    if rank != 0:  # rank 0 alone writes files
+        record = {}
+        for record in fit(config, out, dataset=dataset, resume=args.resume):
+            pass
+        print_digest(record, rank)
+        return 0
+    with claimed_run(out, args.resume, config.device) as evaluating:  # refuses a folder that holds a run
+        if args.resume:
+            epoch, step = RunFolder(out).rewind_to_last_checkpoint()  # the log then holds each step once
+            print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
         print(f"training {config.short()} into {out}", flush=True)
         RunFolder(out).write_command("python -m core " + " ".join(args.argv))
-    record, dataset = {}, training_data(config)
-    for record in fit(config, out, dataset=dataset, on_step=step_printer(config) if rank == 0 else None,
-                      resume=args.resume):
-        if rank == 0:
+        printer, status = step_printer(config), progress_reporter(out, config, threading.Event())
+        record = {}
+        for record in fit(config, out, dataset=dataset, on_step=lambda r: (printer(r), status(r)),
+                          resume=args.resume):
             print(epoch_line(record, config.epochs), flush=True)
+        print_digest(record, rank)
+        evaluating()
+        return report(RunFolder(out).best, list(SPLITS), None, None, out, dataset=dataset)
+
+
+def print_digest(record: dict, rank: int) -> None:
+    """Distributed runs: each rank's weights digest, which must agree across ranks."""
     if "weights_sha1" in record:
         print(f"rank {rank} weights sha1 {record['weights_sha1']}", flush=True)
-    return report(RunFolder(out).best, list(SPLITS), None, None, out, dataset=dataset) if rank == 0 else 0
 
 
 def epoch_line(record: dict, epochs: int) -> str:
@@ -150,10 +171,11 @@ def add_train_commands(commands) -> None:
     add_config_flags(p, TrainConfig)  # every TrainConfig field: --batch-size, --no-augment, --model-option ...
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    p.add_argument("--nproc-per-node", type=int, default=1, help="processes per machine (GPUs, or CPU workers); "
+    p.add_argument("--nproc-per-node", type=int_in(1, 1024), default=1,
+                   help="processes per machine (GPUs, or CPU workers); "
                    ">1 launches torchrun with DistributedDataParallel")
-    p.add_argument("--nnodes", type=int, default=1, help="machines taking part (multi-node)")
-    p.add_argument("--node-rank", type=int, default=0, help="this machine's index among --nnodes")
+    p.add_argument("--nnodes", type=int_in(1, 1024), default=1, help="machines taking part (multi-node)")
+    p.add_argument("--node-rank", type=int_in(0, 1023), default=0, help="this machine's index among --nnodes")
     p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
     p.set_defaults(run=cmd_train)
 

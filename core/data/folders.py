@@ -20,6 +20,7 @@ from PIL import Image
 from core.data.classes import canonical_class
 from core.data.dataset import FerDataset, label_column
 from core.errors import DataError
+from core.limits import MAX_FOLDER_IMAGES
 from core.data.images import open_image, to_face_array, too_small
 from core.progress import ProgressCallback, no_progress
 
@@ -93,6 +94,9 @@ def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
     if not root.is_dir():
         raise DataError("no such folder", path=root)
     entries = list_images(root, labels)
+    if len(entries) > MAX_FOLDER_IMAGES:
+        raise DataError(f"holds {len(entries):,} images, more than the {MAX_FOLDER_IMAGES:,} a data set may have "
+                        "(FER2013 has 35,887)", path=root)
     images = np.empty((len(entries), 48, 48), dtype=np.uint8)
     for i, (path, _, _) in enumerate(track(entries, len(entries), "reading images")):
         image = open_image(path)

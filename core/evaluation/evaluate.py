@@ -67,9 +67,9 @@ class OnnxLogits(torch.nn.Module):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
-        import onnxruntime
+        from core.export.onnx import open_session
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.session = open_session(path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.session.run(None, {"input": x.float().contiguous().numpy()})[0])

@@ -62,9 +62,9 @@ class TorchBackend:
 
 class OnnxBackend:
     def __init__(self, path: Path):
-        import onnxruntime
+        from core.export.onnx import open_session
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.session = open_session(path)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input": batch})[0]
@@ -149,7 +149,11 @@ class Predictor:
         """Probabilities (N, C) for gray uint8 crops (N, H, W) in one batch per TTA view (`tta=None`: the
         checkpoint's); crops of another size are resized as in training."""
         spec = self.preprocessing.with_tta(tta)
-        return tta_probabilities(self.backend.logits, to_model_input(crops, spec), spec)
+        probabilities = tta_probabilities(self.backend.logits, to_model_input(crops, spec), spec)
+        if not np.isfinite(probabilities).all():  # never "happy (nan%)": a diverged model is an error
+            raise ValueError(f"the model {self.meta.get('model')} gives probabilities that are not numbers (NaN or "
+                             "inf): its weights are broken, e.g. from a training run that diverged")
+        return probabilities
 
 
 def face_predictions(faces: list[Face | None], probabilities: np.ndarray, classes: list[str]) -> list[FacePrediction]:

@@ -20,6 +20,7 @@ from core.job_status import (ACTIVE, QUEUED, current_status, kill as kill_job, l
 from core.paths import check_run_name, runs_dir
 from core.run_folder import LAST, RunFolder, is_run_folder
 from core.training.config import TrainConfig
+from core.training.server_paths import confine_server_paths
 
 WORKER = "core.jobs.worker"  # the module a run's process runs (`python -m`)
 
@@ -55,7 +56,12 @@ def launch(run: Path, resume: bool) -> None:
 
 def start_run(config: TrainConfig, run_id: str | None = None, root: Path | None = None) -> str:
     """Create a run folder for `config` and start (or queue) it; return its id. (A class set that cannot train on
-    the data set is refused first by `core.jobs.label_sources.check_trainable`; the worker checks again.)"""
+    the data set is refused first by `core.jobs.label_sources.check_trainable`; the worker checks again.) Files the
+    config names must lie in the folders a remote user may name (core.training.server_paths)."""
+    from core.training.preflight import preflight  # lazy: torch, only when a run is started
+
+    config = confine_server_paths(config)
+    preflight(config)
     base = Path(root or runs_dir())
     run_id = run_id or f"{time.strftime('%Y%m%d-%H%M%S')}-{config.model}-{uuid.uuid4().hex[:4]}"
     run = base / check_run_name(run_id)

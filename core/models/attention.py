@@ -100,4 +100,6 @@ def build_attention_cnn(
     num_classes: int, in_chans: int, *, dropout: float = 0.3, reduction: int = 8
 ) -> nn.Module:
     """Attention CNN: 4 conv stages each ending in a CBAM block, then pooled linear head."""
+    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
+        raise ValueError(f"reduction must be a whole number >= 1, got {reduction!r}")
     return AttentionCNN(num_classes, in_chans, dropout=dropout, reduction=reduction)

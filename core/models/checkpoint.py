@@ -68,5 +68,10 @@ def model_from_checkpoint(payload: dict[str, Any]) -> nn.Module:
     """Rebuild the model a checkpoint describes, weights loaded, in eval mode."""
     model = create_model(payload["model"], num_classes=len(payload["classes"]), in_chans=payload["in_chans"],
                          **payload["model_options"])
+    broken = next((name for name, tensor in payload["state_dict"].items()
+                   if tensor.is_floating_point() and not torch.isfinite(tensor).all()), None)
+    if broken is not None:  # a diverged run's weights would predict "happy (nan%)" for every face
+        raise ValueError(f"the checkpoint's weights are not finite ({broken} holds NaN or inf): it comes from a "
+                         "training run that diverged")
     model.load_state_dict(payload["state_dict"])
     return model.eval()

@@ -11,6 +11,8 @@ from core.data.augment_options import NO_AUGMENT, AugmentOptions
 from core.data.classes import CLASS_SETS, resolve_classes
 from core.data.preprocessing import TTA_MODES
 from core.files import write_atomically
+from core.errors import OptionError
+from core.limits import MAX_INPUT_SIZE
 from core.options import check_bounds, option
 
 # configs saved before a field was renamed still load
@@ -20,6 +22,10 @@ CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
 AMP_MODES = ("auto", "bf16", "off")
+MAX_EPOCHS = 10_000  # also bounds patience, early stopping and milestones; the references train 100-150 epochs
+MAX_BATCH_SIZE = 4096  # the references use 64-128; 4096 images at the largest input side are 4 GiB of float32
+MAX_FOLDS = 100  # each fold is a whole training run
+MAX_STEPS = 1_000_000  # steps an epoch, or between progress records: FER2013 at batch 1 is 28,709
 
 
 @dataclass
@@ -40,37 +46,43 @@ class TrainConfig:
                            "the suggested label (test splits keep their original labels)", choices=CLEANING_MODES)
     data_path: str | None = option(None, "data store, fer2013.csv or image folders; None: the imported data set",
                                    form=False)  # the UI trains on the import only: typed server paths stay out
-    epochs: int = option(30, "training epochs", min=1)
-    batch_size: int = option(64, "images per step (per process when distributed)", min=1)
+    epochs: int = option(30, "training epochs", min=1, max=MAX_EPOCHS)
+    batch_size: int = option(64, "images per step (per process when distributed)", min=1,
+                            max=MAX_BATCH_SIZE)
     optimizer: str = option("sgd", "sgd uses Nesterov momentum", choices=OPTIMIZERS)
-    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0, label="Learning rate")
-    momentum: float = option(0.9, "SGD momentum", min=0.0)
-    weight_decay: float = option(5e-4, "L2 weight decay", min=0.0)
+    lr: float = option(0.05, "peak lr for onecycle, start lr otherwise (> 0)", min=0.0, max=10.0,
+                     label="Learning rate")
+    momentum: float = option(0.9, "SGD momentum", min=0.0, max=1.0)
+    weight_decay: float = option(5e-4, "L2 weight decay", min=0.0, max=1.0)
     schedule: str = option("onecycle", "learning-rate schedule", choices=SCHEDULES)
     milestones: list[int] = option(doc="epochs where the step schedule divides lr by 10 (reference 001)",
                                    factory=lambda: [100, 120])
     plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (reference 003)",
-                                   min=0)
+                                   min=0, max=MAX_EPOCHS)
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
     class_weights: bool = option(False, "weight the loss by inverse class frequency (to the power below)")
     class_weight_power: float = option(1.0, "class weights = (1 / frequency) ** this: 1 = inverse frequency, 0.5 = "
                                        "its square root, a milder lift for rare classes", min=0.0, max=1.0)
-    early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0)
+    early_stopping: int = option(0, "stop after this many epochs without PublicTest gain; 0 = never", min=0,
+                                max=MAX_EPOCHS)
     augment: AugmentOptions = option(doc="turn every augmentation off (augmentation flags given still apply)",
                                      factory=AugmentOptions, off=NO_AUGMENT)
-    input_size: int | None = option(None, "input side in pixels (default: the model's own)", min=1)
+    input_size: int | None = option(None, "input side in pixels (default: the model's own)", min=16,
+                                    max=MAX_INPUT_SIZE)
     tta: str = option("none", "test-time augmentation recorded in the checkpoint and used by evaluate",
                       choices=TTA_MODES)
-    seed: int = option(0, "random seed")
+    seed: int = option(0, "random seed", min=0, max=2**32 - 1)
     device: str = option("auto", "auto (cuda when present), cpu, cuda, cuda:1 ...")
     amp: str = option("auto", "bf16 autocast: auto = on for CUDA and for CPUs with bf16 units (AMX / AVX512-BF16)",
                       choices=AMP_MODES)
-    max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0)
-    print_freq: int = option(50, "steps between progress records", min=1, flag=("--print_freq", "--print-freq"))
+    max_steps_per_epoch: int = option(0, "0 = whole epochs; small numbers make smoke tests and demos quick", min=0,
+                                      max=MAX_STEPS)
+    print_freq: int = option(50, "steps between progress records", min=1, max=MAX_STEPS,
+                             flag=("--print_freq", "--print-freq"))
     folds: int = option(0, "cross-validation: > 1 trains on every image (all splits) outside fold FOLD of FOLDS",
-                        min=0)
+                        min=0, max=MAX_FOLDS)
     fold: int = option(0, "the held-out fold, 0 .. folds-1; its images get out-of-fold probabilities (heldout.npz)",
-                       min=0)
+                       min=0, max=MAX_FOLDS - 1)
     init_from: str | None = option(None, "warm start: a trained .pt checkpoint of the same model and input whose "
                                    "weights this run starts from (its head matched by class name)", form=False)
     teacher: str | None = option(None, "distil: a trained .pt checkpoint (same classes and input) whose "
@@ -78,7 +90,7 @@ class TrainConfig:
     distill_weight: float = option(0.7, "with --teacher: the share of the loss that is the teacher's (KL), the rest "
                                    "is cross-entropy on the labels", min=0.0, max=1.0, form=False)
     distill_temperature: float = option(4.0, "with --teacher: the softmax temperature of the distillation term",
-                                        min=1.0, form=False)
+                                        min=1.0, max=100.0, form=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.augment, dict):
@@ -91,10 +103,12 @@ class TrainConfig:
         checks = [(self.lr > 0, "lr must be positive"),
                   (self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
                   (self.folds == 0 or (self.folds >= 2 and self.fold < self.folds),
-                   "folds must be 0 or at least 2, with 0 <= fold < folds")]
+                   "folds must be 0 or at least 2, with 0 <= fold < folds"),
+                  (all(isinstance(m, int) and not isinstance(m, bool) and 0 <= m <= MAX_EPOCHS
+                       for m in self.milestones), f"milestones must be whole numbers in [0, {MAX_EPOCHS}]")]
         for ok, message in checks:
             if not ok:
-                raise ValueError(f"{message} (got config {self.short()})")
+                raise OptionError(f"{message} (got config {self.short()})")
         resolve_classes(self.classes)
 
     def class_names(self) -> tuple[str, ...]:

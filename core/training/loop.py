@@ -26,7 +26,7 @@ from core.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.training.warm_start import warm_start
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
-from core.models.registry import create_model, model_spec
+from core.models.registry import check_input_side, create_model, model_spec
 from core.training.tensors import SplitTensors, class_weights, prepare_splits, training_input
 
 StepCallback = Callable[[dict[str, Any]], None]
@@ -118,7 +118,11 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
         lr = optimizer.param_groups[0]["lr"]  # the lr this step used, before the schedule moves it
         if scheduler is not None and config.schedule in ("onecycle", "cosine"):
             scheduler.step()
-        totals["loss"] += loss.item() * len(index)
+        value = loss.item()
+        if not math.isfinite(value):  # diverged: stop before a NaN model is saved (best.pt keeps the last good one)
+            raise ValueError(f"the training loss became {value} at step {step + 1}: training diverged (try a lower "
+                             f"lr than {config.lr:g}); nothing of this epoch was saved")
+        totals["loss"] += value * len(index)
         totals["correct"] += (logits.argmax(1) == split.targets[index]).sum().item()
         totals["seen"] += len(index)
         # every print_freq steps, and the first and last: a live curve gets its first point after one step
@@ -199,7 +203,9 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
 
 def training_objects(config: TrainConfig, num_classes: int, training: SplitTensors, ddp) -> tuple:
     """The model (channels_last, on the run's device), its optimizer and its lr schedule."""
-    model = create_model(config.model, num_classes=num_classes, **config.model_options).to(ddp.device)
+    model = create_model(config.model, num_classes=num_classes, **config.model_options)
+    check_input_side(model, config.model, config.input_size or model_spec(config.model).input_size)
+    model = model.to(ddp.device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
     steps = math.ceil(len(training) / (config.batch_size * ddp.world_size))
     steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
