@@ -22,8 +22,6 @@ MAIN = str(REPO_ROOT / "app" / "main.py")
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Empty data, runs and checkpoint folders, so the app shows the sample and no models."""
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 

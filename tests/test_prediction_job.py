@@ -20,8 +20,7 @@ from core.training.runner import update_status
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+def data_dir(tmp_path):
     return tmp_path / "data"
 
 
