@@ -28,9 +28,9 @@ def session_folders(tmp_path_factory):
         # the Predict page starts the Gradio app when it loads (unless 0): under AppTest that app would outlive the
         # test. Set, not defaulted, so a shell that exported 1 for the studio does not leak into the tests
         patch.setenv("FER_GRADIO_AUTOSTART", "0")
-        mark_session(patch)
+        token = mark_session(patch)
         yield root
-    left = leftover_processes()
+    left = leftover_processes(token)
     if left:
         stop(left)
         pytest.fail("processes started by the tests were still running at the end (now stopped):\n"

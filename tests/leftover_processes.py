@@ -69,10 +69,11 @@ def _alive_started_here(token: str, me: int) -> dict[int, str]:
     return {pid: _command(pid) for pid in sorted(marked | descendants)}
 
 
-def leftover_processes(grace: float = 15.0) -> dict[int, str]:
-    """{pid: command line} of the processes this session started that are still alive after `grace` seconds (a
-    server a fixture just stopped may take a few seconds to exit on a loaded machine)."""
-    token, me = os.environ.get(MARKER, ""), os.getpid()
+def leftover_processes(token: str | None = None, grace: float = 15.0) -> dict[int, str]:
+    """{pid: command line} of the processes this session started (`token`: its marker, by default the one in the
+    environment now) that are still alive after `grace` seconds (a server a fixture just stopped may take a few
+    seconds to exit on a loaded machine)."""
+    token, me = token or os.environ.get(MARKER, ""), os.getpid()
     deadline = time.monotonic() + grace
     while True:
         alive = _alive_started_here(token, me) if token else {}
