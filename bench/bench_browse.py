@@ -24,7 +24,8 @@ from bench.bench_relabel import (CHROMIUM, CHROMIUM_ARGS, bench_main, settle, st
                                  wait_healthy)
 
 FILTER = "FER2013 and FERPlus disagree"
-MATCH_JS = """() => { const label = [...document.querySelectorAll('label')].find(l => l.innerText.includes('images match'));
+MATCH_JS = """() => {
+  const label = [...document.querySelectorAll('label')].find(l => l.innerText.includes('images match'));
                       return label ? label.innerText : null; }"""
 ARM_JS = """([before]) => {
     const match = %s;
@@ -33,7 +34,9 @@ ARM_JS = """([before]) => {
     const drawn = () => match() !== null && match() !== before
         && !document.querySelector('[data-testid=stStatusWidget]') && !document.querySelector('[data-stale=true]')
         && [...document.images].every(img => img.complete);
-    const poll = () => { if (drawn()) window.__browseResult = performance.now() - start; else requestAnimationFrame(poll); };
+    const poll = () => {
+      if (drawn()) window.__browseResult = performance.now() - start; else requestAnimationFrame(poll);
+    };
     window.addEventListener('click', () => { start = performance.now(); requestAnimationFrame(poll); },
                             {capture: true, once: true});
 }""" % MATCH_JS

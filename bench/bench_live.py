@@ -54,7 +54,8 @@ CAPTURE_JS = """(() => {
 
 METER_JS = """([selector, codeSource]) => {
   const code = eval(codeSource);
-  const m = window.__meter = {ref: {}, frames: 0, lat: [], reset() { this.frames = 0; this.lat = []; this.t0 = performance.now(); }};
+  const m = window.__meter = {ref: {}, frames: 0, lat: [],
+    reset() { this.frames = 0; this.lat = []; this.t0 = performance.now(); }};
   m.reset();
   const ref = document.createElement('video');
   ref.muted = true; ref.srcObject = window.__camStream; ref.play();
@@ -194,8 +195,11 @@ def run_paths(faces_list: list[int], seconds: float, pause: bool, work: Path) ->
     photos = [shared_data_dir() / "photos" / n for n in ("happy.jpeg", "angry.jpeg")]
     clips = {n: fake_camera.write_clip(work / f"faces{n}.y4m", photos[:1] if n == 1 else photos, n)
              for n in faces_list}
-    args = lambda clip: ["--no-sandbox", "--use-fake-device-for-media-stream",  # noqa: E731
-                         "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={clip}"]
+
+    def args(clip: Path) -> list[str]:
+        return ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}"]
+
     rows = []
     with gradio_server(work / "gradio.log") as url:
         for n in faces_list:

@@ -51,7 +51,9 @@ ARM_JS = """([before]) => {
             && [...document.images].every(img => img.complete)
             && [...document.querySelectorAll('[data-testid=stPlotlyChart]')].every(c => c.querySelector('svg'));
     };
-    const poll = () => { if (drawn()) window.__relabelResult = performance.now() - start; else requestAnimationFrame(poll); };
+    const poll = () => {
+      if (drawn()) window.__relabelResult = performance.now() - start; else requestAnimationFrame(poll);
+    };
     window.addEventListener('keydown', () => { start = performance.now(); requestAnimationFrame(poll); },
                             {capture: true, once: true});
 }""" % CURRENT_ID_JS

@@ -42,7 +42,7 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
                f"labels {report.get('label_source')}")
     images = {split: confusion_image(entry.path, split) for split in report.get("reports", {})}
     tabs = st.tabs([f"confusion {split}" for split in images])
-    for tab, (split, image) in zip(tabs, images.items()):
+    for tab, image in zip(tabs, images.values()):
         with tab:
             if image is not None:
                 st.image(str(image), width=420)

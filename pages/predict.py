@@ -7,7 +7,7 @@ import streamlit as st
 from app.gradio import server as gradio_server
 from app.charts import faces_chart
 from app.polling import poll_while
-from app.live import live_section
+from app.live import live_section, served
 from app.state import current_model_path, current_predictor
 from app.text import escape_markdown
 from core.data.images import open_image
@@ -77,7 +77,9 @@ st.subheader("Live webcam (Gradio app)")
 st.write("The Gradio app streams your webcam through the model frame by frame. It runs as its own process on this "
          "machine, started once when this page first loads and found again afterwards.")
 
-autostart = os.environ.get("FER_GRADIO_AUTOSTART", "1") != "0"  # 0: start it only on demand (the tests do)
+# started on load only where a browser can follow the link: not under AppTest, which would leave the app running
+# after the test; FER_GRADIO_AUTOSTART=0 starts it only on demand
+autostart = served() and os.environ.get("FER_GRADIO_AUTOSTART", "1") != "0"
 state = gradio_server.read_state()
 if autostart or st.button("Start the live app", key="gradio_start") or (state and gradio_server.is_ours(state)):
     try:

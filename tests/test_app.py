@@ -23,8 +23,6 @@ MAIN = str(REPO_ROOT / "app" / "main.py")
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Empty data, runs and checkpoint folders, so the app shows the sample and no models."""
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 
@@ -428,3 +426,19 @@ def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readine
     else:
         texts = [c.value for c in app.caption] + [e.value for e in app.error]
         assert any(shown in t for t in texts), texts
+
+
+def test_predict_page_under_apptest_does_not_start_the_live_app(tiny_model, monkeypatch):
+    """Loading the page starts the Gradio app only under `streamlit run`: under AppTest nothing could open it, and the
+    process would outlive the test. The button still starts it."""
+    from app import gradio_server
+
+    started = []
+    monkeypatch.setenv("FER_GRADIO_AUTOSTART", "1")
+    monkeypatch.setattr(gradio_server, "ensure_started", lambda **_: started.append(1) or {"url": "http://x", "pid": 1})
+    monkeypatch.setattr(gradio_server, "readiness", lambda state: "ready")
+    app = run_page("predict.py")
+    assert not app.exception, [e.value for e in app.exception]
+    assert not started and app.button(key="gradio_start")
+    app.button(key="gradio_start").click().run()
+    assert started

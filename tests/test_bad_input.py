@@ -278,7 +278,7 @@ def gradio_client(tmp_path_factory):
     from gradio_client import Client
 
     from app.gradio.app import launch_app, parse_args
-    from test_gradio_app import free_port
+    from tests.browser_fixtures import free_port
 
     root = tmp_path_factory.mktemp("gradio")
     with pytest.MonkeyPatch.context() as patch:

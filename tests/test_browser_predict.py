@@ -1,16 +1,15 @@
 """Real-browser test of the Predict page: numbered faces, the latest of upload and webcam snapshot wins (the live
-app's link is not checked here yet). Its own module: it starts its own Chromium (with a fake camera), which Playwright's sync API refuses
-while test_browser.py's shared browser is open in the same thread."""
+app's link is not checked here yet). Its own module: it starts its own Chromium (with a fake camera), which
+Playwright's sync API refuses while the shared `browser` fixture is open in the same thread."""
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.browser_fixtures import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle, stop_server
 from tests.fake_camera import write_clip
-from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +31,7 @@ def take_photo(page, mark, attempts: int = 3) -> None:
     raise AssertionError(f"Take Photo clicked {attempts} times, and the camera input never held a photo")
 
 
-def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
+def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path):
     """Upload a 6-face photo, then take a webcam snapshot (a fake camera showing one face), then upload another:
     each time the latest input is shown; faces are listed by number."""
     from playwright.sync_api import sync_playwright
@@ -98,10 +97,5 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
             chromium.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where that studio recorded its Gradio app
-        gradio_server.stop_gradio()
+        stop_server(server, timeout=20)
+        gradio_server.stop_gradio()  # the studio recorded its Gradio app in tmp_path/data, the test's data folder

@@ -121,9 +121,7 @@ def test_the_form_reads_typed_lists_and_options():
         config_from_form(TrainConfig, {"milestones": "five"})
 
 
-def test_every_field_has_a_form_widget_with_the_field_default(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
+def test_every_field_has_a_form_widget_with_the_field_default(tmp_path):
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "train.py"), default_timeout=120).run()
     assert not app.exception, [e.value for e in app.exception]
     widgets = {w.key: w for kind in ("number_input", "selectbox", "checkbox", "text_input")

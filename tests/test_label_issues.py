@@ -37,7 +37,7 @@ def planted_folder_set(tmp_path_factory):
     rng = np.random.default_rng(0)
     planted = []
     for split in ("train", "test"):
-        for kind, name in enumerate(CLASSES):
+        for name in CLASSES:
             (root / split / name).mkdir(parents=True, exist_ok=True)
         for i in range(PER_CLASS * len(CLASSES) if split == "train" else 30):
             kind = i % len(CLASSES)
@@ -51,9 +51,8 @@ def planted_folder_set(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path, monkeypatch):
+def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path):
     root, planted = planted_folder_set
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     dataset = read_image_folders(root)
     base = TrainConfig(model="fernet", model_options={"width": 0.25}, classes=",".join(CLASSES), epochs=4,
                        batch_size=32, lr=0.05, augment=NO_AUGMENT, label_smoothing=0.0, device="cpu", amp="off")
@@ -100,8 +99,6 @@ def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
 def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample = load_sample()
     probs = np.random.default_rng(0).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     shipped = shipped_oof.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
@@ -122,8 +119,6 @@ def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkey
 def test_a_shipped_reference_reranks_but_leaves_flags_and_suggestions_out_of_fold(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(7), len(sample)).astype(np.float32)
@@ -145,8 +140,6 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
 
     from core.data.store import load_sample
     from core.labels import shipped_oof
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(2).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     stale = issues.score_issues(sample, probs, classes).assign(quality=0.5)
@@ -163,8 +156,6 @@ def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing
 
     from core.data.store import load_sample
     from core.labels import shipped_oof
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(3).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     other = sample.subset(np.arange(len(sample) - 1))  # the shipped file is made on `sample`, not on this one

@@ -146,8 +146,7 @@ def test_hostile_annotator_name_is_stored_verbatim(store):
     assert store.undo(name)["image_id"] == "img" and store.count() == 3
 
 
-def test_store_is_durable_wal_and_reopens(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+def test_store_is_durable_wal_and_reopens(tmp_path):
     store = RelabelStore()
     assert store.path == tmp_path / "data" / "labels.sqlite"
     store.relabel("img", "sad", "alice")

@@ -3,8 +3,6 @@ sees labelled frames in the Gradio app's Live tab and on the studio's Predict pa
 (bench/bench_live.py measures them)."""
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import fake_camera
 from core.inference.draw import face_colour, rgb
 from core.paths import REPO_ROOT, shared_data_dir
+from tests import fake_camera
+from tests.browser_fixtures import CHROMIUM, free_port, stop_server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHIPPED = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"
 FIRST_FACE = rgb(face_colour(1))  # the box and label colour of face 1
 # share of the output frame in face 1's colour (the clip has none of it until a label is drawn)
@@ -30,15 +28,11 @@ LABEL_SHARE_JS = """([selector, colour]) => {
   const px = g.getImageData(0, 0, c.width, c.height).data;
   let hits = 0;
   for (let i = 0; i < px.length; i += 4)
-    if (Math.abs(px[i] - colour[0]) < 40 && Math.abs(px[i + 1] - colour[1]) < 40 && Math.abs(px[i + 2] - colour[2]) < 60) hits++;
+    if (Math.abs(px[i] - colour[0]) < 40 && Math.abs(px[i + 1] - colour[1]) < 40
+        && Math.abs(px[i + 2] - colour[2]) < 60) hits++;
   return hits / (c.width * c.height);
 }"""
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +46,7 @@ def clip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(clip):
+def camera_browser(clip):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -91,13 +85,13 @@ def wait_for_label(frame, selector: str, timeout: float = 120) -> float:
     return share
 
 
-def test_gradio_live_tab_shows_labelled_frames(browser, tmp_path):
+def test_gradio_live_tab_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = serve([sys.executable, "-m", "app.gradio_app", "--checkpoint", str(SHIPPED), "--port", str(port)], url,
                    tmp_path / "gradio.log")
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page = camera_browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.get_by_role("tab", name="Live").click()
         page.get_by_role("button", name="Start camera").click()
@@ -109,17 +103,16 @@ def test_gradio_live_tab_shows_labelled_frames(browser, tmp_path):
         page.wait_for_function("() => document.querySelector('#fer-live-status').innerText.includes('Stopped')",
                                timeout=60_000)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, timeout=30)
 
 
-def test_studio_predict_page_live_section_shows_labelled_frames(browser, tmp_path):
+def test_studio_predict_page_live_section_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     server = serve([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
                     "--server.headless", "true", "--browser.gatherUsageStats", "false"], url, tmp_path / "st.log")
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page = camera_browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(url + f"predict?model={SHIPPED}")
         page.frame_locator("iframe[title*='webrtc']").first.get_by_role("button", name="START").click(
             timeout=120_000)  # the page first loads the model, on busy cores
@@ -128,5 +121,4 @@ def test_studio_predict_page_live_section_shows_labelled_frames(browser, tmp_pat
         assert wait_for_label(frame, "video") > 0.002, "no happy label drawn on the studio's live video"
         page.screenshot(path=str(REPO_ROOT / "tests" / "artifacts" / "studio_live.png"))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, timeout=30)

@@ -113,7 +113,6 @@ def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
 def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     config = TrainConfig(**TINY, label_source="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
     sample = load_sample()
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # a data set without the column reads the store
     first_happy = sample.meta.index[(sample.meta["label"] == "happy") & (sample.meta["split"] == "Training")][0]
     RelabelStore().relabel(sample.meta.loc[first_happy, "image_id"], "sad", "tester")
     with pytest.raises(ValueError, match="carries no relabeled labels"):  # training trains on the labels it is handed

@@ -125,8 +125,7 @@ def cli_probabilities(out: str) -> list[dict[str, float]]:
 
 
 @pytest.mark.slow
-def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_the_cli(photos, tmp_path,
-                                                                                       monkeypatch, capsys):
+def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_the_cli(photos, tmp_path, capsys):
     """The shipped checkpoint records flip TTA; every front end applies it unless told otherwise, says so, and
     lists the faces in the same (reading) order with the same probabilities."""
     import json
@@ -155,9 +154,6 @@ def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_
                                      allowed=frozenset({str(checkpoint)}))
     assert "test-time augmentation: flip" in text
     assert [list(bar.y) for bar in figure.data] == numbers
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     studio = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=180)
     studio.query_params["model"] = str(checkpoint)
     studio.run()

@@ -19,8 +19,7 @@ from core.job_status import STATUS, update_status
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+def data_dir(tmp_path):
     return tmp_path / "data"
 
 

@@ -52,10 +52,8 @@ time.sleep(600)
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
+def runs(tmp_path):
     """Empty data and runs folders for this test and every process it starts; runs left going are killed."""
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     yield tmp_path / "runs"
     for run in runner.list_runs(tmp_path / "runs"):
         runner.kill(run["id"], tmp_path / "runs")

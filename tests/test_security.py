@@ -143,8 +143,6 @@ def test_escape_markdown_shows_text_literally():
 
 @pytest.fixture
 def studio_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 
