@@ -40,7 +40,7 @@ def team(tmp_path, monkeypatch):
 @pytest.fixture
 def admins_run(team):
     """A run that ada is running (a sleeping stand-in for its worker)."""
-    worker = subprocess.Popen(["sleep", "600"])
+    worker = subprocess.Popen(["sleep", "3600"])
     folder = team / "runs" / "ada-run"
     folder.mkdir(parents=True)
     RunFolder(folder).save_config(TrainConfig(epochs=1))

@@ -16,16 +16,18 @@ from core.training.config import TrainConfig
 from core.training.run_folder import RunFolder
 from core.users.run_owners import record_owner
 from core.users.store import UserStore
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser, evidence, serve_studio, settle, wait_until  # noqa: F401
+from tests import test_browser
+from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, serve_studio, settle, wait_until
 
 pytestmark = pytest.mark.slow
+browser = test_browser.browser  # the module-scoped Chromium fixture
 PASSWORDS = {"ada": "ada-password", "bob": "bob-password", "cy": "cy-password"}
 ADMIN_RUN = "ada-run"
 
 
 def running_run(runs, run_id: str, owner: str) -> subprocess.Popen:
     """A run folder whose worker is alive (a sleeping stand-in), started by `owner`."""
-    worker = subprocess.Popen(["sleep", "600"])
+    worker = subprocess.Popen(["sleep", "3600"])
     folder = runs / run_id
     folder.mkdir(parents=True)
     RunFolder(folder).save_config(TrainConfig(epochs=1))
@@ -108,8 +110,9 @@ def test_an_annotator_cannot_replace_the_data_or_stop_an_admins_run(team_studio,
         button.wait_for(timeout=180_000)
         assert button.is_disabled()
         page.goto(f"{url}/train?run={ADMIN_RUN}")
-        page.get_by_text(f"Run {ADMIN_RUN}").first.wait_for(timeout=180_000)
-        assert page.get_by_role("button", name="Stop").is_disabled()
+        page.get_by_text(f"Run {ADMIN_RUN}: running").first.wait_for(timeout=180_000)
+        stop = page.locator(".st-key-train_stop button")
+        assert stop.count() == 1 and stop.is_disabled()
         assert "stop_requested" not in (root / "runs" / ADMIN_RUN / "status.json").read_text()
     page.close()
 

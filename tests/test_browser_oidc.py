@@ -13,9 +13,11 @@ import pytest
 
 from core.paths import REPO_ROOT
 from core.users.store import UserStore
-from tests.test_browser import CHROMIUM, STUDIO_LOG, browser, evidence, free_port  # noqa: F401 (fixture)
+from tests import test_browser
+from tests.test_browser import CHROMIUM, STUDIO_LOG, evidence, free_port
 
 pytestmark = pytest.mark.slow
+browser = test_browser.browser  # the module-scoped Chromium fixture
 
 
 def wait_answering(url: str, process: subprocess.Popen, timeout: float = 120) -> None:

@@ -11,11 +11,11 @@ import socket
 import subprocess
 import sys
 import time
-import tomllib
 import urllib.request
 from pathlib import Path
 
 import pytest
+import tomllib
 from streamlit.testing.v1 import AppTest
 
 from core.paths import REPO_ROOT

@@ -24,7 +24,8 @@ def annotator_summary(store: RelabelStore, dataset: FerDataset) -> pd.DataFrame:
                 else {})
     # FERPlus's "no majority" is "" and its not-a-face votes have no class: neither counts as an opinion here
     ferplus = latest["image_id"].map(majority).fillna("")
-    latest = latest.assign(ferplus=ferplus.replace({"": np.nan}), label=latest["label"].replace({NOT_A_FACE: "not a face"}))
+    latest = latest.assign(ferplus=ferplus.replace({"": np.nan}),
+                           label=latest["label"].replace({NOT_A_FACE: "not a face"}))
     pairs = latest.merge(latest, on="image_id", suffixes=("", "_other"))
     pairs = pairs[pairs["annotator"] != pairs["annotator_other"]]
     rows = []
