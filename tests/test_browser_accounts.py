@@ -121,8 +121,10 @@ def test_an_annotator_cannot_replace_the_data_or_stop_an_admins_run(team_studio,
 def test_label_events_carry_the_account_and_undo_touches_only_ones_own(team_studio, browser):
     url, root, server = team_studio
     store = RelabelStore(root / "data" / "labels.sqlite")
-    page = sign_in(browser, url, "bob", "relabel?annotator=mallory")  # a typed name in the URL does not count
+    page = sign_in(browser, url, "bob")
     with evidence(page, root, "accounts_relabel", server):
+        # signing in lands on the default page (the login run had no navigation); the cookie keeps bob signed in
+        page.goto(f"{url}/relabel?annotator=mallory")  # a typed name in the URL does not count
         page.locator("[data-image-id]").first.wait_for(timeout=180_000)
         assert page.get_by_label("Annotator").count() == 0  # no name field with accounts
         shown = page.locator("[data-image-id]").first.get_attribute("data-image-id")
