@@ -5,6 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.auth import gate
 from app.gc_pauses import freeze_long_lived
 from app.sidebar import show_sidebar
 from app.state import current_dataset
@@ -13,6 +14,7 @@ PAGES = Path(__file__).resolve().parent.parent / "pages"
 
 # an emoji favicon is drawn locally; a :material/...: one would be fetched from Google on every page view
 st.set_page_config(page_title="FER Studio", page_icon="🙂", layout="wide")
+gate()  # with accounts, nothing below runs until someone signs in
 navigation = st.navigation([
     st.Page(PAGES / "data.py", title="Data", icon=":material/dataset:", default=True),
     st.Page(PAGES / "browse.py", title="Browse", icon=":material/grid_view:"),

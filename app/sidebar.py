@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.auth import accounts_on, annotator_name
 from app.state import annotator, current_model_path
 from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.dataset import FerDataset
@@ -19,9 +20,13 @@ def show_sidebar(dataset: FerDataset) -> None:
         else:
             st.success(f"Data set: **{escape_markdown(dataset.info.get('source'))}**, {len(dataset):,} images "
                        f"(imported {readable_date(dataset.info.get('created'))})")
-        name = st.text_input("Annotator", value=annotator(), max_chars=64, placeholder="your name (for relabels)")
-        if name.strip() != annotator():
-            st.query_params["annotator"] = name.strip()
+        if not accounts_on():  # with accounts, label events are recorded under the signed-in account
+            typed = st.query_params.get("annotator", "")
+            name = st.text_input("Annotator", value=annotator() or typed, placeholder="your name (for relabels)")
+            if name.strip() != typed.strip():
+                st.query_params["annotator"] = name.strip()
+            if annotator_name(name)[1]:  # too long, or only invisible characters: said, never cut
+                st.error(annotator_name(name)[1])
         entries = list_checkpoints()
         current = current_model_path()
         paths = [str(e.path) for e in entries]

@@ -54,7 +54,10 @@ def current_predictor():
 
 
 def annotator() -> str:
-    return st.query_params.get("annotator", "").strip()
+    """Who label events are recorded under: the signed-in account, else the typed name (normalised), else ""."""
+    from app.auth import annotator_name
+
+    return annotator_name(st.query_params.get("annotator", ""))[0]
 
 
 @st.cache_resource(show_spinner="Reading label quality ...")

@@ -6,6 +6,7 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
+from app import auth
 from app.progress import streamlit_progress
 from app.label_issues import label_issues_panel
 from app.state import cached_dataset, current_dataset
@@ -27,9 +28,11 @@ imported = current_dataset()
 with st.expander("Import a data set", expanded=imported.is_sample):
     if "data_import_result" in st.session_state:
         st.success(st.session_state["data_import_result"])
-    replace = imported.is_sample or st.checkbox(
+    if not auth.may("import_data"):
+        st.caption("Only an admin imports or replaces the data set.")
+    replace = auth.may("import_data") and (imported.is_sample or st.checkbox(
         f"Replace the imported data set ({escape_markdown(imported.info.get('source'))}, {len(imported):,} images, "
-        f"imported {readable_date(imported.info.get('created'))})", key="data_replace_confirm")
+        f"imported {readable_date(imported.info.get('created'))})", key="data_replace_confirm"))
     csv_tab, folder_tab = st.tabs(["FER2013 + FERPlus csv", "Image folders"])
     with csv_tab:
         fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"], key="data_fer_upload")
@@ -49,6 +52,8 @@ with st.expander("Import a data set", expanded=imported.is_sample):
     st.caption(f"Paths on this server must lie inside {' or '.join(f'`{r}`' for r in roots)} "
                "(`FER_IMPORT_ROOTS` changes that).")
     tmp = ""
+    if start_csv or start_folders:
+        auth.guard("import_data")  # here, not only in the disabled button: a replayed click ends at this check
     try:
         with tempfile.TemporaryDirectory() as tmp:
             dataset = None

@@ -1,6 +1,7 @@
 """Predict page: upload a photo or take a webcam snapshot (the latest of the two is shown); the faces found, numbered
 in reading order and boxed in the colours of their bars; and the live Gradio app, started when the page loads."""
 import os
+import urllib.parse
 
 import streamlit as st
 
@@ -32,7 +33,9 @@ def live_app_link(state: dict) -> None:
     """The link once the app answers; while it starts, a note (redrawn every second until then)."""
     status = gradio_server.readiness(state)
     if status == "ready":
-        st.link_button("Open the live app", state["url"], type="primary")
+        # the link carries the studio's current model, which the app then picks (app.gradio.app.models_on_load)
+        link = f"{state['url']}?{urllib.parse.urlencode({'model': str(current_model_path())})}"
+        st.link_button("Open the live app", link, type="primary")
     elif status == "starting":
         st.button("Open the live app", disabled=True, key="gradio_starting")
         st.caption("Starting the live app in the background (a few seconds, once) ...")
@@ -84,8 +87,10 @@ state = gradio_server.read_state()
 if autostart or st.button("Start the live app", key="gradio_start") or (state and gradio_server.is_ours(state)):
     try:
         state = gradio_server.ensure_started(checkpoint=current_model_path())
+        if state.get("note"):
+            st.info(state["note"])
         poll_while(lambda: gradio_server.readiness(state) == "starting", live_app_link, 1, state)
-    except RuntimeError as exc:  # the port is served by another program
+    except RuntimeError as exc:
         st.error(escape_markdown(str(exc)))
 st.caption("Open it from this machine at its local address (127.0.0.1). Sharing: `python -m app.gradio_app "
            "--share` asks Gradio's share service for a temporary public link, which needs the internet; without it "

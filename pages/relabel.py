@@ -14,6 +14,7 @@ from app.text import escape_markdown
 from core.data.classes import ALL_CLASSES
 from core.data.fer2013 import SPLITS
 from core.errors import DataError
+from core.labels.annotators import annotator_summary
 from core.labels.exports import export_fer2013_csv, export_ferplus_csv
 from core.labels.queue import BENCHMARK_REASON, BENCHMARK_SPLIT, disputed_queue, queue_explanation, vote_counts
 from core.labels.relabels import NOT_A_FACE, RelabelStore
@@ -112,6 +113,11 @@ with st.expander("Annotator quality (multi-annotator consensus)"):
         st.dataframe(st.session_state.relabel_annotator_quality, hide_index=True, width="stretch")
 
 with st.expander("History and exports"):
+    st.caption("Each annotator's images and agreement (with the FERPlus majority, and with other annotators on the "
+               "images both labelled):")
+    st.dataframe(annotator_summary(store, dataset), hide_index=True, width="stretch", column_config={
+        column: st.column_config.NumberColumn(format="percent") for column in ("agrees with FERPlus",
+                                                                                "agrees with others")})
     everyone = st.checkbox("Show every annotator", value=False)
     st.dataframe(store.history(annotator=None if everyone else who), hide_index=True, width="stretch")
     disagreements = store.disagreements()

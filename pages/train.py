@@ -6,6 +6,7 @@ import plotly.express as px
 import streamlit as st
 import torch
 
+from app import auth
 from app.charts import curve_chart
 from app.config_form import config_from_form, config_widgets
 from app.polling import poll_while
@@ -40,10 +41,10 @@ if submitted:
     try:
         classes = ",".join(custom) if class_set == "custom" else class_set
         config = config_from_form(TrainConfig, {**values, "classes": classes})
-        if config.data_path is None:  # checked against the imported data set first: a class without Training
-            check_trainable(current_dataset(), config)  # images is refused before a run folder is made
-        st.query_params["run"] = runner.start_run(config)
-    except ValueError as exc:
+        # a run on the imported data set is checked against it first (a class without Training images is refused)
+        st.query_params["run"] = auth.start_run(config, dataset=current_dataset() if config.data_path is None
+                                                else None)
+    except (ValueError, auth.NotAllowed) as exc:
         st.error(f"Cannot start: {escape_markdown(exc)}")
 
 
@@ -65,17 +66,27 @@ def progress_text(status: dict, phase: str) -> str:
 def resume(run_id: str) -> None:
     """Resume's on_click: before the rerun, so the view that follows shows the run queued (or why it could not)."""
     try:
-        runner.resume(run_id)
-    except ValueError as exc:
+        auth.resume_run(run_id)  # checks the role: the owner or an admin
+    except (ValueError, auth.NotAllowed) as exc:
         st.session_state["train_resume_error"] = f"Cannot resume: {exc}"
+
+
+def stop(run_id: str) -> None:
+    """Stop's on_click: only the run's owner or an admin (checked in auth.stop_run, whoever sends the click)."""
+    try:
+        auth.stop_run(run_id)
+    except (ValueError, auth.NotAllowed) as exc:
+        st.session_state["train_resume_error"] = f"Cannot stop: {exc}"
 
 
 def controls(run_id: str, status: dict) -> None:
     """Stop for an active run, Resume for a stopped or failed one that has a last.pt."""
     last = RunFolder(runs_dir() / run_id, create=False).last
+    mine = auth.may_control(run_id)
     if status["state"] in job_status.ACTIVE and not status.get("stop_requested"):
-        st.button("Stop", key="train_stop", on_click=runner.stop, args=(run_id,))
-    if status["state"] in job_status.ENDED_EARLY and last.is_file():
+        st.button("Stop", key="train_stop", on_click=stop, args=(run_id,), disabled=not mine,
+                  help=None if mine else "Only the person who started this run, or an admin, may stop it.")
+    if status["state"] in job_status.ENDED_EARLY and last.is_file() and mine:
         st.button("Resume", key="train_resume", type="primary", on_click=resume, args=(run_id,))
     if "train_resume_error" in st.session_state:
         st.error(escape_markdown(st.session_state.pop("train_resume_error")))

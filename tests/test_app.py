@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -422,7 +423,8 @@ def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readine
     app.button(key="gradio_start").click().run()
     assert not app.exception, [e.value for e in app.exception]
     if shown == "link":
-        assert app.get("link_button")[0].proto.url == "http://127.0.0.1:7999"
+        url = urllib.parse.urlsplit(app.get("link_button")[0].proto.url)  # carries the studio's current model
+        assert url.netloc == "127.0.0.1:7999" and urllib.parse.parse_qs(url.query)["model"] == [str(tiny_model)]
     else:
         texts = [c.value for c in app.caption] + [e.value for e in app.error]
         assert any(shown in t for t in texts), texts
@@ -431,7 +433,7 @@ def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readine
 def test_predict_page_under_apptest_does_not_start_the_live_app(tiny_model, monkeypatch):
     """Loading the page starts the Gradio app only under `streamlit run`: under AppTest nothing could open it, and the
     process would outlive the test. The button still starts it."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     started = []
     monkeypatch.setenv("FER_GRADIO_AUTOSTART", "1")

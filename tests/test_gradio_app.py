@@ -304,3 +304,18 @@ def test_the_app_listens_on_loopback_only_unless_asked(servers):
     assert get_status(servers["plain"]) == 200
     with pytest.raises(OSError):  # refused: nothing listens on the outward address
         socket.create_connection((address, port), timeout=5).close()
+
+
+def test_the_studios_link_opens_the_app_on_the_studios_model(checkpoint, isolated, monkeypatch):
+    """The Predict page's link carries ?model=PATH; a listed model named there is the one picked on load."""
+    from types import SimpleNamespace
+
+    from app.gradio.app import model_choices, models_on_load
+
+    choices = model_choices(Path(checkpoint))[0]
+    wanted = choices[-1][1]
+    # an update sends only the arguments given (Gradio's constructor_args)
+    picked = models_on_load(SimpleNamespace(query_params={"model": wanted}), Path(checkpoint)).constructor_args
+    assert picked["value"] == wanted
+    unlisted = models_on_load(SimpleNamespace(query_params={"model": "/etc/passwd"}), Path(checkpoint))
+    assert "value" not in unlisted.constructor_args and unlisted.constructor_args["choices"] == choices

@@ -23,6 +23,7 @@ from PIL import Image
 
 from app.charts import faces_chart
 from app.gc_pauses import freeze_long_lived
+from app.lifeline import watch_parent
 from app.gradio.live import live_tab
 from app.gradio.models import MODEL_TTA, predictor_for, tta_mode
 from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
@@ -89,6 +90,15 @@ def model_choices(given: Path | None) -> tuple[list[tuple[str, str]], str | None
     return [(e.label, str(e.path)) for e in entries], (str(default) if default is not None else None)
 
 
+def models_on_load(request: gr.Request, default_checkpoint: Path | None) -> gr.Dropdown:
+    """The dropdown on a page load: the catalog afresh, and the model named in ?model= when it is among them."""
+    choices = model_choices(default_checkpoint)[0]
+    wanted = (request.query_params.get("model") if request is not None else None) or ""
+    paths = {str(Path(path).resolve()): path for _, path in choices}
+    chosen = paths.get(str(Path(wanted).resolve())) if wanted else None
+    return gr.Dropdown(choices=choices, value=chosen) if chosen else gr.Dropdown(choices=choices)
+
+
 def upload_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
     with gr.Row():
         with gr.Column():
@@ -135,8 +145,11 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
             with gr.Tab("Webcam"):
                 webcam_tab(model, tta, allowed)
         # the app outlives training runs (the studio starts it once): list newly finished ones on each page load
-        demo.load(lambda: gr.Dropdown(choices=model_choices(default_checkpoint)[0]), outputs=model,
-                  api_visibility="private")
+        # ?model=PATH (the studio's link carries its current model) picks that model when it is listed
+        def on_load(request: gr.Request) -> gr.Dropdown:
+            return models_on_load(request, default_checkpoint)
+
+        demo.load(on_load, outputs=model, api_visibility="private")
     return demo
 
 
@@ -177,6 +190,7 @@ def launch_app(args: argparse.Namespace) -> gr.Blocks:
 
 
 def main(argv: list[str] | None = None) -> None:
+    watch_parent()  # started by the studio (FER_STOP_WITH): end with it
     demo = launch_app(parse_args(argv))
     freeze_long_lived()  # gradio's ~100k module objects: no full collector pass in the middle of a live frame
     demo.block_thread()

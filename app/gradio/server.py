@@ -6,13 +6,17 @@ or still within START_TIMEOUT of its start) its state is returned; otherwise the
 `python -m app.gradio`, logging to `data_dir()/gradio.log`, and the caller does not wait: the Predict page
 starts it when it loads and polls `readiness`, so the link is there by the time anyone wants it. `ensure_gradio`
 is the same plus the wait, for callers that want the URL at once. A lock file serialises callers, so two browser
-tabs never start two servers. The port is GRADIO_PORT (7860, or $FER_GRADIO_PORT).
+tabs never start two servers. The port is GRADIO_PORT (7860, or $FER_GRADIO_PORT); when another program holds
+it, a free port is taken instead and the state's `note` says which. The app ends with the studio that started it
+(`app.lifeline`).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,18 +87,37 @@ def ensure_gradio(port: int = GRADIO_PORT, checkpoint: Path | None = None, host:
 
 def ensure_started(port: int = GRADIO_PORT, checkpoint: Path | None = None, host: str = "127.0.0.1") -> dict[str, Any]:
     """The state of our app process, started now if none runs, without waiting for it to answer (the studio's
-    page starts it on load and polls `readiness`, so nothing blocks). Raises RuntimeError when another program
-    already serves `port`."""
+    page starts it on load and polls `readiness`, so nothing blocks). When another program holds `port`, a free
+    port is used instead and `note` in the returned state says so."""
     with locked():
         state = read_state()
         if state and is_ours(state):
             if answers(state["url"]) or time.time() - state.get("started", 0) < START_TIMEOUT:
                 return state  # serving, or still starting
             stop_process(int(state["pid"]))  # alive but deaf long after its start: hung, or its port was taken
-        url = local_url(host, port)
-        if answers(url):
-            raise RuntimeError(f"port {port} is already served by another program ({url}); pick another port")
+        if answers(local_url(host, port)) or not port_is_free(host, port):
+            taken, port = port, free_port(host)
+            return start(port, checkpoint, host,
+                         note=f"Port {taken} is used by another program, so the live app runs on port {port}.")
         return start(port, checkpoint, host)
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether the app could listen on `port` (bound as uvicorn binds, with SO_REUSEADDR)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port(host: str) -> int:
+    """A port nobody listens on, chosen by the OS."""
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
 
 
 def readiness(state: dict[str, Any]) -> str:
@@ -105,8 +128,11 @@ def readiness(state: dict[str, Any]) -> str:
     return "starting" if is_ours(state) else "failed"
 
 
-def start(port: int, checkpoint: Path | None, host: str) -> dict[str, Any]:
-    """Launch the app in its own session (it outlives the Streamlit script run that started it)."""
+def start(port: int, checkpoint: Path | None, host: str, note: str | None = None) -> dict[str, Any]:
+    """Launch the app in its own session (it outlives the Streamlit script run that started it, but not this
+    process: it watches us, and our exit stops it)."""
+    from app.lifeline import PARENT_ENV, parent_token
+
     command = [sys.executable, "-m", "app.gradio", "--host", host, "--port", str(port)]
     if checkpoint is not None:
         command += ["--checkpoint", str(Path(checkpoint).resolve())]
@@ -114,12 +140,20 @@ def start(port: int, checkpoint: Path | None, host: str) -> dict[str, Any]:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
         log.flush()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=REPO_ROOT, start_new_session=True)
+                                   cwd=REPO_ROOT, start_new_session=True,
+                                   env={**os.environ, PARENT_ENV: parent_token()})
     state = {"pid": process.pid, "pid_start": process_start_time(process.pid), "port": port,
              "url": local_url(host, port),
-             "started": time.time(), "checkpoint": str(checkpoint) if checkpoint else None}
+             "started": time.time(), "checkpoint": str(checkpoint) if checkpoint else None, "note": note}
     write_json(state_file(), state)
+    atexit.register(stop_if_still, state["pid"], state["pid_start"])
     return state
+
+
+def stop_if_still(pid: int, pid_start: str | None) -> None:
+    """At the studio's exit: stop the app it started, if that very process still runs."""
+    if still_running(pid, pid_start):
+        stop_process(pid, grace=3.0)
 
 
 def local_url(host: str, port: int) -> str:
