@@ -32,8 +32,10 @@ defaults = {"browse_predictions": False, "browse_splits": [], "browse_labels": [
             "browse_confidence": (0.0, 1.0), "browse_issues": False, "browse_quality": 1.0, "browse_worst": False}
 options = {"browse_splits": SPLITS, "browse_labels": labels, "browse_ferplus": ALL_CLASSES + ("",),
            "browse_predicted": predictor.classes if predictor else []}
+bounds = {"browse_agreement": (0.0, 1.0), "browse_notface": (0, 10), "browse_confidence": (0.0, 1.0),
+          "browse_quality": (0.0, 1.0)}  # the sliders' ranges: a value off them is dropped
 for key, default in defaults.items():
-    restore(key, default, options.get(key))
+    restore(key, default, options.get(key), bounds.get(key))
 probabilities = None
 if predictor is not None and st.toggle("Filter and show by the model's predictions", key="browse_predictions"):
     if model is None:
@@ -66,7 +68,7 @@ with st.expander("Filters", expanded=True):
 rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None, quality)
 rows = worst_labels_first(rows, quality) if worst_first else rows
 pages = max(1, -(-len(rows) // PER_PAGE))
-restore("browse_page", 1, bounds=(1, pages))
+restore("browse_page", 1, bounds=(1, pages), clamp=True)
 st.session_state.browse_page = min(st.session_state.browse_page, pages)  # fewer pages since the filters changed
 number = st.number_input(f"Page (of {pages:,}; {len(rows):,} images match)", 1, pages, key="browse_page")
 keep({**defaults, "browse_page": 1})
