@@ -1,6 +1,7 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -71,14 +72,32 @@ def test_data_page_imports_from_a_server_path(small_csvs, monkeypatch):
     assert not app.button(key="data_import_csv").disabled
 
 
+def test_data_page_prefills_the_shared_data_and_imports_it_as_is(small_csvs, monkeypatch, tmp_path):
+    fer_path, plus_path, _ = small_csvs
+    shared = tmp_path / "shared"
+    (shared / "fer2013").mkdir(parents=True)
+    (shared / "fer2013" / "fer2013.csv.gz").write_bytes(gzip.compress(fer_path.read_bytes()))
+    shutil.copy(plus_path, shared / "fer2013" / "fer2013new.csv")
+    monkeypatch.setenv("FER_SHARED_DATA", str(shared))
+    app = run_page()
+    assert app.text_input(key="data_fer_path").value == str(shared / "fer2013" / "fer2013.csv.gz")
+    app.button(key="data_import_csv").click().run()
+    assert "Imported 21 images." in [s.value for s in app.success]
+
+
+def test_data_page_says_why_a_path_is_refused(small_csvs):
+    app = run_page()
+    app.text_input(key="data_fer_path").set_value("/etc/passwd")
+    app.button(key="data_import_csv").click().run()
+    assert any("outside the folders allowed" in e.value for e in app.error)
+
+
 def chart_spec(app: AppTest, key: str) -> dict:
     """The plotly figure of the chart with `key`, as JSON."""
     return next(json.loads(c.proto.spec) for c in app.get("plotly_chart") if key in c.proto.id)
 
 
 def test_data_page_counts_as_shares_or_on_own_axes_and_agreement_in_class_order():
-    from core.data.classes import FERPLUS_CLASSES
-
     app = run_page()
     layout = chart_spec(app, "data_counts_chart")["layout"]
     assert layout["yaxis"]["tickformat"] == ".0%"
@@ -86,7 +105,8 @@ def test_data_page_counts_as_shares_or_on_own_axes_and_agreement_in_class_order(
     layout = chart_spec(app, "data_counts_chart")["layout"]
     assert "matches" not in layout["yaxis2"] and layout["yaxis2"]["showticklabels"]
     heat = chart_spec(app, "data_agreement_chart")["data"][0]
-    assert list(heat["x"]) == [*FERPLUS_CLASSES, "no majority"] and heat["customdata"]
+    assert list(heat["x"][:7]) == list(heat["y"]) and heat["customdata"]  # one order: agreement on the diagonal
+    assert list(heat["x"][7:]) == ["contempt", "not a face", "unknown", "no majority"]
 
 
 def test_data_page_picks_the_augmentation_face_by_class():
