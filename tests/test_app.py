@@ -149,6 +149,37 @@ def test_browse_page_reads_its_filters_and_page_from_the_url():
     assert app.query_params["disagree"] == "true"
 
 
+def test_browse_bulk_label_is_one_batch_undone_at_once(isolated):
+    from core.labels.relabels import RelabelStore
+
+    app = run_page("browse.py", annotator="ann")
+    assert app.button(key="browse_bulk_apply").disabled  # nothing picked yet
+    app.button(key="browse_select_page").click().run()
+    assert app.button(key="browse_bulk_apply").label == "Label 48 selected"
+    app.selectbox(key="browse_bulk_label").set_value("happy").run()
+    app.button(key="browse_bulk_apply").click().run()
+    assert not app.exception
+    store = RelabelStore(isolated / "data" / "labels.sqlite")
+    history = store.history()
+    assert len(history) == 48 and history["batch"].nunique() == 1 and set(history["annotator"]) == {"ann"}
+    assert set(store.current_labels().values()) == {"happy"} and not app.checkbox(key="browse_pick_0").value
+    assert len(store.actions()) == 1
+    app.button(key="browse_bulk_undo").click().run()
+    assert store.current_labels() == {}
+
+
+def test_browse_dialog_labels_with_the_relabel_keys_and_moves_on(isolated):
+    from core.labels.relabels import RelabelStore
+
+    app = run_page("browse.py", annotator="ann")
+    app.button(key="open-0").click().run()  # AppTest reruns the whole page on a click in the dialog (a browser
+    assert any("face 1 of 472" in m.value for m in app.markdown)  # reruns the dialog: tests/test_browser_flows.py)
+    assert app.button(key="browse_face_back").disabled and app.button(key="browse_face_happy").proto.shortcut
+    app.button(key="browse_face_happy").click().run()
+    assert not app.exception and app.session_state["browse_face"] == 1  # the next face
+    assert list(RelabelStore(isolated / "data" / "labels.sqlite").current_labels().values()) == ["happy"]
+
+
 def test_browse_page_ignores_a_stale_link():
     app = run_page("browse.py", splits=json.dumps(["Nope"]), agreement="[2]", page="9999", disagree="{")
     assert "472 images match" in app.number_input(key="browse_page").label
