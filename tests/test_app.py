@@ -280,6 +280,14 @@ def test_models_page_offers_to_evaluate_a_checkpoint_without_report(shipped):
     assert not app.dataframe
 
 
+def test_models_page_shows_the_accuracy_a_card_holds(shipped):
+    card = (REPO_ROOT / "checkpoints" / "fer2013_fernet_int8.md").read_text()
+    (shipped.parent / "tiny.md").write_text(card)
+    app = run_page("models.py")
+    assert app.dataframe[0].value.set_index("split").loc["PrivateTest", "int8, flip"] == pytest.approx(0.7247)
+    assert not any(b.key == "models_evaluate_0" for b in app.button)
+
+
 def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_model(shipped, tiny_model, isolated):
     from core.evaluation.report import default_report_dir
     from core.training.run_folder import report_name
