@@ -231,23 +231,51 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     app.number_input(key="train_epochs").set_value(1)
     app.number_input(key="train_batch_size").set_value(8)
     app.number_input(key="train_max_steps_per_epoch").set_value(2)
-    app.button[0].click().run()
+    app.text_input(key="train_name").set_value("first-run")
+    app.button(key="train_start").click().run()
     assert not app.exception
     run_id = app.query_params["run"]
+    assert run_id == "first-run"
     from core.training import runner
-    deadline = time.time() + 120
+    deadline = time.time() + 400  # a shared 2-core machine took 209 s for this run
     while runner.refresh_status(run_id, isolated / "runs")["state"] in runner.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
     assert runner.refresh_status(run_id, isolated / "runs")["state"] == "finished"
     app = run_page("train.py")
-    assert run_id in list(app.dataframe[0].value["id"])
+    row = app.dataframe[0].value.set_index("name").loc[run_id]
+    assert (row["model"], row["classes"], row["label source"]) == ("fernet", "fer3", "fer2013")
+    assert 0 <= row["best PublicTest"] <= 1 and row["duration (min)"] >= 0
+    app.text_input(key="train_name").set_value("first-run")
+    app.button(key="train_start").click().run()
+    assert "already exists" in app.error[0].value
+    app.button(key="train_use").click().run()
+    assert app.query_params["model"] == str(isolated / "runs" / run_id / "best.pt")
+    app.button(key="train_delete").click().run()
+    assert not (isolated / "runs" / run_id).exists() and not app.exception
+
+
+def test_train_form_is_short_and_shows_an_option_only_where_it_applies(isolated):
+    app = run_page("train.py")
+    labels = [w.label for w in app.main.selectbox] + [w.label for w in app.main.number_input]
+    assert "Tta" not in labels and "Amp" not in labels and "Test-time augmentation" in labels
+    keys = {w.key for w in [*app.selectbox, *app.text_input, *app.number_input]}
+    assert "train_cleaning" not in keys and "train_milestones" not in keys and "train_plateau_patience" not in keys
+    app.selectbox(key="train_label_source").set_value("cleaned").run()
+    assert app.selectbox(key="train_cleaning")
+    app.selectbox(key="train_schedule").set_value("step").run()
+    assert app.text_input(key="train_milestones") and not any(w.key == "train_plateau_patience"
+                                                              for w in app.number_input)
+    app.selectbox(key="train_schedule").set_value("plateau").run()
+    assert app.number_input(key="train_plateau_patience")
+    short = app.main.expander[0]  # the Advanced expander holds the rest
+    assert {w.key for w in short.selectbox} >= {"train_schedule", "train_tta"}
 
 
 def test_train_page_refuses_a_class_without_training_images(isolated):
     app = run_page("train.py")
     app.selectbox(key="train_classes").set_value("custom")
     app.multiselect(key="train_custom_classes").set_value(["happy", "contempt"])
-    app.button[0].click().run()
+    app.button(key="train_start").click().run()
     assert "contempt has no Training image under fer2013 labels" in app.error[0].value
     assert "run" not in app.query_params and not (isolated / "runs").exists()
 
@@ -444,7 +472,7 @@ def test_train_page_says_what_an_active_run_is_doing(isolated):
     app = run_page("train.py")
     assert "Run scoring: running (evaluating best.pt)" in app.subheader[0].value
     assert any("Evaluating best.pt on every split" in i.value for i in app.info)
-    assert list(app.dataframe[0].value["phase"]) == ["evaluating best.pt"]
+    assert list(app.dataframe[0].value["state"]) == ["evaluating best.pt"]
     fake_run(isolated, "scoring", 1, state="running", phase="training", epoch=1, step=20, steps=60, eta_seconds=90,
              stop_requested=5, **alive())
     app = run_page("train.py")

@@ -60,9 +60,18 @@ def device_turn(run: Path, queue: str, stop: threading.Event):
     yield False
 
 
-def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
-    """An on_step callback that writes progress and an ETA (from the pace since the first report; none once a stop
-    was asked) to status.json."""
+def final_evaluation_seconds(record: dict, config: TrainConfig) -> float:
+    """The evaluation after training, estimated from an epoch's PublicTest evaluation: every split's images, each
+    in as many views as the checkpoint's test-time augmentation."""
+    from core.data.preprocessing import tta_views
+
+    per_image = record.get("eval_seconds_per_image") or 0.0
+    return per_image * record.get("images", 0) * len(tta_views(config.input_size or 48, config.tta))
+
+
+def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event, final: dict[str, float]):
+    """An on_step callback that writes progress and an ETA (from the pace since the first report, plus the final
+    evaluation `final["seconds"]` once an epoch measured it; none once a stop was asked) to status.json."""
     first: dict[str, float] = {}
 
     def report(record: dict) -> None:
@@ -73,7 +82,8 @@ def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
         pace = (time.time() - first["time"]) / (done - first["done"]) if done > first["done"] else None
         pace = None if stop.is_set() else pace
         update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], progress=done / total,
-                      eta_seconds=round(pace * (total - done)) if pace else None, loss=record["loss"])
+                      eta_seconds=round(pace * (total - done) + final.get("seconds", 0)) if pace else None,
+                      loss=record["loss"])
     return report
 
 
@@ -87,15 +97,17 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
         epoch, step = RunFolder(run).rewind_to_last_checkpoint()
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     update_status(run, state="running", phase=TRAINING, started=time.time(), reason=None)
-    stopped = False
-    for record in fit(config, run, on_step=progress_reporter(run, config, stop), should_stop=stop.is_set,
+    stopped, final = False, {}
+    for record in fit(config, run, on_step=progress_reporter(run, config, stop, final), should_stop=stop.is_set,
                       resume=resume):
         print(f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
               f"PublicTest acc {record['public_accuracy']}", flush=True)
         stopped = record["stopped"]
+        final["seconds"] = final_evaluation_seconds(record, config)
     if stopped:
         return "stopped"
-    update_status(run, phase=HELDOUT if config.folds else EVALUATING, eta_seconds=None)
+    update_status(run, phase=HELDOUT if config.folds else EVALUATING,
+                  eta_seconds=None if config.folds else round(final.get("seconds", 0)) or None)
     if config.folds:  # cross-validation: the held-out fold's probabilities are the result
         from core.training.cross_validation import write_heldout
         write_heldout(run, config)
