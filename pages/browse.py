@@ -110,9 +110,8 @@ with st.container(key="browse_grid"):
     for start in range(0, len(shown), COLUMNS):
         for offset, (cell, row) in enumerate(zip(st.columns(COLUMNS), shown[start:start + COLUMNS])):
             cell.image(np.asarray(dataset.images[row]), caption=caption(int(row)), width="stretch")
-            pick, show = cell.columns(2, vertical_alignment="center")
-            pick_box(pick, int(row))
-            if show.button("open", key=f"open-{row}", width="stretch", help=f"Image #{row}, large, with its votes"):
+            pick_box(cell, int(row))  # stacked, not nested columns: the phone layout wraps the grid's columns
+            if cell.button("open", key=f"open-{row}", width="stretch", help=f"Image #{row}, large, with its votes"):
                 open_face(rows, (number - 1) * PER_PAGE + start + offset, *face_args)
 pager = st.container(horizontal=True, vertical_alignment="center", key="browse_pager_bottom")
 pager.button("previous page", key="browse_page_back", on_click=set_page, args=(number - 1,), disabled=number == 1)

@@ -286,8 +286,8 @@ def test_a_store_from_before_batches_gains_the_column(tmp_path):
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as old:
-        old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, old_label TEXT, "
-                    "new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, undoes INTEGER)")
+        old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, "
+                    "old_label TEXT, new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, undoes INTEGER)")
         old.execute("INSERT INTO events (image_id, new_label, annotator, time, kind) VALUES ('a', 'sad', 'x', 't', "
                     "'label')")
     store = RelabelStore(path)

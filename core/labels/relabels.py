@@ -194,8 +194,9 @@ class RelabelStore:
             if target is None:
                 return None
             events = [target] if target["batch"] is None else connection.execute(
-                f"{LIVE_EVENTS} AND annotator = ? AND batch = ? ORDER BY id DESC", (annotator, target["batch"])).fetchall()
-            now, undo_id, label_now, count = utc_now(), None, None, 0
+                f"{LIVE_EVENTS} AND annotator = ? AND batch = ? ORDER BY id DESC",
+                (annotator, target["batch"])).fetchall()
+            now, undo_id, target_label_now, count = utc_now(), None, None, 0
             for event in events:
                 label_now = current_label(connection, event["image_id"], excluding=event["id"])
                 cursor = connection.execute(INSERT_EVENT, (event["image_id"], event["new_label"], label_now,
