@@ -367,6 +367,10 @@ def test_relabel_page_records_events_and_undo(isolated):
     assert list(store.current_labels().values()) == ["happy"]
     history = store.history(annotator="ann")
     assert len(history) == 3 and history["undone"].sum() == 1
+    app.button(key="relabel_export").click().run()
+    download = app.get("download_button")[0]
+    assert not app.exception and "labels_relabeled.zip" in download.proto.label
+    assert (isolated / "data" / "exports" / "labels_relabeled.zip").is_file()
 
 
 def test_relabel_page_scores_annotators_and_keeps_the_table_across_key_presses(isolated, monkeypatch):

@@ -11,13 +11,21 @@ import zipfile
 import pytest
 
 from core.labels.relabels import RelabelStore
-from tests.test_browser import ARTIFACTS, browser, settle, studio, wait_until  # noqa: F401 (fixtures)
+from tests.test_browser import ARTIFACTS, browser, studio, wait_until  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
+PATIENCE_MS = 240_000  # a shared machine under a load average of 40 took over a minute for one rerun
+
+
+def settle(page) -> None:
+    """Wait until Streamlit has finished rerunning (its 'running' status widget is gone)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("!document.querySelector('[data-testid=stStatusWidget]')", timeout=PATIENCE_MS)
 
 
 def new_page(browser, url: str, path: str, ready: str):  # noqa: F811 (the fixture)
     page = browser.new_page(viewport={"width": 1400, "height": 900}, accept_downloads=True)
+    page.set_default_timeout(PATIENCE_MS)
     page.goto(f"{url}/{path}", timeout=120_000)
     page.get_by_text(ready).first.wait_for(timeout=120_000)
     settle(page)
