@@ -177,13 +177,13 @@ def require_control(run_id: str) -> None:
                          "stop, resume or delete it.")
 
 
-def start_run(config, dataset=None) -> str:
+def start_run(config, run_id: str | None = None, dataset=None) -> str:
     """runner.start_run for the signed-in account, recorded as the run's owner; with the `dataset` the run will
     read, a class set that cannot train on it is refused first."""
     account = require("train")
     if dataset is not None:
         check_trainable(dataset, config)
-    run_id = runner.start_run(config)
+    run_id = runner.start_run(config, run_id=run_id)
     if account is not None:
         record_owner(run_id, account.name)
     return run_id

@@ -17,12 +17,12 @@ from core.inference.draw import face_colour
 
 
 def votes_chart(dataset: FerDataset, row: int, height: int | None = None):
-    """A bar chart of one image's ten FERPlus vote counts."""
+    """A bar chart of one image's ten FERPlus vote counts, the columns named as the studio names classes."""
     import plotly.express as px
 
     counts = dataset.meta.iloc[row][list(VOTE_COLUMNS)].astype(int).to_numpy()
-    return px.bar(x=[c.removeprefix("votes_") for c in VOTE_COLUMNS], y=counts, height=height,
-                  labels={"x": "FERPlus column", "y": "votes"}, title="FERPlus votes")
+    return px.bar(x=[vote_column_name(c.removeprefix("votes_")) for c in VOTE_COLUMNS], y=counts, height=height,
+                  labels={"x": "FERPlus vote", "y": "votes"}, title="FERPlus votes")
 
 
 def probabilities_chart(probabilities: dict[str, float], title: str, height: int | None = None):

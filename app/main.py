@@ -9,6 +9,7 @@ from app.auth import gate
 from app.gc_pauses import freeze_long_lived
 from app.sidebar import show_sidebar
 from app.state import current_dataset
+from app.url_state import carry_over, remember
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -23,8 +24,10 @@ navigation = st.navigation([
     st.Page(PAGES / "predict.py", title="Predict", icon=":material/face:"),
     st.Page(PAGES / "models.py", title="Models", icon=":material/account_tree:"),
 ])
+carry_over(navigation.url_path)  # Streamlit's page links drop the query: the session's choices come back
 show_sidebar(current_dataset())
 try:
     navigation.run()
 finally:  # also after st.stop() and reruns: the page's imports and caches are what to freeze
+    remember(navigation.url_path)
     freeze_long_lived()

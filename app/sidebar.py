@@ -9,10 +9,28 @@ from app.text import IMPORT_HINT, escape_markdown, readable_date
 from core.data.dataset import FerDataset
 from core.inference.catalog import list_checkpoints
 
+# Enter in a one-line text field means "done": focus leaves the field, so the next key press reaches the Relabel
+# keys instead of typing into it (Streamlit's shortcuts ignore keys while a text field has focus). A select's
+# search box keeps focus (Enter picks there). Once per browser tab; the handler runs after Streamlit's own, which
+# commits the value on Enter.
+BLUR_ON_ENTER = """<script>
+if (!window.ferBlurOnEnter) {
+  window.ferBlurOnEnter = true;
+  document.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (event.key === "Enter" && field instanceof HTMLInputElement && field.type === "text"
+        && field.getAttribute("role") !== "combobox" && !field.hasAttribute("aria-autocomplete")) {
+      setTimeout(() => field.blur(), 0);
+    }
+  });
+}
+</script>"""
+
 
 def show_sidebar(dataset: FerDataset) -> None:
     """Which data set is loaded, who is annotating, and which model is in use."""
     with st.sidebar:
+        st.html(BLUR_ON_ENTER, unsafe_allow_javascript=True)
         if dataset.is_sample:
             st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set on "
                        "the Data page, or with:")

@@ -17,7 +17,9 @@ def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **m
     """A field with what the CLI flag and the Train form are built from.
 
     `meta` keys: choices, min, max (inclusive, also checked by check_bounds), flag (flag names when not --name),
-    off (for a nested options field: the value its --no-NAME flag starts from), form=False (no form widget).
+    off (for a nested options field: the value its --no-NAME flag starts from), form=False (no form widget),
+    label (the form's plain words), advanced=False (in the Train page's short form, not under "Advanced"),
+    applies_when ({other field: values} where the option has an effect: the form hides it elsewhere).
     """
     return field(default=default, default_factory=factory, metadata={"help": doc, **meta})
 

@@ -20,7 +20,7 @@ from core.data.images import tile_faces
 from core.data.ferplus import consensus_shares, fleiss_kappa
 from core.data.stats import label_agreement_table
 from core.data.folders import read_image_folders
-from core.paths import contained_path, import_roots, safe_file_name
+from core.paths import contained_path, import_roots, safe_file_name, shared_data_dir
 from core.data.store import save_dataset
 
 st.title("Data")
@@ -33,21 +33,24 @@ with st.expander("Import a data set", expanded=imported.is_sample):
     replace = auth.may("import_data") and (imported.is_sample or st.checkbox(
         f"Replace the imported data set ({escape_markdown(imported.info.get('source'))}, {len(imported):,} images, "
         f"imported {readable_date(imported.info.get('created'))})", key="data_replace_confirm"))
+    shared = shared_data_dir() / "fer2013"  # FER_SHARED_DATA, the same folder the CLI and the tests read
     csv_tab, folder_tab = st.tabs(["FER2013 + FERPlus csv", "Image folders"])
     with csv_tab:
         fer_upload = st.file_uploader("fer2013.csv (or .csv.gz)", type=["csv", "gz"], key="data_fer_upload")
         plus_upload = st.file_uploader("fer2013new.csv (FERPlus votes, optional)", type=["csv"],
                                        key="data_plus_upload")
-        fer_path = st.text_input("... or a path on this server", value="../shared/data/fer2013/fer2013.csv.gz",
-                                key="data_fer_path")
-        plus_path = st.text_input("FERPlus path on this server (optional)",
-                                  value="../shared/data/fer2013/fer2013new.csv", key="data_plus_path")
+        fer_path = st.text_input("... or a path on this server", value=str(shared / "fer2013.csv.gz"),
+                                 key="data_fer_path")
+        plus_path = st.text_input("FERPlus path on this server (optional)", value=str(shared / "fer2013new.csv"),
+                                  key="data_plus_path")
         start_csv = st.button("Import FER2013", type="primary", key="data_import_csv", disabled=not replace)
+        csv_message = st.empty()  # an error shows next to the fields it is about
     with folder_tab:
         root = st.text_input("Folder holding train/ and test/ (or valid/)")
         labels = st.text_input("Class names for category_0..n folders (comma separated, optional)")
         start_folders = st.button("Import folders", type="primary", key="data_import_folders",
                                   disabled=not replace)
+        folder_message = st.empty()
     roots = import_roots()
     st.caption(f"Paths on this server must lie inside {' or '.join(f'`{r}`' for r in roots)} "
                "(`FER_IMPORT_ROOTS` changes that).")
@@ -75,7 +78,8 @@ with st.expander("Import a data set", expanded=imported.is_sample):
                 st.session_state["data_import_result"] = f"Imported {len(dataset):,} images."  # shown after the rerun
                 st.rerun()
     except (DataError, ValueError, OSError) as exc:
-        st.error(f"Nothing was imported: {escape_markdown(str(exc).replace(tmp + '/', '') if tmp else exc)}")
+        (csv_message if start_csv else folder_message).error(
+            f"Nothing was imported: {escape_markdown(str(exc).replace(tmp + '/', '') if tmp else exc)}")
 
 dataset = current_dataset()
 if dataset.is_sample:
@@ -113,7 +117,8 @@ if dataset.has_ferplus:
     share = table.div(table.sum(axis=1), axis=0)
     heat = px.imshow(share, text_auto=".0%", color_continuous_scale="Blues", aspect="auto",
                      labels={"x": "FERPlus majority", "y": "FER2013 label", "color": "share of row"},
-                     title="FER2013 label vs FERPlus majority, both in class order (rows sum to 100%)")
+                     title="FER2013 label vs FERPlus majority in one class order: agreement is the diagonal "
+                           "(rows sum to 100%)")
     heat.update_traces(customdata=table.to_numpy(), hovertemplate="FER2013 %{y}, FERPlus %{x}: "
                        "%{customdata:,} images (%{z:.1%} of the row)<extra></extra>")
     st.plotly_chart(heat, width="stretch", key="data_agreement_chart")

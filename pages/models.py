@@ -10,6 +10,7 @@ import streamlit as st
 from app.state import current_model_path
 from app.text import escape_markdown
 from core.data.fer2013 import SPLITS
+from core.evaluation.card_metrics import card_accuracy
 from core.evaluation.report import confusion_image, read_card, read_report, split_summary
 from core.inference.catalog import CheckpointEntry, list_checkpoints
 
@@ -18,11 +19,17 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
     """Accuracy and ECE per split and the confusion matrices, or a button that evaluates the checkpoint."""
     report = read_report(entry.path)
     if report is None:
+        from_card = card_accuracy(entry.path)
+        if from_card is not None:  # shipped and int8 checkpoints carry their full results in their card
+            st.dataframe(from_card, hide_index=True, column_config={
+                name: st.column_config.NumberColumn(format="percent") for name in from_card.columns if name != "split"})
+            st.caption("Accuracy from the model card (evaluated on the full FER2013 import).")
+            return
         recorded = ", ".join(f"{split} {value:.1%}" for split, value in
                              (("PublicTest", entry.public_accuracy), ("PrivateTest", entry.private_accuracy))
                              if value is not None)
-        st.caption("No evaluation report yet (`python -m core evaluate` writes one)."
-                   + (f" Recorded at training: {recorded}." if recorded else ""))
+        st.caption(("Accuracy recorded at training: " + recorded + ". " if recorded else "No evaluation yet. ")
+                   + "`python -m core evaluate` (or the button) evaluates it on every split.")
         if st.button("Evaluate on all splits", key=f"models_evaluate_{key}"):
             # lazy: torch, only once someone evaluates
             from core.evaluation.report import write_report

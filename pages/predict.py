@@ -56,21 +56,25 @@ recorded = predictor.preprocessing.tta  # the default everywhere (studio, Gradio
 tta = st.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(recorded),
                    format_func=lambda mode: f"{mode} (the model's own)" if mode == recorded else mode,
                    help="flip: also classify the mirrored face; tencrop: also five crops and their mirrors")
+# one container whether or not an input is shown: the elements after it (the live webcam's component) keep their
+# place in the page, so an upload does not remount the live control
+result_area = st.container(key="predict_result")
 if shown is not None:
     try:
         image = open_image(inputs[shown])
         result = predictor.predict(image, whole=True if whole else None, tta=tta)
     except DataError as exc:  # open_image names every problem (empty, not an image, truncated, too large)
-        st.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
-        st.stop()
-    other = {"upload": "webcam snapshot", "snapshot": "upload"}[shown]
-    st.caption(f"Showing the {'uploaded image' if shown == 'upload' else 'webcam snapshot'}: the latest input "
-               f"(a new {other} replaces it).")
-    left, right = st.columns(2)
-    left.image(annotate(image, result), caption=result.message, width="stretch")
-    right.markdown(summary(result))
-    if result.faces:
-        right.plotly_chart(faces_chart(result), width="stretch", key="predict_chart")
+        result_area.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
+        result = None
+    if result is not None:
+        other = {"upload": "webcam snapshot", "snapshot": "upload"}[shown]
+        result_area.caption(f"Showing the {'uploaded image' if shown == 'upload' else 'webcam snapshot'}: the latest "
+                            f"input (a new {other} replaces it).")
+        left, right = result_area.columns(2)
+        left.image(annotate(image, result), caption=result.message, width="stretch")
+        right.markdown(summary(result))
+        if result.faces:
+            right.plotly_chart(faces_chart(result), width="stretch", key="predict_chart")
 
 st.divider()
 live_section(current_model_path(), tta)

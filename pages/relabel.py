@@ -15,7 +15,7 @@ from core.data.classes import ALL_CLASSES
 from core.data.fer2013 import SPLITS
 from core.errors import DataError
 from core.labels.annotators import annotator_summary
-from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.exports import export_label_zip
 from core.labels.queue import BENCHMARK_REASON, BENCHMARK_SPLIT, disputed_queue, queue_explanation, vote_counts
 from core.labels.relabels import NOT_A_FACE, RelabelStore
 from core.labels.session import RelabelSession
@@ -119,18 +119,18 @@ with st.expander("History and exports"):
         column: st.column_config.NumberColumn(format="percent") for column in ("agrees with FERPlus",
                                                                                 "agrees with others")})
     everyone = st.checkbox("Show every annotator", value=False)
-    st.dataframe(store.history(annotator=None if everyone else who), hide_index=True, width="stretch")
+    st.dataframe(store.actions(annotator=None if everyone else who), hide_index=True, width="stretch")
     disagreements = store.disagreements()
     if not disagreements.empty:
         st.caption("Images that two annotators labelled differently:")
         st.dataframe(disagreements, hide_index=True, width="stretch")
-    if st.button("Export current labels (FER2013 and FERPlus formats)", key="relabel_export"):
+    if st.button("Export current labels (FER2013 and FERPlus formats, one zip)", key="relabel_export"):
         try:
             exports = contained_path(data_dir() / "exports", [data_dir()])  # a symlink there cannot lead elsewhere
-        except DataError as exc:
+            st.session_state.relabel_export_zip = export_label_zip(dataset, exports, store)
+        except (DataError, ValueError, OSError) as exc:
             st.error(f"Not exported: {escape_markdown(exc)}")
-            st.stop()
-        exports.mkdir(parents=True, exist_ok=True)
-        for path in (export_fer2013_csv(dataset, exports / "fer2013_relabeled.csv", store),
-                     export_ferplus_csv(dataset, exports / "fer2013new_relabeled.csv", store)):
-            st.download_button(f"Download {path.name}", path.read_bytes(), file_name=path.name)
+    if st.session_state.get("relabel_export_zip"):  # stays after a download (no rerun) and across key presses
+        archive = st.session_state.relabel_export_zip
+        st.download_button(f"Download {archive.name} (both csv files)", archive.read_bytes, file_name=archive.name,
+                           mime="application/zip", on_click="ignore", key="relabel_download")  # read on click

@@ -83,7 +83,8 @@ def test_train_a_tiny_run_and_see_its_curve(studio, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1400})
     page.goto(f"{url}/train")
     page.get_by_text("Start training").wait_for(timeout=90_000)
-    for label, value in (("Epochs", "3"), ("Batch size", "8"), ("Max steps per epoch", "2")):
+    page.get_by_text("Advanced").click()  # batch size and steps per epoch are advanced options
+    for label, value in (("Epochs", "3"), ("Batch size", "8"), ("Steps per epoch at most (0: whole epochs)", "2")):
         field = page.get_by_role("spinbutton", name=label, exact=True)
         field.fill(value)
         field.press("Tab")

@@ -68,3 +68,11 @@ def test_consensus_shares_sum_to_one():
     votes = np.array([[10] + [0] * 9, [6, 4] + [0] * 8, [4, 4, 2] + [0] * 7, [0] * 9 + [10]])
     shares = consensus_shares(votes)
     assert shares == {"unanimous": 0.25, "majority": 0.25, "no majority": 0.5}
+
+
+def test_majority_outcome_names_what_the_majority_rule_drops():
+    from core.data.ferplus import majority_outcome
+
+    votes = np.array([[0] * 9 + [10], [5, 5, 0, 0, 0, 0, 0, 0, 0, 0], [0, 6, 0, 0, 0, 0, 0, 0, 2, 2],
+                      [0] * 8 + [7, 3], [0] * 10])
+    assert majority_outcome(votes).tolist() == ["not a face", "", "happy", "unknown", ""]

@@ -17,7 +17,7 @@ from core.data.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.data.dataset import FerDataset, build_fer2013_dataset
 from core.data.fer2013 import read_fer2013
 from core.data.ferplus import read_ferplus
-from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.exports import export_fer2013_csv, export_ferplus_csv, export_label_zip
 from core.labels.relabels import NOT_A_FACE, RelabelStore, relabeled_dataset
 from core.paths import REPO_ROOT
 
@@ -254,3 +254,52 @@ def test_committed_events_survive_kill_9(store):
     survivors = set(RelabelStore(store.path).history(annotator="doomed")["id"])
     assert set(committed) <= survivors
     store.relabel("after", "sad", "alice")  # the file is still writable after the crash
+
+
+def test_a_bulk_label_is_one_batch_undone_as_one_step_and_listed_as_one_action(store):
+    store.relabel("solo", "sad", "alice")
+    batch = store.relabel_many(["a", "b", "c", "a"], "happy", "alice", old_labels={"a": "angry"})
+    assert store.current_labels() == {"solo": "sad", "a": "happy", "b": "happy", "c": "happy"}
+    history = store.history()
+    assert history["batch"].fillna(0).tolist() == [batch] * 3 + [0]
+    assert history["old_label"].fillna("").tolist()[:3] == ["", "", "angry"]  # c and b had no label, a was given
+    actions = store.actions()
+    assert actions["image_id"].tolist() == ["3 images", "solo"] and actions["images"].tolist() == [3, 1]
+    store.relabel("b", "fear", "bob")  # another annotator's later label stays
+    undone = store.undo("alice")
+    assert undone["count"] == 3 and store.current_labels() == {"solo": "sad", "b": "fear"}
+    assert store.actions(annotator="alice")["kind"].tolist() == ["undo", "label", "label"]
+    assert store.undo("alice")["image_id"] == "solo" and store.relabel_many(["x"], "sad", "alice") == batch + 1
+
+
+def test_a_bulk_label_refuses_nothing_and_bad_labels(store):
+    with pytest.raises(ValueError, match="at least one"):
+        store.relabel_many([], "happy", "alice")
+    with pytest.raises(ValueError, match="unknown class"):
+        store.relabel_many(["a"], "glee", "alice")
+    assert store.count() == 0
+
+
+def test_a_store_from_before_batches_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, "
+                    "old_label TEXT, new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, undoes INTEGER)")
+        old.execute("INSERT INTO events (image_id, new_label, annotator, time, kind) VALUES ('a', 'sad', 'x', 't', "
+                    "'label')")
+    store = RelabelStore(path)
+    store.relabel_many(["b"], "happy", "x")
+    assert store.current_labels() == {"a": "sad", "b": "happy"} and store.undo("x")["count"] == 1
+
+
+def test_the_label_zip_holds_both_exports(tmp_path, small_csvs):
+    import zipfile
+
+    fer_path, plus_path, _ = small_csvs
+    dataset = build_fer2013_dataset(fer_path, plus_path)
+    archive = export_label_zip(dataset, tmp_path / "exports", {"fer0000002": "happy"})
+    with zipfile.ZipFile(archive) as opened:
+        assert opened.namelist() == ["fer2013_relabeled.csv", "fer2013new_relabeled.csv"]
+        assert opened.read("fer2013_relabeled.csv") == (tmp_path / "exports" / "fer2013_relabeled.csv").read_bytes()

@@ -14,6 +14,7 @@ FERPLUS_VOTE_COLUMNS: tuple[str, ...] = (
 )
 FERPLUS_CLASSES: tuple[str, ...] = ("neutral", "happy", "surprise", "sad", "angry", "disgust", "fear", "contempt")
 ALL_CLASSES: tuple[str, ...] = FER2013_CLASSES + ("contempt",)
+NOT_A_FACE_TEXT = "not a face"  # how people read FERPlus's NF column and the not-a-face label
 
 CLASS_SETS: dict[str, tuple[str, ...]] = {
     "fer7": FER2013_CLASSES,
@@ -42,6 +43,11 @@ def canonical_class(name: str) -> str:
         raise ValueError(f"unknown class {name!r}; known classes: {', '.join(ALL_CLASSES)} "
                          f"(synonyms: {', '.join(sorted(SYNONYMS))})")
     return key
+
+
+def vote_column_name(column: str) -> str:
+    """A FERPlus vote column as the studio words it: `happiness` is happy, `NF` is not a face."""
+    return {"NF": NOT_A_FACE_TEXT, "unknown": "unknown"}.get(column) or canonical_class(column)
 
 
 def resolve_classes(spec: str | Iterable[str]) -> tuple[str, ...]:

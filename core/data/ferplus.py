@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
+from core.data.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS, vote_column_name
 from core.errors import DataError
 from core.data.fer2013 import SPLITS, parse_codes, read_csv_columns
 
@@ -54,6 +54,16 @@ def majority_labels(votes: np.ndarray) -> np.ndarray:
     winner = kept.argmax(axis=1)
     has_majority = kept.max(axis=1) > 0.5 * kept.sum(axis=1)
     return np.where(has_majority & (winner < N_EMOTIONS), winner, -1)
+
+
+def majority_outcome(votes: np.ndarray) -> np.ndarray:
+    """Each row's winner under the same rule, with unknown and NF kept: a class name, "unknown", "not a face", or
+    "" where no column has a majority (what a page shows for the images `majority_labels` drops)."""
+    votes = np.atleast_2d(votes)
+    kept = np.where(votes > 1, votes, 0).astype(np.float64)
+    names = np.array([vote_column_name(c) for c in FERPLUS_VOTE_COLUMNS] + [""])
+    has_majority = kept.max(axis=1) > 0.5 * kept.sum(axis=1)
+    return names[np.where(has_majority, kept.argmax(axis=1), len(FERPLUS_VOTE_COLUMNS))]
 
 
 def vote_distribution(votes: np.ndarray) -> np.ndarray:

@@ -61,8 +61,18 @@ def device_turn(run: Path, queue: str, stop: threading.Event):
     yield False
 
 
-def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
-    """An on_step callback that writes progress and an ETA (none once a stop was asked) to status.json."""
+def final_evaluation_seconds(record: dict, config: TrainConfig) -> float:
+    """The evaluation after training, estimated from an epoch's PublicTest evaluation: every split's images, each
+    in as many views as the checkpoint's test-time augmentation."""
+    from core.data.preprocessing import tta_views  # lazy, as the other imports that may bring torch: after SIGTERM
+
+    per_image = record.get("eval_seconds_per_image") or 0.0
+    return per_image * record.get("images", 0) * len(tta_views(config.input_size or 48, config.tta))
+
+
+def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event, final: dict[str, float]):
+    """An on_step callback that writes progress and an ETA to status.json: the training left plus the final
+    evaluation (`final["seconds"]`, once an epoch measured it); none once a stop was asked."""
     eta = Eta()
 
     def report(record: dict) -> None:
@@ -70,6 +80,8 @@ def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event):
         progress = eta.report(done, config.epochs * record["steps"])
         if stop.is_set():
             progress["eta_seconds"] = None
+        elif progress["eta_seconds"] is not None:
+            progress["eta_seconds"] = round(progress["eta_seconds"] + final.get("seconds", 0))
         update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], loss=record["loss"],
                       **progress)
     return report
@@ -88,15 +100,17 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
         print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
     update_status(run, state=RUNNING, phase=TRAINING, started=time.time(), reason=None)
     dataset = training_data(config)
-    stopped = False
-    for record in fit(config, run, dataset=dataset, on_step=progress_reporter(run, config, stop),
+    stopped, final = False, {}
+    for record in fit(config, run, dataset=dataset, on_step=progress_reporter(run, config, stop, final),
                       should_stop=stop.is_set, resume=resume):
         print(f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
               f"PublicTest acc {record['public_accuracy']}", flush=True)
         stopped = record["stopped"]
+        final["seconds"] = final_evaluation_seconds(record, config)
     if stopped:
         return STOPPED
-    update_status(run, phase=HELDOUT if config.folds else EVALUATING, eta_seconds=None)
+    update_status(run, phase=HELDOUT if config.folds else EVALUATING,
+                  eta_seconds=None if config.folds else round(final.get("seconds", 0)) or None)
     if config.folds:  # cross-validation: the held-out fold's probabilities are the result
         write_heldout(run, config, dataset)
         return FINISHED

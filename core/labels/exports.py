@@ -65,3 +65,24 @@ def pixel_strings(images: Iterable[np.ndarray]) -> Iterator[str]:
     """FER2013's space-separated pixels, one face at a time, so a full export never holds every string at once."""
     for face in images:
         yield " ".join(PIXEL_TEXT[np.asarray(face, dtype=np.uint8).ravel()])
+
+
+def export_label_zip(dataset: FerDataset, folder: str | Path,
+                     relabels: Mapping[str, str] | RelabelStore | None = None) -> Path:
+    """Both exports in one zip, `folder/labels_relabeled.zip` (fer2013_relabeled.csv, and fer2013new_relabeled.csv
+    when the data set has FERPlus votes): one download yields every file."""
+    import zipfile
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    current = resolve_relabels(relabels)  # read once: both files show the same moment
+    files = [export_fer2013_csv(dataset, folder / "fer2013_relabeled.csv", current)]
+    if dataset.has_ferplus:
+        files.append(export_ferplus_csv(dataset, folder / "fer2013new_relabeled.csv", current))
+
+    def write(handle) -> None:
+        with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for file in files:
+                archive.write(file, arcname=file.name)
+
+    return write_atomically(folder / "labels_relabeled.zip", write, binary=True)

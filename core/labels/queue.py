@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import pandas as pd
 
-from core.data.classes import ALL_CLASSES, canonical_class
+from core.data.classes import ALL_CLASSES, canonical_class, vote_column_name
 from core.data.dataset import VOTE_COLUMNS, FerDataset
 from core.data.filters import LabelQuality
 
@@ -118,8 +118,7 @@ def vote_counts(dataset: FerDataset, row: int) -> dict[str, int]:
 
 def vote_name(column: str) -> str:
     """A FERPlus vote column ("votes_happiness") as the class name the keys use ("happy")."""
-    name = column.removeprefix("votes_")
-    return {"NF": "not a face", "unknown": "unknown"}.get(name) or canonical_class(name)
+    return vote_column_name(column.removeprefix("votes_"))
 
 
 def ferplus_terms(dataset: FerDataset) -> dict[str, np.ndarray]:

@@ -63,7 +63,9 @@ class RelabelSession:
         self.done.pop(image_id, None)
         if image_id in self.positions:
             self.position = self.positions[image_id]
-        self.message = f"Undid {image_id} → {shown(event['new_label'])}"
+        count = event.get("count", 1)
+        self.message = (f"Undid {image_id} → {shown(event['new_label'])}" if count == 1
+                        else f"Undid a bulk label of {count} images → {shown(event['new_label'])}")
 
 
 def shown(label: str | None) -> str:

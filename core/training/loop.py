@@ -228,8 +228,11 @@ def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_mai
 def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state) -> dict:
     """Score PublicTest, step per-epoch schedules, track the best epoch; return the epoch record."""
     # without TTA: a quicker number per epoch; evaluate applies the recorded TTA afterwards
+    began = time.perf_counter()
     public = evaluate(model, splits["PublicTest"], preprocessing.with_tta("none")) if "PublicTest" in splits \
         else None
+    # seconds per image and view of an evaluation: the worker's ETA scales it to the final evaluation of every split
+    per_image = (time.perf_counter() - began) / len(splits["PublicTest"]) if public else None
     score = public["accuracy"] if public else result["accuracy"]  # no PublicTest: select on training
     if not result["stopped"]:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -243,7 +246,8 @@ def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer,
     return {"kind": "epoch", "epoch": epoch, "train_loss": result["loss"], "train_accuracy": result["accuracy"],
             "public_loss": public["loss"] if public else None, "public_accuracy": public["accuracy"] if public else None,
             "lr": result["lr"], "seconds": result["seconds"], "best": improved,
-            "stopped": result["stopped"], "step": result["steps"], "steps": result["of"]}
+            "stopped": result["stopped"], "step": result["steps"], "steps": result["of"],
+            "eval_seconds_per_image": per_image, "images": sum(len(split) for split in splits.values())}
 
 
 def save_epoch(run, model, config, classes, preprocessing, record, optimizer, scheduler, generator, state) -> None:
