@@ -6,6 +6,7 @@ model's probabilities, which come from the predictions job's cache, never from r
 import numpy as np
 import streamlit as st
 
+from app.audit_state import current_audit, selected_rows, show_group
 from app.charts import probabilities_chart, votes_chart
 from app.predictions import predictions_panel
 from app.state import (current_dataset, current_label_quality, current_model_path, current_model_probabilities,
@@ -13,6 +14,7 @@ from app.state import (current_dataset, current_label_quality, current_model_pat
 from app.url_state import keep, restore
 from core.data.classes import ALL_CLASSES
 from core.data.fer2013 import SPLITS
+from core.audit.problems import PROBLEM_NAMES
 from core.data.filters import ImageFilter, filter_rows, page, worst_labels_first
 
 PER_PAGE, COLUMNS = 48, 8
@@ -29,9 +31,10 @@ predictor, model = current_predictor(), current_model_probabilities()  # the cac
 labels = sorted(set(dataset.meta["label"]) - {""})
 defaults = {"browse_predictions": False, "browse_splits": [], "browse_labels": [], "browse_ferplus": [],
             "browse_disagree": False, "browse_agreement": (0.0, 1.0), "browse_notface": 0, "browse_predicted": [],
-            "browse_confidence": (0.0, 1.0), "browse_issues": False, "browse_quality": 1.0, "browse_worst": False}
+            "browse_confidence": (0.0, 1.0), "browse_issues": False, "browse_quality": 1.0, "browse_worst": False,
+            "browse_copies": False, "browse_conflicts": False, "browse_problems": []}
 options = {"browse_splits": SPLITS, "browse_labels": labels, "browse_ferplus": ALL_CLASSES + ("",),
-           "browse_predicted": predictor.classes if predictor else []}
+           "browse_predicted": predictor.classes if predictor else [], "browse_problems": PROBLEM_NAMES}
 for key, default in defaults.items():
     restore(key, default, options.get(key))
 probabilities = None
@@ -60,10 +63,19 @@ with st.expander("Filters", expanded=True):
         issues_only=right.checkbox("Only labels flagged as wrong", key="browse_issues") if quality else False,
         max_quality=right.slider("Label quality at most", 0.0, 1.0, key="browse_quality") if quality else 1.0)
     worst_first = quality is not None and right.checkbox("Worst labels first", key="browse_worst")
+    audited = current_audit()
+    if audited is not None:
+        spec.duplicates_only = left.checkbox("Only images with a near copy", key="browse_copies")
+        spec.conflicting_copies_only = middle.checkbox("Only copies whose labels conflict", key="browse_conflicts")
+        spec.problems = tuple(right.multiselect("Image problems", PROBLEM_NAMES, key="browse_problems"))
+    spec.rows = selected_rows()
+    if spec.rows:
+        st.caption(f"Showing the {len(spec.rows):,} faces selected on the map (remove `rows` from the URL for all).")
     if quality is None:
         right.caption("Label quality appears here once `python -m core label-issues --compute` has run "
                       "(it ships for the full FER2013 import).")
-rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None, quality)
+rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None, quality,
+                   audited and audited[1])
 rows = worst_labels_first(rows, quality) if worst_first else rows
 pages = max(1, -(-len(rows) // PER_PAGE))
 restore("browse_page", 1, bounds=(1, pages))
@@ -105,6 +117,11 @@ def open_face(row: int) -> None:
                       "filters).")
 
 
+@st.dialog("Duplicate group", width="large")
+def open_group(group: int) -> None:
+    show_group(dataset, audited[0], group)
+
+
 st.html(NARROW_GRID_CSS)
 with st.container(key="browse_grid"):
     for start in range(0, len(shown), COLUMNS):
@@ -112,3 +129,7 @@ with st.container(key="browse_grid"):
             cell.image(np.asarray(dataset.images[row]), caption=caption(int(row)), width="stretch")
             if cell.button("open", key=f"open-{row}", width="stretch", help=f"Image #{row}, large, with its votes"):
                 open_face(int(row))
+            group = -1 if audited is None else int(audited[1].group[row])
+            if group >= 0 and cell.button("copies", key=f"group-{row}", width="stretch",
+                                          help=f"Image #{row}'s duplicate group, side by side"):
+                open_group(group)

@@ -7,8 +7,18 @@ from core.audit.duplicates import NO_GROUP, group_ids
 from core.audit.report import AuditSettings, load_audit, run_audit, save_audit
 from core.cli.main import main
 from core.data.store import save_dataset
-from tests.audit_data import (BLANK, DARK, EXACT_PRIVATE, EXACT_TRAIN, INSIDE_A, INSIDE_B, NEAR_PUBLIC, NEAR_TRAIN,
-                              NOT_A_FACE, write_planted)
+from tests.audit_data import (
+    BLANK,
+    DARK,
+    EXACT_PRIVATE,
+    EXACT_TRAIN,
+    INSIDE_A,
+    INSIDE_B,
+    NEAR_PUBLIC,
+    NEAR_TRAIN,
+    NOT_A_FACE,
+    write_planted,
+)
 
 
 @pytest.fixture

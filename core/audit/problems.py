@@ -14,6 +14,7 @@ from core.data.dataset import FerDataset
 from core.progress import Track, no_progress
 
 PROBLEMS = ("uniform", "dark", "bright", "low_information", "not_a_face")
+PROBLEM_NAMES = tuple(name.replace("_", " ") for name in PROBLEMS)  # as the studio shows them
 UNIFORM_STD = 4.0  # gray levels: below this the image is one flat tone
 DARK_MEAN, BRIGHT_MEAN = 20.0, 235.0
 LOW_ENTROPY_BITS = 4.0  # a face photo uses far more of the 256 gray levels
