@@ -48,6 +48,7 @@ def write_planted(folder: Path):
     emotions = [i % 7 for i in range(len(faces))]
     emotions[EXACT_PRIVATE] = (emotions[EXACT_TRAIN] + 1) % 7  # the copy carries another label
     emotions[INSIDE_B] = emotions[INSIDE_A]
+    emotions[NEAR_PUBLIC] = emotions[NEAR_TRAIN]
     votes = [[8, 2, 0, 0, 0, 0, 0, 0, 0, 0] for _ in faces]
     votes[NOT_A_FACE] = [0] * 9 + [10]
     fer = write_fer2013(folder / "fer2013.csv", faces, emotions, usage)
