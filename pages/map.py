@@ -17,6 +17,20 @@ COLOURS = ("FER2013 label", "FERPlus majority", "FER2013 and FERPlus disagree", 
 
 dataset, checkpoint = current_dataset(), current_model_path()
 st.title("Map")
+with st.expander("Data audit: duplicates, leaks, image problems", expanded=current_audit() is None):
+    found = current_audit()
+    if found is None:
+        st.caption("The audit finds exact and near copies, test images with a copy in Training and broken images; "
+                   "Browse and Relabel then filter and rank by them (`python -m core audit` does the same).")
+    else:
+        summary = found[0].summary
+        duplicates, leaks = summary["duplicates"], summary["leaks"]
+        columns = st.columns(4)
+        columns[0].metric("Exact copies", f"{duplicates['exact']['extra_copies']:,}")
+        columns[1].metric("Near-duplicate groups", f"{duplicates['near']['groups']:,}")
+        columns[2].metric("Test images leaked from Training", f"{sum(leaks.values()):,}")
+        columns[3].metric("Image problems", f"{summary['problems']['any']:,}")
+    job_panel(dataset, "audit", None, "Run the audit" if found is None else "Run the audit again", "audit")
 if checkpoint is None or checkpoint.suffix != ".pt":
     st.info("The map needs a .pt model: choose one in the sidebar.")
     st.stop()

@@ -69,7 +69,8 @@ def test_map_page_draws_every_face_coloured_by_label(audited):
 def test_map_page_offers_the_job_when_the_map_is_missing(audited):
     map_cache_path(load_dataset(), audited).unlink()
     app = open_page("map.py", model=str(audited))
-    assert [b.label for b in app.button] == ["Compute the map"]
+    assert [b.label for b in app.button] == ["Run the audit again", "Compute the map"]
+    assert [m.value for m in app.metric] == ["2", "3", "2", "3"]
 
 
 @pytest.mark.slow
