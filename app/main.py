@@ -20,6 +20,7 @@ navigation = st.navigation([
     st.Page(PAGES / "data.py", title="Data", icon=":material/dataset:", default=True),
     st.Page(PAGES / "browse.py", title="Browse", icon=":material/grid_view:"),
     st.Page(PAGES / "relabel.py", title="Relabel", icon=":material/label:"),
+    st.Page(PAGES / "map.py", title="Map", icon=":material/scatter_plot:"),
     st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:"),
     st.Page(PAGES / "predict.py", title="Predict", icon=":material/face:"),
     st.Page(PAGES / "models.py", title="Models", icon=":material/account_tree:"),

@@ -9,6 +9,8 @@ import streamlit as st
 
 from app.bulk_label import bulk_bar, pick_box
 from app.face_dialog import open_face
+from app.audit_state import current_audit, selected_rows, show_group
+from app.charts import probabilities_chart, votes_chart
 from app.predictions import predictions_panel
 from app.state import (annotator, current_dataset, current_label_quality, current_model_path,
                        current_model_probabilities, current_predictor)
@@ -16,6 +18,7 @@ from app.url_state import keep, restore
 from core.data.classes import ALL_CLASSES
 from core.data.dataset import VOTE_COLUMNS
 from core.data.fer2013 import SPLITS
+from core.audit.problems import PROBLEM_NAMES
 from core.data.ferplus import majority_outcome
 from core.data.filters import ImageFilter, filter_rows, page, worst_labels_first
 from core.labels.relabels import RelabelStore
@@ -35,9 +38,10 @@ predictor, model = current_predictor(), current_model_probabilities()  # the cac
 labels = sorted(set(dataset.meta["label"]) - {""})
 defaults = {"browse_predictions": False, "browse_splits": [], "browse_labels": [], "browse_ferplus": [],
             "browse_disagree": False, "browse_agreement": (0.0, 1.0), "browse_notface": 0, "browse_predicted": [],
-            "browse_confidence": (0.0, 1.0), "browse_issues": False, "browse_quality": 1.0, "browse_worst": False}
+            "browse_confidence": (0.0, 1.0), "browse_issues": False, "browse_quality": 1.0, "browse_worst": False,
+            "browse_copies": False, "browse_conflicts": False, "browse_problems": []}
 options = {"browse_splits": SPLITS, "browse_labels": labels, "browse_ferplus": ALL_CLASSES + ("",),
-           "browse_predicted": predictor.classes if predictor else []}
+           "browse_predicted": predictor.classes if predictor else [], "browse_problems": PROBLEM_NAMES}
 bounds = {"browse_agreement": (0.0, 1.0), "browse_notface": (0, 10), "browse_confidence": (0.0, 1.0),
           "browse_quality": (0.0, 1.0)}  # the sliders' ranges: a value off them is dropped
 for key, default in defaults.items():
@@ -68,10 +72,19 @@ with st.expander("Filters", expanded=True):
         issues_only=right.checkbox("Only labels flagged as wrong", key="browse_issues") if quality else False,
         max_quality=right.slider("Label quality at most", 0.0, 1.0, key="browse_quality") if quality else 1.0)
     worst_first = quality is not None and right.checkbox("Worst labels first", key="browse_worst")
+    audited = current_audit()
+    if audited is not None:
+        spec.duplicates_only = left.checkbox("Only images with a near copy", key="browse_copies")
+        spec.conflicting_copies_only = middle.checkbox("Only copies whose labels conflict", key="browse_conflicts")
+        spec.problems = tuple(right.multiselect("Image problems", PROBLEM_NAMES, key="browse_problems"))
+    spec.rows = selected_rows()
+    if spec.rows:
+        st.caption(f"Showing the {len(spec.rows):,} faces selected on the map (remove `rows` from the URL for all).")
     if quality is None:
         right.caption("Label quality appears here once `python -m core label-issues --compute` has run "
                       "(it ships for the full FER2013 import).")
-rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None, quality)
+rows = filter_rows(dataset, spec, probabilities, predictor.classes if predictor else None, quality,
+                   audited and audited[1])
 rows = worst_labels_first(rows, quality) if worst_first else rows
 pages = max(1, -(-len(rows) // PER_PAGE))
 restore("browse_page", 1, bounds=(1, pages), clamp=True)
@@ -103,6 +116,11 @@ def set_page(number: int) -> None:
     st.session_state.browse_page = min(max(number, 1), pages)
 
 
+@st.dialog("Duplicate group", width="large")
+def open_group(group: int) -> None:
+    show_group(dataset, audited[0], group)
+
+
 bulk_bar(dataset, store, shown, who, relabels)
 face_args = (dataset, caption, model, predictor is not None, who)
 st.html(NARROW_GRID_CSS)
@@ -113,6 +131,10 @@ with st.container(key="browse_grid"):
             pick_box(cell, int(row))  # stacked, not nested columns: the phone layout wraps the grid's columns
             if cell.button("open", key=f"open-{row}", width="stretch", help=f"Image #{row}, large, with its votes"):
                 open_face(rows, (number - 1) * PER_PAGE + start + offset, *face_args)
+            group = -1 if audited is None else int(audited[1].group[row])
+            if group >= 0 and cell.button("copies", key=f"group-{row}", width="stretch",
+                                          help=f"Image #{row}'s duplicate group, side by side"):
+                open_group(group)
 pager = st.container(horizontal=True, vertical_alignment="center", key="browse_pager_bottom")
 pager.button("previous page", key="browse_page_back", on_click=set_page, args=(number - 1,), disabled=number == 1)
 pager.caption(f"page {number:,} of {pages:,}")

@@ -7,6 +7,7 @@ import html
 
 import streamlit as st
 
+from app.audit_state import current_audit_flags
 from app.charts import bars_html, face_html
 from app.predictions import predictions_panel
 from app.state import annotator, current_dataset, current_issues, current_model_path, current_model_probabilities
@@ -32,10 +33,12 @@ splits = st.sidebar.multiselect("Splits to relabel", SPLITS, [s for s in SPLITS 
                                 key="relabel_splits")
 st.sidebar.caption(BENCHMARK_REASON)
 use_model = model is not None and st.toggle("Let the model's disagreement raise images in the queue")
-key = (str(dataset.info.get("created")), who, tuple(splits), use_model, issues is not None)
+key = (str(dataset.info.get("created")), who, tuple(splits), use_model, issues is not None,
+       current_audit_flags() is not None)
 if st.session_state.get("relabel_key") != key:
     queue = disputed_queue(dataset, store.current_labels(), *(model if use_model else (None, None)),
-                           include_done=False, issues=issues, splits=splits, disputed_only=True)
+                           include_done=False, issues=issues, splits=splits, disputed_only=True,
+                           audit=current_audit_flags())
     st.session_state.relabel_session, st.session_state.relabel_key = RelabelSession(queue, store, who), key
 session: RelabelSession = st.session_state.relabel_session
 st.caption(f"Recording as **{escape_markdown(who)}**")

@@ -20,7 +20,7 @@ LAYERS = (
     ("ground", ("core",)),  # core/*.py: paths, files, processes, progress, job_status, device, options, run_folder
     ("data", ("core.data",)),
     ("models", ("core.models",)),
-    ("work", ("core.training", "core.inference", "core.evaluation", "core.labels", "core.export")),
+    ("work", ("core.training", "core.inference", "core.evaluation", "core.labels", "core.export", "core.audit")),
     ("jobs", ("core.jobs",)),
     ("cli", ("core.cli", "core.__main__")),
     ("app", ("app",)),

@@ -11,6 +11,7 @@ from core.cli.bounds import int_in
 from core.cli.predict import add_predict_commands
 from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
+from core.cli.audit import add_audit_commands
 from core.cli.users import add_user_commands
 from core.cli.web import add_web_commands
 from core.errors import DataError, OptionError
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_web_commands(commands)
     add_label_commands(commands)
     add_user_commands(commands)
+    add_audit_commands(commands)
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR)

@@ -110,8 +110,17 @@ def launch_distributed(args: argparse.Namespace, out: Path) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    dataset = None
+    if args.exclude_leaks:
+        from core.audit.leak_free import leak_free
+        from core.training.tensors import load_training_dataset
+
+        dataset, left_out = leak_free(load_training_dataset(str(args.data_path) if args.data_path else None),
+                                      args.audit)
+        if not args.json:
+            print(f"left out {left_out:,} test images with a copy in Training (python -m core audit)")
     return report(args.checkpoint, [args.split] if args.split else list(SPLITS), args.tta, args.data_path,
-                  args.out, as_json=args.json, labels=args.label_source)
+                  args.out, as_json=args.json, labels=args.label_source, dataset=dataset)
 
 
 def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
@@ -204,5 +213,9 @@ def add_train_commands(commands) -> None:
     p.add_argument("--labels", "--label-source", dest="label_source", choices=LABEL_SOURCES,
                    help="score on these labels of the same images instead of the checkpoint's own (e.g. ferplus: "
                    "the FERPlus majority; images labelled outside the model's classes are left out)")
+    p.add_argument("--exclude-leaks", action="store_true", help="score only test images without a copy (exact or "
+                   "near) in Training, as `python -m core audit` finds them")
+    p.add_argument("--audit", type=Path, help="with --exclude-leaks: the audit folder to read (default: the data "
+                   "set's, or one run now)")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=cmd_evaluate)

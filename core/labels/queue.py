@@ -2,7 +2,8 @@
 
 The score adds up independent signs of a wrong label, each between 0 and 1: FER2013 and the FERPlus majority
 disagree; the FERPlus annotators split their votes; FERPlus annotators voted "not a face"; confident learning gave
-the label a low quality (`core.labels.issues`); a model confidently predicts another class than the current label.
+the label a low quality (`core.labels.issues`); a model confidently predicts another class than the current label;
+the data audit (`core.audit`) found a copy of the image with another label, or a problem with the image itself.
 `disputed_only` keeps the images with a clear sign (the page's queue), `splits` some splits only. Everything is computed on whole columns, so the full data set
 (35,887 images) is ranked in a fraction of a second.
 """
@@ -15,7 +16,7 @@ import pandas as pd
 
 from core.data.classes import ALL_CLASSES, canonical_class, vote_column_name
 from core.data.dataset import VOTE_COLUMNS, FerDataset
-from core.data.filters import LabelQuality
+from core.data.filters import AuditFlags, LabelQuality
 
 QUEUE_EXPLANATION = (
     "Images are ordered by a dispute score: +1 when the FER2013 label and the FERPlus majority disagree, plus the "
@@ -25,7 +26,7 @@ QUEUE_EXPLANATION = (
 )
 QUEUE_COLUMNS = ("image_id", "row", "split", "label", "original", "relabeled", "ferplus", "agreement", "disagree",
                  "nf_share", "quality", "is_issue", "model_label", "model_confidence", "model_term", "score",
-                 "disputed", "reasons")
+                 "disputed", "copy_conflict", "image_problems", "reasons")
 DISPUTED_AGREEMENT = 0.5  # a FERPlus majority with less than half of the votes is a dispute
 DISPUTED_NOT_A_FACE = 0.5  # as is half of the votes or more saying "not a face"
 BENCHMARK_SPLIT = "PrivateTest"  # the final benchmark: the Relabel page leaves it out unless asked
@@ -48,21 +49,26 @@ def queue_explanation(has_votes: bool, has_quality: bool, has_model: bool = Fals
 def disputed_queue(dataset: FerDataset, current_labels: dict[str, str] | None = None,
                    model_probabilities: np.ndarray | None = None, model_classes: Sequence[str] | None = None,
                    *, include_done: bool = True, issues: pd.DataFrame | None = None,
-                   splits: Collection[str] | None = None, disputed_only: bool = False) -> pd.DataFrame:
+                   splits: Collection[str] | None = None, disputed_only: bool = False,
+                   audit: AuditFlags | None = None) -> pd.DataFrame:
     """All images, most disputed first, already relabeled ones last (or left out with `include_done=False`).
 
     `label` is the current label (the relabel where there is one, else the source's), `original` the source's.
     `model_probabilities` is (N, len(model_classes)), row-aligned with the data set. `issues` is the table of
     `core.labels.issues.load_issues` (row, quality, is_issue, ...): its (1 - quality) adds to the score, so with
     FERPlus votes both count and without votes quality alone orders the queue. `splits` keeps only those splits;
-    `disputed_only` keeps only images with a clear sign of a wrong label (the `disputed` column).
+    `disputed_only` keeps only images with a clear sign of a wrong label (the `disputed` column). `audit` (the data
+    audit's flags) adds 1 for a copy with another label and 1 for an image problem, and both count as clear signs.
     """
     queue = base_frame(dataset, current_labels)
     queue = queue.assign(**ferplus_terms(dataset), **quality_terms(len(queue), issues),
-                         **model_terms(queue["label"].to_numpy(), model_probabilities, model_classes))
+                         **model_terms(queue["label"].to_numpy(), model_probabilities, model_classes),
+                         **audit_terms(len(queue), audit))
     queue["score"] = (queue["disagree"].astype(float) + (1.0 - queue["agreement"]).fillna(0.0)
-                      + queue["nf_share"].fillna(0.0) + (1.0 - queue["quality"]).fillna(0.0) + queue["model_term"])
-    queue["disputed"] = disputed(queue, dataset.has_ferplus or issues is not None or model_probabilities is not None)
+                      + queue["nf_share"].fillna(0.0) + (1.0 - queue["quality"]).fillna(0.0) + queue["model_term"]
+                      + queue["copy_conflict"].astype(float) + (queue["image_problems"] != "").astype(float))
+    queue["disputed"] = disputed(queue, dataset.has_ferplus or issues is not None or model_probabilities is not None
+                                 or audit is not None)
     keep = np.ones(len(queue), dtype=bool) if include_done else ~queue["relabeled"].to_numpy()
     if splits is not None:
         keep &= queue["split"].isin(list(splits)).to_numpy()
@@ -97,7 +103,19 @@ def disputed(queue: pd.DataFrame, has_signs: bool) -> np.ndarray:
             | (queue["agreement"].fillna(1.0).to_numpy() < DISPUTED_AGREEMENT)
             | (queue["nf_share"].fillna(0.0).to_numpy() >= DISPUTED_NOT_A_FACE)
             | queue["is_issue"].to_numpy(dtype=bool)
-            | (queue["model_term"].to_numpy() > 0))
+            | (queue["model_term"].to_numpy() > 0)
+            | queue["copy_conflict"].to_numpy(dtype=bool)
+            | (queue["image_problems"].to_numpy() != ""))
+
+
+def audit_terms(n: int, audit: AuditFlags | None) -> dict[str, np.ndarray]:
+    """Whether each image has a copy with another label, and its image problems ("dark, low information")."""
+    if audit is None:
+        return {"copy_conflict": np.zeros(n, dtype=bool), "image_problems": np.full(n, "", dtype=object)}
+    if len(audit.group) != n:
+        raise ValueError(f"the audit covers {len(audit.group)} images, the data set {n}: run the audit again")
+    problems = np.array([", ".join(name for name in row if name) for row in audit.problem_table], dtype=object)
+    return {"copy_conflict": audit.conflicting_copy.astype(bool), "image_problems": problems}
 
 
 def quality_terms(n: int, issues: pd.DataFrame | None) -> dict[str, np.ndarray]:
@@ -169,7 +187,8 @@ def percent(shares: pd.Series) -> np.ndarray:
 def explain(queue: pd.DataFrame) -> np.ndarray:
     """Short reasons, one per queue row ("FER2013 says sad, FERPlus says neutral; FERPlus agreement 40%; ..."),
     built column-wise so explaining the whole queue costs no more than a few vector operations."""
-    text = {c: queue[c].astype(object).fillna("").to_numpy() for c in ("label", "original", "ferplus", "model_label")}
+    text = {c: queue[c].astype(object).fillna("").to_numpy()
+            for c in ("label", "original", "ferplus", "model_label", "image_problems")}
     flag = {c: queue[c].astype(bool).to_numpy() for c in ("relabeled", "disagree")}
     agreement = pd.to_numeric(queue["agreement"], errors="coerce")
     nf_share = pd.to_numeric(queue["nf_share"], errors="coerce").fillna(0.0).to_numpy()
@@ -183,6 +202,8 @@ def explain(queue: pd.DataFrame) -> np.ndarray:
         np.where(quality.notna().to_numpy(), "label quality " + percent(quality), ""),
         np.where(model_term > 0, "model says " + text["model_label"] + " (" + percent(queue["model_confidence"])
                  + ")", ""),
+        np.where(queue["copy_conflict"].astype(bool).to_numpy(), "a copy of this image has another label", ""),
+        np.where(text["image_problems"] != "", "image problem: " + text["image_problems"], ""),
     ]
     joined = np.full(len(queue), "", dtype=object)
     for part in parts:
