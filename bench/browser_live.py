@@ -86,7 +86,7 @@ def open_page(page, url: str):
 def measure(browser, opener, url: str, seconds: float) -> dict:
     from bench_live import CAPTURE_JS
 
-    page = browser.new_page(viewport={"width": 1280, "height": 1100})
+    page = browser.new_page(viewport={"width": 1600, "height": 1100})
     page.add_init_script(CAPTURE_JS)
     try:
         started = time.monotonic()
