@@ -12,9 +12,10 @@ on an idle machine.
 For each path and face count: the clip is made from the shared photos (tests/fake_camera.py), the server is
 started, Chromium opens the page with the clip as its camera, and the page counts annotated frames drawn
 (requestVideoFrameCallback on the output <video>; new images for the old path) and, from the frame number each
-frame carries, the delay from the camera frame shown to the same frame shown annotated. The in-browser pipeline (bench/browser_live.py: the Gradio app's
-"In your browser" tab through an HTTP-only proxy, as a share link) is measured in the same run. The baseline is the old
-frame-polling path (gr.Image streaming, STREAM_EVERY) measured in the same run. With --pause-trainer a running
+frame carries, the delay from the camera frame shown to the same frame shown annotated. The in-browser pipeline
+(bench/browser_live.py: the Gradio app's "In your browser" tab through an HTTP-only proxy, as a share link) is
+measured in the same run. The baseline is the old frame-polling path (gr.Image streaming, STREAM_EVERY) measured
+in the same run. With --pause-trainer a running
 `core.training.worker` is paused (SIGSTOP, at most 85 s, always resumed) during each timing window.
 """
 from __future__ import annotations

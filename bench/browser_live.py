@@ -132,7 +132,8 @@ def browser_rows(faces_list: list[int], seconds: float, work: Path, checkpoint: 
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
                 try:
-                    for name, opener in (("in your browser (tab)", open_tab), ("in your browser (own page)", open_page)):
+                    pages = (("in your browser (tab)", open_tab), ("in your browser (own page)", open_page))
+                    for name, opener in pages:
                         rows.append((name, n, measure(browser, opener, url, seconds)))
                         print_row(*rows[-1])
                 finally:

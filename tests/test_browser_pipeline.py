@@ -80,7 +80,8 @@ def test_a_share_link_visitor_sees_labelled_frames_and_uploads_none(tmp_path):
         with http_proxy(port) as url, playwright_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
                 "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}", "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
+                f"--use-file-for-fake-video-capture={clip}",
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
             page = browser.new_page(viewport={"width": 1600, "height": 1100})  # every tab in the bar, none in "..."
             page.goto(url)
             page.get_by_role("tab", name="In your browser").click()

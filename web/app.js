@@ -55,11 +55,12 @@
     return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2] > 0.18 ? "#000" : "#fff";
   }
 
-  function labelText(context, number, face, faceWidth, canvasWidth) {
+  function labelText(context, number, face, faceWidth, canvasWidth, alone) {
+    // draw.fitting_text: the longest that fits 1.5 faces; a face alone has no neighbour to cover
     const percent = `${Math.round(100 * face.confidence)}%`;
-    const candidates = [`${number} ${face.label} ${percent}`, `${number} ${face.label}`, `${number}`]; // draw.fitting_text
-    return candidates.find((text, i) => i === candidates.length - 1 ||
-      context.measureText(text).width + 4 <= Math.min(faceWidth * 1.5, canvasWidth));
+    const candidates = [`${number} ${face.label} ${percent}`, `${number} ${face.label}`, `${number}`];
+    const room = alone ? canvasWidth : Math.min(faceWidth * 1.5, canvasWidth);
+    return candidates.find((text, i) => i === candidates.length - 1 || context.measureText(text).width + 4 <= room);
   }
 
   function drawFaces(context, faces, width, height) {
@@ -76,7 +77,7 @@
     });
     faces.forEach((face, i) => { // labels after every box, so no box line crosses a label
       const [x0, y0, x1] = face.box || [0, 0, width - 1];
-      const text = labelText(context, i + 1, face, x1 - x0, width);
+      const text = labelText(context, i + 1, face, x1 - x0, width, faces.length === 1);
       const w = Math.min(width, Math.round(context.measureText(text).width) + 4), h = font + 6;
       const left = Math.min(Math.max(0, Math.round(x0)), width - w);
       const top = Math.min(y0 - h >= 0 ? Math.round(y0) - h : Math.max(0, Math.round(y0)), height - h);

@@ -115,7 +115,8 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve_folder(folder: str | Path, port: int = 0, isolated: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
+def serve_folder(folder: str | Path, port: int = 0,
+                 isolated: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Serve `folder` on 127.0.0.1 (a free port by default) from a daemon thread; returns (server, url).
     `isolated` adds the COOP/COEP headers. Stop it with server.shutdown(). For tests and benchmarks; users can run
     `python -m http.server`."""
