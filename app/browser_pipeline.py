@@ -3,19 +3,22 @@ so a visitor's webcam is analysed by their own browser (MTCNN, eye-aligned crops
 onnxruntime-web) and no frame is uploaded. It needs HTTP only, so it works through a share link, where WebRTC
 (the Live tab) cannot reach the server.
 
-`browser_routes(checkpoint)` exports the page for one model into the data folder (once per model file) and
-returns the route that serves it at BROWSER_PATH with the cross-origin isolation headers (threads in
-onnxruntime-web when the page is opened on its own); `browser_tab()` embeds it. When the export fails, the route
-serves a page that says why.
+`browser_routes(checkpoint)` returns the route that serves the page for one model at BROWSER_PATH with the
+cross-origin isolation headers (threads in onnxruntime-web when the page is opened on its own), exported into the
+data folder on its first request (once per model file: the app's start does not wait for it, nor import torch to
+export a .pt); `browser_tab()` embeds it. When the export fails, the route serves a page that says why.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 from pathlib import Path
 
+import anyio
 from starlette.responses import HTMLResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from app.gradio_import import skip_stub_rewrites
 
@@ -64,17 +67,31 @@ def unavailable_page(reason: str) -> HTMLResponse:
                         f"<p>The in-browser page could not be prepared: {html.escape(reason)}</p>")
 
 
-def browser_routes(checkpoint: Path | None) -> list[Mount | Route]:
-    """The route serving the in-browser page for `checkpoint` (or a page saying why it is not there)."""
-    if checkpoint is None:
-        reason = "no model: train one or start the app with --checkpoint PATH"
-    else:
+class LazySite:
+    """The page for one model as an ASGI app: exported on the first request (in a worker thread), then served."""
+
+    def __init__(self, checkpoint: Path | None):
+        self.checkpoint, self.app = checkpoint, None
+        self.lock = asyncio.Lock()
+
+    def prepare(self):
+        if self.checkpoint is None:
+            return unavailable_page("no model: train one or start the app with --checkpoint PATH")
         try:
-            site = browser_site(Path(checkpoint))
-            return [Mount(BROWSER_PATH, app=IsolatedStaticFiles(directory=site, html=True), name="browser")]
+            return IsolatedStaticFiles(directory=browser_site(Path(self.checkpoint)), html=True)
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-    return [Route(BROWSER_PATH + "/{path:path}", lambda request: unavailable_page(reason))]
+            return unavailable_page(f"{type(exc).__name__}: {exc}")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async with self.lock:
+            if self.app is None:
+                self.app = await anyio.to_thread.run_sync(self.prepare)
+        await self.app(scope, receive, send)
+
+
+def browser_routes(checkpoint: Path | None) -> list[Mount]:
+    """The route serving the in-browser page for `checkpoint` (or a page saying why it is not there)."""
+    return [Mount(BROWSER_PATH, app=LazySite(checkpoint), name="browser")]
 
 
 def browser_tab() -> None:

@@ -202,7 +202,7 @@ def launch_app(args: argparse.Namespace) -> gr.Blocks:
     """Build and start serving without blocking; say plainly when a public link was asked for but not made."""
     demo = build_app(args.checkpoint)
     demo.queue()
-    # the in-browser page (a static site, exported once per model) is served by the app itself, before its routes
+    # the in-browser page (a static site, exported on its first request, once per model file) is served by the app
     routes = browser_routes(args.checkpoint or default_live_checkpoint())
     # Gradio itself catches a failed share tunnel and goes on serving locally; we only add the explanation
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
