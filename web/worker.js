@@ -15,7 +15,6 @@ async function load({ base, config }) {
   // threads need SharedArrayBuffer, which only a cross-origin isolated page (COOP + COEP headers) has
   const threads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   ort.env.wasm.numThreads = threads;
-  ort.env.wasm.simd = true;
   pipeline = await FerPipeline.Pipeline.load(base, config);
   return threads;
 }
