@@ -71,7 +71,7 @@ def median(values: list[float]) -> float:
 def open_tab(page, url: str):
     """The Gradio app's "In your browser" tab, webcam started; returns the page's frame."""
     page.goto(url)
-    page.get_by_role("tab", name="In your browser").click()
+    page.get_by_role("tab", name="In your browser").click(timeout=180_000)
     frame = page.frame_locator("#fer-browser-frame")
     frame.get_by_role("button", name="Start webcam").click(timeout=180_000)
     return next(f for f in page.frames if f.url.endswith("/browser/index.html"))

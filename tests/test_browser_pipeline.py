@@ -84,7 +84,7 @@ def test_a_share_link_visitor_sees_labelled_frames_and_uploads_none(tmp_path):
                 "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
             page = browser.new_page(viewport={"width": 1600, "height": 1100})  # every tab in the bar, none in "..."
             page.goto(url)
-            page.get_by_role("tab", name="In your browser").click()
+            page.get_by_role("tab", name="In your browser").click(timeout=180_000)  # a loaded machine draws slowly
             page.frame_locator("#fer-browser-frame").get_by_role("button", name="Start webcam").click(timeout=180_000)
             frame = next(f for f in page.frames if f.url.endswith("/browser/index.html"))
             frame.wait_for_function("window.ferStats.analyses >= 2 && window.ferStats.labelled >= 2", timeout=180_000)
