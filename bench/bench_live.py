@@ -1,7 +1,7 @@
 """Benchmark: the live webcam as a user sees it, in headless Chromium with a fake camera (640x480, 30 fps).
 
     python bench/bench_live.py [--seconds 10] [--faces 1 6] [--pause-trainer] [--rounds 3] [--plot docs/latency.png]
-                               [--no-models] [--no-webcam]
+                               [--no-models] [--no-webcam] [--browser-only]
 
 Two sections in one run: the models (bench/live_models.py: per-face latency and accuracy of every shipped model
 by runtime, fp32 / int8 / tiny; the detector per frame, torch, ONNX and with tracking; `python -m core predict`
@@ -12,8 +12,10 @@ on an idle machine.
 For each path and face count: the clip is made from the shared photos (tests/fake_camera.py), the server is
 started, Chromium opens the page with the clip as its camera, and the page counts annotated frames drawn
 (requestVideoFrameCallback on the output <video>; new images for the old path) and, from the frame number each
-frame carries, the delay from the camera frame shown to the same frame shown annotated. The baseline is the old
-frame-polling path (gr.Image streaming, STREAM_EVERY) measured in the same run. With --pause-trainer a running
+frame carries, the delay from the camera frame shown to the same frame shown annotated. The in-browser pipeline
+(bench/browser_live.py: the Gradio app's "In your browser" tab through an HTTP-only proxy, as a share link) is
+measured in the same run. The baseline is the old frame-polling path (gr.Image streaming, STREAM_EVERY) measured
+in the same run. With --pause-trainer a running
 `core.jobs.worker` is paused (SIGSTOP, at most 85 s, always resumed) during each timing window.
 """
 from __future__ import annotations
@@ -36,6 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
 import fake_camera  # noqa: E402  (tests/fake_camera.py)
+from browser_live import browser_rows  # noqa: E402  (bench/browser_live.py)
+from browser_live import print_row as print_browser_row  # noqa: E402
 from live_models import models_section  # noqa: E402  (bench/live_models.py)
 from core.paths import shared_data_dir  # noqa: E402
 
@@ -222,14 +226,30 @@ def print_row(name: str, faces: int, r: dict, baseline: dict | None = None) -> N
           flush=True)
 
 
-def webcam_section(faces_list: list[int], seconds: float, pause: bool) -> None:
-    """The webcam table: each live path against the old polling path at the same face count."""
+def cpu_line() -> str:
+    """The CPU's model name and the features that decide the per-face latencies (SIMD width, int8 dot products)."""
+    from core.device import cpu_flags
+
+    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
+    found = [f for f in wanted if f in cpu_flags()]
+    return f"CPU: {name}, {os.cpu_count()} cores; features: {', '.join(found) or 'none of ' + ', '.join(wanted)}"
+
+
+def webcam_section(faces_list: list[int], seconds: float, pause: bool, browser_only: bool = False) -> None:
+    """The webcam table: each live path against the old polling path at the same face count, and the in-browser
+    pipeline as a share-link visitor gets it."""
     with tempfile.TemporaryDirectory() as tmp:
-        rows = run_paths(faces_list, seconds, pause, Path(tmp))
+        rows = [] if browser_only else run_paths(faces_list, seconds, pause, Path(tmp))
+        with paused_trainer(pause):
+            browsers = browser_rows(faces_list, seconds, Path(tmp))
     print("\nwebcam, 640x480 fake camera at 30 fps, headless Chromium (ratios against gradio polling):")
     baselines = {n: r for name, n, r in rows if name.startswith("gradio polling")}
     for name, n, r in rows:
         print_row(name, n, r, None if name.startswith("gradio polling") else baselines.get(n))
+    for row in browsers:
+        print_browser_row(*row)
 
 
 def main() -> None:
@@ -241,13 +261,15 @@ def main() -> None:
     parser.add_argument("--no-models", action="store_true", help="skip the models section")
     parser.add_argument("--plot", type=Path, help="models section: draw the FER2013 accuracy/latency curve here")
     parser.add_argument("--no-webcam", action="store_true", help="skip the webcam table")
+    parser.add_argument("--browser-only", action="store_true", help="webcam table: the in-browser pipeline only")
     args = parser.parse_args()
+    print(cpu_line(), flush=True)
     if args.seconds + 70 > MAX_PAUSE and args.pause_trainer:
         parser.error(f"--seconds too long: a timing window must stay under {MAX_PAUSE:.0f} s with start-up")
     if not args.no_models:
         models_section(args.rounds, args.plot)
     if not args.no_webcam:
-        webcam_section(args.faces, args.seconds, args.pause_trainer)
+        webcam_section(args.faces, args.seconds, args.pause_trainer, args.browser_only)
 
 
 if __name__ == "__main__":

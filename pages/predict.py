@@ -1,5 +1,6 @@
-"""Predict page: upload a photo or take a webcam snapshot (the latest of the two is shown); the faces found, numbered
-in reading order and boxed in the colours of their bars; and the live Gradio app, started when the page loads."""
+"""Predict page: upload a photo (the faces found, numbered in reading order and boxed in the colours of their bars)
+or watch the live webcam (one live mode: WebRTC, annotated at camera speed); and the Gradio app, started when the page
+loads, for share links."""
 import os
 import urllib.parse
 
@@ -25,10 +26,6 @@ if predictor is None:
 st.caption(f"Model: {current_model_path()} ({len(predictor.classes)} classes: {', '.join(predictor.classes)})")
 
 
-def newest(name: str) -> None:
-    st.session_state.predict_latest = name  # an on_change callback: the input the person touched last
-
-
 def live_app_link(state: dict) -> None:
     """The link once the app answers; while it starts, a note (redrawn every second until then)."""
     status = gradio_server.readiness(state)
@@ -44,45 +41,37 @@ def live_app_link(state: dict) -> None:
         st.code(gradio_server.log_tail())
 
 
-upload_tab, camera_tab = st.tabs(["Upload", "Webcam snapshot"])
-upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None, key="predict_upload",
-                                  on_change=newest, args=("upload",))
-snapshot = camera_tab.camera_input("Take a picture", key="predict_snapshot", on_change=newest, args=("snapshot",))
-inputs = {"upload": upload, "snapshot": snapshot}
-latest = st.session_state.get("predict_latest", "upload")
-shown = latest if inputs[latest] is not None else next((name for name, v in inputs.items() if v is not None), None)
-whole = st.checkbox("The image is already a face crop: classify it whole")
 recorded = predictor.preprocessing.tta  # the default everywhere (studio, Gradio, CLI): what the checkpoint records
 tta = st.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(recorded),
                    format_func=lambda mode: f"{mode} (the model's own)" if mode == recorded else mode,
                    help="flip: also classify the mirrored face; tencrop: also five crops and their mirrors")
-# one container whether or not an input is shown: the elements after it (the live webcam's component) keep their
-# place in the page, so an upload does not remount the live control
-result_area = st.container(key="predict_result")
-if shown is not None:
+upload_tab, live_tab = st.tabs(["Upload", "Live webcam"])
+upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None, key="predict_upload")
+whole = upload_tab.checkbox("The image is already a face crop: classify it whole")
+if upload is not None:
     try:
-        image = open_image(inputs[shown])
+        image = open_image(upload)
         result = predictor.predict(image, whole=True if whole else None, tta=tta)
     except DataError as exc:  # open_image names every problem (empty, not an image, truncated, too large)
-        result_area.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
-        result = None
+        upload_tab.error(f"That file cannot be used: {escape_markdown(exc.problem)}")
+        result = None  # the live tab below is still drawn
     if result is not None:
-        other = {"upload": "webcam snapshot", "snapshot": "upload"}[shown]
-        result_area.caption(f"Showing the {'uploaded image' if shown == 'upload' else 'webcam snapshot'}: the latest "
-                            f"input (a new {other} replaces it).")
-        left, right = result_area.columns(2)
+        left, right = upload_tab.columns(2)
         left.image(annotate(image, result), caption=result.message, width="stretch")
         right.markdown(summary(result))
         if result.faces:
             right.plotly_chart(faces_chart(result), width="stretch", key="predict_chart")
 
-st.divider()
-live_section(current_model_path(), tta)
+with live_tab:
+    st.caption("Your webcam on this computer or its network, annotated at camera speed. Through a share link use the "
+               "Gradio app's *In your browser* tab below.")
+    live_section(current_model_path(), tta)
 
 st.divider()
-st.subheader("Live webcam (Gradio app)")
-st.write("The Gradio app streams your webcam through the model frame by frame. It runs as its own process on this "
-         "machine, started once when this page first loads and found again afterwards.")
+st.subheader("The Gradio app (share links)")
+st.write("The Gradio app has the same Upload and Live modes, and *In your browser* for share links (the visitor's "
+         "browser analyses their webcam; no frame is uploaded). It runs as its own process on this machine, started "
+         "once when this page first loads and found again afterwards.")
 
 # started on load only where a browser can follow the link: not under AppTest, which would leave the app running
 # after the test; FER_GRADIO_AUTOSTART=0 starts it only on demand

@@ -65,7 +65,7 @@ CODE_JS = """(el) => {
   const c = window.__codeCanvas || (window.__codeCanvas = document.createElement('canvas'));
   c.width = %d; c.height = 1;
   const g = c.getContext('2d', {willReadFrequently: true});
-  const w = el.videoWidth || el.naturalWidth, h = el.videoHeight || el.naturalHeight;
+  const w = el.videoWidth || el.naturalWidth || el.width, h = el.videoHeight || el.naturalHeight || el.height;
   if (!w || !h) return -1;
   g.drawImage(el, 0, h - h * %d / %d / 2, w, 1, 0, 0, %d, 1);
   const px = g.getImageData(0, 0, %d, 1).data;

@@ -62,6 +62,14 @@ def test_labels_stay_inside_the_picture_for_faces_at_its_border(box):
     assert tag.text.startswith("1")
 
 
+def test_a_face_alone_keeps_its_probability_however_small():
+    size = (640, 480)  # a webcam frame, one face of 70 px: "1 happy 87%" is wider than 1.5 faces
+    [tag] = tags(size, PredictionResult([face((300, 200, 370, 290))], "1 face found"), font_for(size))
+    assert tag.text == "1 happy 87%"
+    two = tags(size, PredictionResult([face((300, 200, 370, 290)), face((450, 200, 520, 290))], "2"), font_for(size))
+    assert [t.text for t in two] == ["1 happy", "2 happy"]  # neighbours: shortened so they do not cover each other
+
+
 def test_small_faces_get_short_readable_labels_that_do_not_cover_each_other():
     size = (560, 448)  # twenty faces of 60 px
     boxes = [(x * 110 + 20, y * 110 + 20, x * 110 + 80, y * 110 + 80) for y in range(4) for x in range(5)]

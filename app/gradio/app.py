@@ -24,6 +24,7 @@ from PIL import Image
 from app.charts import faces_chart
 from app.gc_pauses import freeze_long_lived
 from app.lifeline import watch_parent
+from app.gradio.browser import browser_routes, browser_tab
 from app.gradio.live import live_tab
 from app.gradio.models import MODEL_TTA, predictor_for, tta_mode
 from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
@@ -115,6 +116,8 @@ def upload_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) ->
 
 
 def webcam_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
+    gr.Markdown("**Fallback for browsers without WebRTC or WebAssembly:** each frame is uploaded and sent back "
+                "annotated, about 3 frames a second. Press Record to start.")
     tracks = gr.State([])
     with gr.Row():
         camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam")
@@ -142,7 +145,9 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
                 upload_tab(model, tta, allowed)
             with gr.Tab("Live"):
                 live_tab(model, tta, allowed)
-            with gr.Tab("Webcam"):
+            with gr.Tab("In your browser"):
+                browser_tab()
+            with gr.Tab("Webcam (fallback)"):
                 webcam_tab(model, tta, allowed)
         # the app outlives training runs (the studio starts it once): list newly finished ones on each page load
         # ?model=PATH (the studio's link carries its current model) picks that model when it is listed
@@ -181,9 +186,12 @@ def launch_app(args: argparse.Namespace) -> gr.Blocks:
     """Build and start serving without blocking; say plainly when a public link was asked for but not made."""
     demo = build_app(args.checkpoint)
     demo.queue()
+    # the in-browser page (a static site, exported on its first request, once per model file) is served by the app
+    routes = browser_routes(args.checkpoint or default_live_checkpoint())
     # Gradio itself catches a failed share tunnel and goes on serving locally; we only add the explanation
     demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
-                max_file_size=args.max_file_size, prevent_thread_lock=True, ssr_mode=False, quiet=False)
+                max_file_size=args.max_file_size, prevent_thread_lock=True, ssr_mode=False, quiet=False,
+                app_kwargs={"routes": routes})
     if args.share and not demo.share_url:
         print(NO_SHARE.format(url=demo.local_url), flush=True)
     return demo

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 
 from app.gradio.import_hook import skip_stub_rewrites
 
@@ -105,13 +106,16 @@ def live_status(peer_id: str) -> str:
         return ""
     if current["error"]:
         return f"Live: analysis failed: {current['error']}"
-    return (f"Live: {current['frames']} frames annotated, {current['analyses']} analyses "
-            f"(last {current['analysis_ms']:.0f} ms), {current['faces']} face(s)")
+    seconds = max(1e-3, time.monotonic() - current["started"])
+    faces = current["faces"]
+    return (f"Live: {current['frames'] / seconds:.0f} frames a second shown with labels; faces analysed "
+            f"{current['analyses'] / seconds:.1f} times a second (the last took {current['analysis_ms']:.0f} ms); "
+            f"{faces} face{'' if faces == 1 else 's'}")
 
 
 def live_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
-    gr.Markdown("The webcam streamed over WebRTC: every frame comes back annotated; faces are detected and "
-                "classified in the background on the newest frame.")
+    gr.Markdown("**On this computer or its network:** the webcam streamed over WebRTC and annotated by the server "
+                "at camera speed. Through a share link use *In your browser*.")
     gr.HTML(VIDEO_HTML)
     with gr.Row():
         start = gr.Button("Start camera", variant="primary")

@@ -73,7 +73,8 @@ def tags(size: tuple[int, int], result: PredictionResult, font: ImageFont.FreeTy
         # a box may reach past the picture (a face at its border): its outline is drawn where it is seen
         x0, y0, x1, y1 = (v * scale for v in face.box) if face.box else (0, 0, width - 1, height - 1)
         box = (max(0, x0), max(0, y0), min(width - 1, x1), min(height - 1, y1))
-        text_w, text_h, text = fitting_text(font, number, face.label, face.confidence, box[2] - box[0], width, pad)
+        text_w, text_h, text = fitting_text(font, number, face.label, face.confidence, box[2] - box[0], width, pad,
+                                            alone=len(result.faces) == 1)
         left = min(max(0, round(box[0])), width - text_w)
         above = round(box[1]) - text_h
         top = min(above if above >= 0 else max(0, round(box[1])), height - text_h)
@@ -83,13 +84,14 @@ def tags(size: tuple[int, int], result: PredictionResult, font: ImageFont.FreeTy
 
 
 def fitting_text(font: ImageFont.FreeTypeFont, number: int, label: str, confidence: float, face_width: float,
-                 canvas_width: int, pad: int) -> tuple[int, int, str]:
-    """The longest of "3 happy 87%", "3 happy", "3" that fits the face (with OVERHANG) and the canvas; its size."""
+                 canvas_width: int, pad: int, alone: bool = False) -> tuple[int, int, str]:
+    """The longest of "3 happy 87%", "3 happy", "3" that fits the face (with OVERHANG) and the canvas; its size.
+    A face `alone` in the picture has no neighbour to cover: its label may be as wide as the canvas."""
     candidates = [f"{number} {label} {confidence:.0%}", f"{number} {label}", f"{number}"]
     height = font.getbbox("0 Ag%")[3] + 2 * pad  # one height for every label, whatever its letters
     for text in candidates:
         text_w = round(font.getlength(text)) + 2 * pad
-        if text == candidates[-1] or text_w <= min(face_width * OVERHANG, canvas_width):
+        if text == candidates[-1] or text_w <= (canvas_width if alone else min(face_width * OVERHANG, canvas_width)):
             return min(text_w, canvas_width), height, text
     raise AssertionError("unreachable: the last candidate is always taken")
 

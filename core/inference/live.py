@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class LiveStats:
     analysis_seconds: float = 0.0  # all analyses together (the benchmark's mean)
     faces: int = 0  # faces in the last analysis
     error: str = ""  # the analysis thread's last error, shown instead of failing the stream
+    started: float = field(default_factory=time.monotonic)  # when the stream began (rates for the page)
 
 
 class LiveAnnotator:
