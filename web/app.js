@@ -180,10 +180,10 @@
   }
 
   function calibrated(probabilities) {
-    // Temperature scaling, as core/data/preprocessing.calibrated: softmax(log(p) / T).
-    const t = spec.temperature || 1;
-    if (t === 1) return probabilities;
-    const logs = probabilities.map((p) => Math.log(Math.max(p, 1e-12)) / t);
+    // Logit adjustment and temperature scaling, as core/data/preprocessing.calibrated: softmax((log(p) + b) / T).
+    const t = spec.temperature || 1, bias = spec.logit_bias || [];
+    if (t === 1 && bias.length === 0) return probabilities;
+    const logs = probabilities.map((p, c) => (Math.log(Math.max(p, 1e-12)) + (bias[c] || 0)) / t);
     return softmax(Float32Array.from(logs), 0, logs.length);
   }
 

@@ -10,6 +10,7 @@ from core.data.classes import CLASS_SETS, resolve_classes
 from core.cli.predict import add_predict_commands
 from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
+from core.cli.models import add_model_commands
 from core.cli.web import add_web_commands
 from core.errors import DataError
 from core.paths import SAMPLE_DIR
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_predict_commands(commands)
     add_web_commands(commands)
     add_label_commands(commands)
+    add_model_commands(commands)
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR)
