@@ -22,6 +22,9 @@ CLEANING_MODES = ("drop", "suggested")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("onecycle", "cosine", "step", "plateau", "none")
 AMP_MODES = ("auto", "bf16", "off")
+# balanced-softmax (Ren et al. 2020): cross-entropy of softmax(logits + log prior), the training-time form of logit
+# adjustment; the model's own logits, used at test time, are then balanced across classes
+LOSSES = ("cross-entropy", "balanced-softmax")
 
 
 def option(default: Any = MISSING, doc: str = "", *, factory: Any = MISSING, **meta: Any) -> Any:
@@ -127,6 +130,8 @@ class TrainConfig:
     plateau_patience: int = option(3, "plateau: halve lr after this many epochs without PublicTest gain (reference 003)",
                                    min=0)
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0)
+    loss: str = option("cross-entropy", "balanced-softmax adds log(Training prior) to the logits in the loss, so "
+                       "rare classes are not traded for common ones (Ren et al. 2020)", choices=LOSSES)
     class_weights: bool = option(False, "weight the loss by inverse class frequency (to the power below)")
     class_weight_power: float = option(1.0, "class weights = (1 / frequency) ** this: 1 = inverse frequency, 0.5 = "
                                        "its square root, a milder lift for rare classes", min=0.0, max=1.0)
