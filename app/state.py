@@ -11,6 +11,7 @@ import streamlit as st
 
 from core.data.dataset import FerDataset
 from core.data.store import current_dataset_dir, load_dataset
+from core.ensemble_format import is_model_file
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")
@@ -39,7 +40,7 @@ def current_model_path() -> Path | None:
     from core.paths import runs_dir
 
     chosen = st.query_params.get("model")
-    if chosen and Path(chosen).is_file() and Path(chosen).suffix in (".pt", ".onnx"):
+    if chosen and Path(chosen).is_file() and is_model_file(chosen):
         resolved = Path(chosen).resolve()
         if any(resolved.is_relative_to(folder.resolve()) for folder in (catalog.CHECKPOINTS_DIR, runs_dir())):
             return Path(chosen)

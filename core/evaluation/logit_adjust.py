@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from core.evaluation.calibration import fit_temperature, logit_adjustment, postprocess
+from core.evaluation.calibration import calibration_summary, fit_temperature, logit_adjustment, postprocess
 
 TAUS = tuple(np.round(np.arange(0.0, 2.001, 0.05), 2))
 MAX_ACCURACY_DROP = 0.005  # half a point of PublicTest accuracy
@@ -75,13 +75,14 @@ def adjust_checkpoint(path: str | Path, dataset=None, device: str = "auto", out:
     after = dataclasses.replace(before, temperature=temperature,
                                 logit_bias=tuple(float(b) for b in bias) if tau > 0 else ())
     payload["preprocessing"] = after.to_dict()
-    splits = {}
+    splits, calibration = {}, {}
     for split, probs in raw.items():
         old = postprocess(probs, before.temperature, before.logit_bias or None)
         new = postprocess(probs, after.temperature, after.logit_bias or None)
         splits[split] = {name: {"accuracy": float((p.argmax(1) == labels[split]).mean()),
                                 "recall": per_class_recall(p, labels[split], len(classes)).tolist()}
                          for name, p in (("before", old), ("after", new))}
+        calibration[split] = {"calibration": calibration_summary(probs, new, labels[split])}
     metrics = payload.get("metrics") or {}
     if "PrivateTest" in raw and "private_accuracy" in metrics:  # what the pickers show follows the adjustment
         metrics["private_accuracy"] = splits["PrivateTest"]["after"]["accuracy"]
@@ -93,7 +94,9 @@ def adjust_checkpoint(path: str | Path, dataset=None, device: str = "auto", out:
     write_atomically(target, lambda handle: torch.save(payload, handle), binary=True)
     return {"checkpoint": str(target), "classes": classes, "tau": tau, "bias": after.logit_bias,
             "temperature": temperature, "prior": (counts / counts.sum()).tolist(), "tta": before.tta,
-            "max_accuracy_drop": max_accuracy_drop, "table": table, "splits": splits}
+            "max_accuracy_drop": max_accuracy_drop, "table": table, "splits": splits,
+            # in the shape of an evaluate report, for the card's calibration section (test splits only)
+            "calibration_report": {"tta": before.tta, "temperature": temperature, "reports": calibration}}
 
 
 ADJUSTMENT_HEADING = "## Rare classes: logit adjustment"

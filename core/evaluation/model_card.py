@@ -146,13 +146,6 @@ def with_section(card: str, heading: str, section: str) -> str:
     return head.rstrip() + "\n\n" + section.rstrip() + "\n\n" + sep + calibration
 
 
-def calibrate_section_of(checkpoint: Path, card: str, dataset=None) -> str:
-    """The card with its calibration section rewritten from a fresh evaluation of every split (the checkpoint's
-    temperature as stored: after `adjust` refitted it)."""
-    report = evaluate_checkpoint(checkpoint, list(SPLITS), dataset=dataset)
-    return with_calibration_section(card, calibration_section(Path(checkpoint).stem, report, Path(checkpoint).parent))
-
-
 def with_calibration_section(card: str, section: str) -> str:
     """The card with its calibration section replaced (or added at the end)."""
     head = card.split(CALIBRATION_HEADING, 1)[0].rstrip()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from core.checkpoint_format import peek_checkpoint
+from core.ensemble_format import ENSEMBLE_SUFFIX, ensemble_stem
 from core.paths import CHECKPOINTS_DIR, runs_dir
 
 Source = Literal["shipped", "run", "file"]
@@ -44,14 +45,16 @@ class CheckpointEntry:
 
 
 def list_checkpoints(checkpoints_dir: Path | None = None, runs_root: Path | None = None) -> list[CheckpointEntry]:
-    """Shipped checkpoints (`*.pt`, `*.onnx`, by name) first, then finished runs' best.pt, newest first."""
+    """Shipped checkpoints (`*.pt`, `*.onnx`, `*.ensemble.json`, by name) first, then finished runs' best.pt,
+    newest first."""
     return shipped_checkpoints(checkpoints_dir) + run_checkpoints(runs_root)
 
 
 def shipped_checkpoints(checkpoints_dir: Path | None = None) -> list[CheckpointEntry]:
     folder = Path(checkpoints_dir or CHECKPOINTS_DIR)
-    files = sorted([*folder.glob("*.pt"), *folder.glob("*.onnx")]) if folder.is_dir() else []
-    entries = [describe(path, "shipped", name=path.stem) for path in files]
+    files = sorted([*folder.glob("*.pt"), *folder.glob("*.onnx"), *folder.glob(f"*{ENSEMBLE_SUFFIX}")],
+                   key=ensemble_stem) if folder.is_dir() else []
+    entries = [describe(path, "shipped", name=ensemble_stem(path)) for path in files]
     return [entry for entry in entries if entry is not None]
 
 
@@ -98,7 +101,7 @@ def read_meta(path: str, mtime_ns: int, size: int) -> dict[str, Any]:
 
 def default_name(path: Path) -> str:
     # runs all call their file best.pt, so the folder is what tells two of them apart
-    return f"{path.parent.name}/{path.name}" if path.stem in ("best", "last") else path.stem
+    return f"{path.parent.name}/{path.name}" if path.stem in ("best", "last") else ensemble_stem(path)
 
 
 def as_float(value: Any) -> float | None:
