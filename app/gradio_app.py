@@ -24,7 +24,8 @@ from PIL import Image
 from app.charts import faces_chart
 from app.gc_pauses import freeze_long_lived
 from app.gradio_live import live_tab
-from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
+from core.inference.catalog import (CheckpointEntry, default_live_checkpoint, describe, list_checkpoints,
+                                    live_model_choice)
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
@@ -149,7 +150,8 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
     choices, value = model_choices(default_checkpoint)
     allowed = frozenset(path for _, path in choices)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool
-        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model.")
+        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model. "
+                    f"Default model for this CPU: {live_model_choice().reason}.")
         if not choices:
             gr.Markdown("**No model yet.** Train one in the studio or pass `--checkpoint PATH`.")
         with gr.Row():

@@ -12,6 +12,7 @@ from app.text import escape_markdown
 from core.data.images import open_image
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
+from core.inference.catalog import live_model_choice
 from core.inference.draw import annotate
 from core.inference.predictor import summary
 
@@ -78,6 +79,7 @@ st.divider()
 st.subheader("Live webcam (Gradio app)")
 st.write("The Gradio app streams your webcam through the model frame by frame. It runs as its own process on this "
          "machine, started once when this page first loads and found again afterwards.")
+st.caption(f"The live default for this CPU: {live_model_choice().reason}.")
 
 autostart = os.environ.get("FER_GRADIO_AUTOSTART", "1") != "0"  # 0: start it only on demand (the tests do)
 state = gradio_server.read_state()

@@ -11,8 +11,13 @@ from core.data.preprocessing import Preprocessing, calibrated
 from core.data.store import load_sample
 from core.evaluation.calibration import postprocess
 from core.evaluation.evaluate import evaluate_checkpoint
-from core.evaluation.logit_adjust import (ADJUSTMENT_HEADING, adjust_checkpoint, adjustment_section,
-                                          per_class_recall, tune_tau)
+from core.evaluation.logit_adjust import (
+    ADJUSTMENT_HEADING,
+    adjust_checkpoint,
+    adjustment_section,
+    per_class_recall,
+    tune_tau,
+)
 from core.evaluation.model_card import CALIBRATION_HEADING, with_section
 from core.inference.predictor import Predictor
 from core.models.checkpoint import load_checkpoint
