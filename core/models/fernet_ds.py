@@ -2,7 +2,7 @@
 
 The same layout as FERNet (48 -> 24 -> 12 -> 6 -> 3, global average pooling), so it distils from FERNet or an
 ensemble of them with `--teacher`; each 3x3 conv after the first is a depthwise 3x3 and a pointwise 1x1
-(MobileNet's factorisation), about 8x fewer multiply-adds than FERNet at the same width.
+(MobileNet's factorisation): several times fewer multiply-adds than FERNet at the same width.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ class FERNetDS(nn.Module):
 
 
 @register_model("fernet_ds", input_size=48, source="FER Studio",
-                description="FERNet with depthwise-separable convs (~0.2M params at width 1.0), for live CPU use")
+                description="FERNet with depthwise-separable convs (~0.14M params at width 1.0), for live CPU use")
 def build_fernet_ds(num_classes: int, in_chans: int, *, width: float = 1.0, dropout: float = 0.3) -> nn.Module:
     """FERNet-DS; ``width`` scales every stage's channels."""
     return FERNetDS(num_classes, in_chans, width=width, dropout=dropout)
