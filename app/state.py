@@ -18,6 +18,7 @@ from core.inference.predictor import Predictor
 from core.job_status import FINISHED
 from core.jobs.label_issues import job_progress, load_issues, results_stamp
 from core.paths import runs_dir
+from core.ensemble_format import is_model_file
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")
@@ -41,7 +42,7 @@ def current_model_path() -> Path | None:
     inside the shipped checkpoints or the runs folder: the sidebar lists those, and a URL must not make the server
     load an arbitrary file."""
     chosen = st.query_params.get("model")
-    if chosen and Path(chosen).is_file() and Path(chosen).suffix in (".pt", ".onnx"):
+    if chosen and Path(chosen).is_file() and is_model_file(chosen):
         resolved = Path(chosen).resolve()
         if any(resolved.is_relative_to(folder.resolve()) for folder in (catalog.CHECKPOINTS_DIR, runs_dir())):
             return Path(chosen)

@@ -15,6 +15,7 @@ from app.text import escape_markdown
 from core.data.images import open_image
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
+from core.inference.catalog import live_model_choice
 from core.inference.draw import annotate
 from core.inference.predictor import summary
 
@@ -73,6 +74,7 @@ st.write("The Gradio app has the same Upload and Live modes, and *In your browse
          "browser analyses their webcam; no frame is uploaded). It runs as its own process on this machine, started "
          "once when this page first loads and found again afterwards.")
 
+st.caption(f"The live default for this CPU: {live_model_choice().reason}.")
 # started on load only where a browser can follow the link: not under AppTest, which would leave the app running
 # after the test; FER_GRADIO_AUTOSTART=0 starts it only on demand
 autostart = served() and os.environ.get("FER_GRADIO_AUTOSTART", "1") != "0"

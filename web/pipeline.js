@@ -389,10 +389,11 @@
       });
     }
 
-    calibrated(probabilities) { // preprocessing.calibrated: softmax(log(p) / T)
-      const t = this.spec.temperature || 1;
-      if (t === 1) return probabilities;
-      return softmax(Float32Array.from(probabilities, (p) => Math.log(Math.max(p, 1e-12)) / t), 0, probabilities.length);
+    calibrated(probabilities) { // preprocessing.calibrated: softmax((log(p) + b) / T), b the logit adjustment
+      const t = this.spec.temperature || 1, bias = this.spec.logit_bias || [];
+      if (t === 1 && bias.length === 0) return probabilities;
+      const logs = Float32Array.from(probabilities, (p, c) => (Math.log(Math.max(p, 1e-12)) + (bias[c] || 0)) / t);
+      return softmax(logs, 0, probabilities.length);
     }
   }
 

@@ -27,7 +27,8 @@ from app.lifeline import watch_parent
 from app.gradio.browser import browser_routes, browser_tab
 from app.gradio.live import live_tab
 from app.gradio.models import MODEL_TTA, predictor_for, tta_mode
-from core.inference.catalog import CheckpointEntry, default_live_checkpoint, describe, list_checkpoints
+from core.inference.catalog import (CheckpointEntry, default_live_checkpoint, describe, list_checkpoints,
+                                    live_model_choice)
 from core.inference.draw import annotate
 from core.errors import DataError
 from core.data.images import open_image
@@ -133,7 +134,8 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
     choices, value = model_choices(default_checkpoint)
     allowed = frozenset(path for _, path in choices)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool
-        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model.")
+        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model. "
+                    f"Default model for this CPU: {live_model_choice().reason}.")
         if not choices:
             gr.Markdown("**No model yet.** Train one in the studio or pass `--checkpoint PATH`.")
         with gr.Row():

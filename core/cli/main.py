@@ -13,6 +13,7 @@ from core.cli.train import add_train_commands
 from core.cli.labels import add_label_commands
 from core.cli.audit import add_audit_commands
 from core.cli.users import add_user_commands
+from core.cli.models import add_model_commands
 from core.cli.web import add_web_commands
 from core.errors import DataError, OptionError
 from core.paths import SAMPLE_DIR
@@ -141,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_label_commands(commands)
     add_user_commands(commands)
     add_audit_commands(commands)
+    add_model_commands(commands)
 
     p = commands.add_parser("make-sample", help="(maintainers) rebuild the shipped sample from the imported data")
     p.add_argument("--out", type=Path, default=SAMPLE_DIR)

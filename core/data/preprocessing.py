@@ -50,6 +50,9 @@ class Preprocessing:
     std: float = 0.5
     tta: str = "none"
     temperature: float = 1.0  # calibration: probabilities = softmax(log(mean over views) / T), fitted on PublicTest
+    # post-hoc logit adjustment (Menon et al. 2021), one entry per class, tuned on PublicTest; () = none.
+    # probabilities = softmax((log(mean over views) + logit_bias) / T)
+    logit_bias: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
         problems = [(self.input_size >= 1, f"input_size must be positive, got {self.input_size}"),
@@ -57,13 +60,19 @@ class Preprocessing:
                      f"resize_filter must be one of {', '.join(RESIZE_FILTERS)}, got {self.resize_filter!r}"),
                     (self.std > 0, f"std must be positive, got {self.std}"),
                     (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}, got {self.tta!r}"),
-                    (self.temperature > 0, f"temperature must be positive, got {self.temperature}")]
+                    (self.temperature > 0, f"temperature must be positive, got {self.temperature}"),
+                    (all(np.isfinite(b) for b in self.logit_bias), f"logit_bias must be finite, got {self.logit_bias}")]
         for ok, problem in problems:
             if not ok:
                 raise ValueError(problem)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain types; no `logit_bias` key when there is none, so unadjusted files stay readable by older code."""
+        data = asdict(self)
+        data["logit_bias"] = list(self.logit_bias)
+        if not self.logit_bias:
+            del data["logit_bias"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
@@ -73,7 +82,7 @@ class Preprocessing:
         if unknown:
             raise ValueError(f"unknown preprocessing keys: {', '.join(sorted(unknown))}")
         types = {"input_size": int, "resize_filter": str, "mean": float, "std": float, "tta": str,
-                 "temperature": float}
+                 "temperature": float, "logit_bias": lambda values: tuple(float(v) for v in values or ())}
         return cls(**{k: types[k](v) for k, v in data.items()})
 
     @classmethod
@@ -177,7 +186,13 @@ def tta_probabilities(logits: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
 
 
 def calibrated(probs: np.ndarray, spec: Preprocessing) -> np.ndarray:
-    """Temperature scaling of (TTA-averaged) probabilities; T = 1 leaves them as they are."""
-    if spec.temperature == 1.0:
+    """Logit adjustment and temperature scaling of (TTA-averaged) probabilities: softmax((log p + bias) / T);
+    T = 1 and no bias leave them as they are."""
+    if spec.temperature == 1.0 and not spec.logit_bias:
         return probs
-    return softmax(np.log(np.clip(probs, 1e-12, 1.0)) / spec.temperature)
+    logits = np.log(np.clip(probs, 1e-12, 1.0))
+    if spec.logit_bias:
+        if len(spec.logit_bias) != probs.shape[-1]:
+            raise ValueError(f"logit_bias has {len(spec.logit_bias)} entries for {probs.shape[-1]} classes")
+        logits = logits + np.asarray(spec.logit_bias, dtype=logits.dtype)
+    return softmax(logits / spec.temperature)

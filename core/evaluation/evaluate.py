@@ -80,9 +80,9 @@ def onnx_for_evaluation(path: str | Path) -> tuple[dict[str, Any], OnnxLogits]:
 
 
 def split_probabilities(model, split, preprocessing: Preprocessing) -> np.ndarray:
-    """Probabilities before calibration (temperature 1) with the spec's TTA."""
+    """Probabilities before calibration (temperature 1, no logit bias) with the spec's TTA."""
     with torch.inference_mode():
-        raw = dataclasses.replace(preprocessing, temperature=1.0)
+        raw = dataclasses.replace(preprocessing, temperature=1.0, logit_bias=())
         return predict_probabilities(model, split.images, raw).cpu().numpy()
 
 
@@ -106,7 +106,8 @@ def calibrate_checkpoint(path: str | Path, dataset: FerDataset | None = None, de
         raise ValueError(f"{path}: its data has no PublicTest images to fit the temperature on")
     preprocessing = Preprocessing.from_payload(payload)
     probs = split_probabilities(model, tensors["PublicTest"], preprocessing)
-    temperature = fit_temperature(probs, tensors["PublicTest"].targets.cpu().numpy())
+    temperature = fit_temperature(probs, tensors["PublicTest"].targets.cpu().numpy(),
+                                  preprocessing.logit_bias or None)  # a logit adjustment stays in place
     payload["preprocessing"] = dataclasses.replace(preprocessing, temperature=temperature).to_dict()
     write_atomically(path, lambda handle: torch.save(payload, handle), binary=True)
     return temperature

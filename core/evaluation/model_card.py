@@ -144,6 +144,17 @@ def calibration_section(name: str, report: dict, out_dir: Path) -> str:
     return "\n".join(lines)
 
 
+def with_section(card: str, heading: str, section: str) -> str:
+    """The card with the `heading` section replaced, or added just before the calibration section (which stays
+    last, since `with_calibration_section` rewrites everything from its heading on)."""
+    if heading in card:
+        head, rest = card.split(heading, 1)
+        tail = rest.split("\n## ", 1)
+        return head + section.rstrip() + "\n\n" + ("## " + tail[1] if len(tail) > 1 else "")
+    head, sep, calibration = card.partition(CALIBRATION_HEADING)
+    return head.rstrip() + "\n\n" + section.rstrip() + "\n\n" + sep + calibration
+
+
 def with_calibration_section(card: str, section: str) -> str:
     """The card with its calibration section replaced (or added at the end)."""
     head = card.split(CALIBRATION_HEADING, 1)[0].rstrip()

@@ -20,6 +20,7 @@ import numpy as np
 from core.data.dataset import FerDataset
 from core.device import cpu_has_bf16, cpu_has_int8_dot
 from core.data.preprocessing import Preprocessing
+from core.ensemble_format import is_ensemble_file
 from core.files import write_atomically
 from core.inference.predictor import Predictor
 from core.paths import data_dir
@@ -110,6 +111,8 @@ def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
     onnxruntime cannot quantize falls back to the next default (with a logged warning, in a job's log.txt), so the
     predictions still come. A backend asked for by name never falls back."""
     chosen = backend or default_backend()
+    if backend is None and is_ensemble_file(checkpoint):  # an ensemble runs its members in torch (no export)
+        chosen = "bf16" if float_backend() == "bf16" else "fp32"
     try:
         return faces_predictor(checkpoint, chosen, workdir, dataset), chosen
     except Exception:

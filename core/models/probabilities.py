@@ -19,7 +19,8 @@ def predict_probabilities(model: nn.Module, images: torch.Tensor, preprocessing:
         x = to_model_input_torch(images[start:start + batch_size], preprocessing)
         views = [view_torch(x, view) for view in preprocessing.views()]
         probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
-        if preprocessing.temperature != 1.0:  # as preprocessing.calibrated does for the predictor
-            probs = F.softmax(probs.clamp_min(1e-12).log() / preprocessing.temperature, dim=1)
+        if preprocessing.temperature != 1.0 or preprocessing.logit_bias:  # as preprocessing.calibrated does
+            bias = torch.tensor(preprocessing.logit_bias or [0.0] * probs.shape[1], device=probs.device)
+            probs = F.softmax((probs.clamp_min(1e-12).log() + bias) / preprocessing.temperature, dim=1)
         out.append(probs)
     return torch.cat(out)

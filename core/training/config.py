@@ -26,6 +26,9 @@ MAX_EPOCHS = 10_000  # also bounds patience, early stopping and milestones; the 
 MAX_BATCH_SIZE = 4096  # the references use 64-128; 4096 images at the largest input side are 4 GiB of float32
 MAX_FOLDS = 100  # each fold is a whole training run
 MAX_STEPS = 1_000_000  # steps an epoch, or between progress records: FER2013 at batch 1 is 28,709
+# balanced-softmax (Ren et al. 2020): cross-entropy of softmax(logits + log prior), the training-time form of logit
+# adjustment; the model's own logits, used at test time, are then balanced across classes
+LOSSES = ("cross-entropy", "balanced-softmax")
 
 
 @dataclass
@@ -66,6 +69,9 @@ class TrainConfig:
                                    applies_when={"schedule": ("plateau",)})
     label_smoothing: float = option(0.1, "cross-entropy label smoothing, in [0, 1)", min=0.0, max=1.0,
                                     label="Label smoothing")
+    loss: str = option("cross-entropy", "balanced-softmax adds log(Training prior) to the logits in the loss, so "
+                       "rare classes are not traded for common ones (Ren et al. 2020)", choices=LOSSES,
+                       label="Loss")
     class_weights: bool = option(False, "weight the loss by inverse class frequency (to the power below)",
                                  label="Weight rare classes up")
     class_weight_power: float = option(1.0, "class weights = (1 / frequency) ** this: 1 = inverse frequency, 0.5 = "

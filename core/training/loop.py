@@ -27,7 +27,7 @@ from core.training.config import TrainConfig
 from core.training.warm_start import warm_start
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
 from core.models.registry import check_input_side, create_model, model_spec
-from core.training.tensors import SplitTensors, class_weights, prepare_splits, training_input
+from core.training.tensors import SplitTensors, class_weights, log_prior, prepare_splits, training_input
 
 StepCallback = Callable[[dict[str, Any]], None]
 
@@ -64,10 +64,13 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps
 
 
 def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, config: TrainConfig,
-               weights: torch.Tensor | None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy on the labels; with a teacher, blended with the distillation term by `distill_weight`."""
+               weights: torch.Tensor | None, teacher_logits: torch.Tensor | None = None,
+               logit_offset: torch.Tensor | None = None) -> torch.Tensor:
+    """Cross-entropy on the labels (of `logits + logit_offset`: balanced softmax); with a teacher, blended with the
+    distillation term by `distill_weight`."""
     target = split.soft[index] if split.soft is not None else split.targets[index]
-    loss = F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
+    adjusted = logits.float() if logit_offset is None else logits.float() + logit_offset
+    loss = F.cross_entropy(adjusted, target, weight=weights, label_smoothing=config.label_smoothing)
     if teacher_logits is None:
         return loss
     soft = distillation_loss(logits, teacher_logits, config.distill_temperature)
@@ -91,8 +94,9 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
                     weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
                     should_stop: Callable[[], bool] | None = None, start_step: int = 0,
                     shard: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                    teacher: nn.Module | None = None) -> dict[str, Any]:
-    """One pass over the training split (from `start_step` when resuming mid-epoch); `teacher`: distil from it.
+                    teacher: nn.Module | None = None, logit_offset: torch.Tensor | None = None) -> dict[str, Any]:
+    """One pass over the training split (from `start_step` when resuming mid-epoch); `teacher`: distil from it;
+    `logit_offset`: added to the logits in the loss only (balanced softmax).
 
     Returns loss, accuracy, the number of the last step done (`steps`, of `of`), seconds, and whether `should_stop`
     ended it early.
@@ -111,7 +115,7 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
         index = order[step * config.batch_size:(step + 1) * config.batch_size]
         x = training_input(split.images[index], preprocessing, config.augment, generator)
         logits, teacher_logits = forward_batch(model, x, bf16, teacher)
-        loss = batch_loss(logits, split, index, config, weights, teacher_logits)
+        loss = batch_loss(logits, split, index, config, weights, teacher_logits, logit_offset)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -174,6 +178,7 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     generator = torch.Generator().manual_seed(config.seed)
     weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
                if config.class_weights else None)
+    offset = log_prior(splits["Training"], len(classes)) if config.loss == "balanced-softmax" else None
     digest = teacher_digest(config.teacher) if teacher is not None else None
     state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state(),
              "teacher_sha1": digest}
@@ -186,7 +191,8 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
                 state["epoch_rng"] = generator.get_state()
             result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, preprocessing,
                                      generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
-                                     start_step=state["step"], shard=ddp.shard, teacher=teacher)
+                                     start_step=state["step"], shard=ddp.shard, teacher=teacher,
+                                     logit_offset=offset)
             ddp.sync_buffers(model)
             record = finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state)
             if ddp.active:

@@ -114,3 +114,11 @@ def class_weights(targets: torch.Tensor, num_classes: int, power: float = 1.0) -
     counts = torch.bincount(targets, minlength=num_classes).float().clamp_min(1)
     weights = (counts.sum() / counts) ** power
     return weights / weights.mean()
+
+
+def log_prior(split: SplitTensors, num_classes: int) -> torch.Tensor:
+    """log of the split's label distribution (soft-label mass when it has soft labels), for balanced softmax."""
+    mass = split.soft.float().sum(0) if split.soft is not None else \
+        torch.bincount(split.targets, minlength=num_classes).float()
+    mass = mass.clamp_min(1e-3)
+    return (mass / mass.sum()).log()
