@@ -16,7 +16,7 @@ from core.data.dataset import FerDataset
 from core.files import write_atomically
 from core.inference.dataset_predictions import checkpoint_digest
 from core.paths import data_dir
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 FEATURES_VERSION = 1
 CHUNK = 512  # faces per forward pass and progress step
@@ -34,7 +34,7 @@ def load_cached_features(dataset: FerDataset, checkpoint: Path) -> np.ndarray | 
     return np.load(cache) if cache.is_file() else None
 
 
-def compute_features(images: np.ndarray, checkpoint: Path, track: Track = no_progress) -> np.ndarray:
+def compute_features(images: np.ndarray, checkpoint: Path, track: ProgressCallback = no_progress) -> np.ndarray:
     """Penultimate features (N, D) float32 of uint8 faces (N, H, W); fewer rows when `track` stops early."""
     import torch
 
@@ -68,7 +68,7 @@ def save_features(dataset: FerDataset, checkpoint: Path, features: np.ndarray) -
     return write_atomically(cache, lambda handle: np.save(handle, features), binary=True)
 
 
-def dataset_features(dataset: FerDataset, checkpoint: Path, track: Track = no_progress) -> np.ndarray:
+def dataset_features(dataset: FerDataset, checkpoint: Path, track: ProgressCallback = no_progress) -> np.ndarray:
     """The cached features, computed (and cached) in this process when they are not there yet."""
     cached = load_cached_features(dataset, checkpoint)
     if cached is not None:
@@ -78,7 +78,7 @@ def dataset_features(dataset: FerDataset, checkpoint: Path, track: Track = no_pr
     return features
 
 
-def cosine_pairs(features: np.ndarray, threshold: float, track: Track = no_progress,
+def cosine_pairs(features: np.ndarray, threshold: float, track: ProgressCallback = no_progress,
                  block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rows (i < j) whose features have cosine similarity >= `threshold`."""
     if not -1.0 <= threshold <= 1.0:

@@ -12,7 +12,7 @@ import numpy as np
 from core.audit.embeddings import dataset_features, features_cache_path
 from core.data.dataset import FerDataset
 from core.files import write_atomically
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 PCA_DIMENSIONS = 32
 NEIGHBOURS, MIN_DISTANCE, SEED = 15, 0.1, 0
@@ -44,7 +44,7 @@ def layout(features: np.ndarray) -> np.ndarray:
     return umap.fit_transform(reduced).astype(np.float32)
 
 
-def compute_map(dataset: FerDataset, checkpoint: Path, track: Track = no_progress) -> np.ndarray | None:
+def compute_map(dataset: FerDataset, checkpoint: Path, track: ProgressCallback = no_progress) -> np.ndarray | None:
     """Features (cached), then the layout, cached; None when `track` stopped the features early."""
     features = dataset_features(dataset, checkpoint, track)
     if len(features) != len(dataset):

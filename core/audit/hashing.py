@@ -18,7 +18,7 @@ import numpy as np
 import scipy.fftpack
 from PIL import Image
 
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 HASH_SIZE, HIGHFREQ_FACTOR = 8, 4  # imagehash.phash's defaults: 64-bit hashes from a 32 x 32 DCT
 CHUNKS, CHUNK_BITS = 4, 16
@@ -31,7 +31,7 @@ def pixel_digests(images: np.ndarray) -> np.ndarray:
                     dtype=object)
 
 
-def perceptual_hashes(images: np.ndarray, track: Track = no_progress) -> np.ndarray:
+def perceptual_hashes(images: np.ndarray, track: ProgressCallback = no_progress) -> np.ndarray:
     """imagehash's pHash of every uint8 gray image (N, H, W), as uint64."""
     side = HASH_SIZE * HIGHFREQ_FACTOR
     starts = range(0, len(images), BATCH)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.dataset import FerDataset
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 PROBLEMS = ("uniform", "dark", "bright", "low_information", "not_a_face")
 PROBLEM_NAMES = tuple(name.replace("_", " ") for name in PROBLEMS)  # as the studio shows them
@@ -22,7 +22,7 @@ NOT_A_FACE_SHARE = 0.5
 BATCH = 1024
 
 
-def image_statistics(images: np.ndarray, track: Track = no_progress) -> pd.DataFrame:
+def image_statistics(images: np.ndarray, track: ProgressCallback = no_progress) -> pd.DataFrame:
     """Mean, standard deviation and histogram entropy (bits) of every uint8 image (N, H, W)."""
     starts = range(0, len(images), BATCH)
     means, stds, entropies = [], [], []

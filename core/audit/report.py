@@ -24,7 +24,7 @@ from core.audit.problems import find_problems, image_statistics, precision_recal
 from core.data.dataset import FerDataset
 from core.files import write_atomically, write_json
 from core.paths import data_dir
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 ROWS, GROUPS, SUMMARY = "rows.parquet", "groups.parquet", "summary.json"
 DEFAULT_HAMMING = 6  # pHash bits that may differ between near copies
@@ -51,7 +51,7 @@ def audit_dir(dataset: FerDataset, root: Path | None = None) -> Path:
     return Path(root or data_dir()) / "audit" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def run_audit(dataset: FerDataset, settings: AuditSettings = AuditSettings(), track: Track = no_progress,
+def run_audit(dataset: FerDataset, settings: AuditSettings = AuditSettings(), track: ProgressCallback = no_progress,
               features: np.ndarray | None = None) -> Audit:
     """Audit every image of `dataset`; `features` (N, D), when given, also join faces of cosine >= settings.cosine."""
     began = time.perf_counter()
