@@ -1,5 +1,6 @@
 """The audit and map jobs in the studio: start one, watch its progress, cancel it (as app/predictions.py does for
 the predictions job); the page reruns once the job has ended."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,9 +8,9 @@ from pathlib import Path
 import streamlit as st
 
 from app.text import escape_markdown, eta_text
-from core.jobs import audit_job as job
 from core.data.dataset import FerDataset
 from core.job_status import ACTIVE
+from core.jobs import audit_job as job
 
 
 def job_panel(dataset: FerDataset, kind: str, checkpoint: Path | None, label: str, key: str) -> None:
@@ -20,10 +21,17 @@ def job_panel(dataset: FerDataset, kind: str, checkpoint: Path | None, label: st
         job_progress(folder, key)
         return
     if status is not None and status.get("state") in ("failed", "stopped"):
-        st.warning(f"The last {kind} job was {status['state']}: "
-                   f"{escape_markdown(status.get('reason') or 'no reason recorded')}")
-    st.button(label, key=f"{key}_start", on_click=job.start, args=(dataset, kind, checkpoint),
-              help="Runs in the background; the result is kept on disk.")
+        st.warning(
+            f"The last {kind} job was {status['state']}: "
+            f"{escape_markdown(status.get('reason') or 'no reason recorded')}"
+        )
+    st.button(
+        label,
+        key=f"{key}_start",
+        on_click=job.start,
+        args=(dataset, kind, checkpoint),
+        help="Runs in the background; the result is kept on disk.",
+    )
 
 
 @st.fragment(run_every=1)

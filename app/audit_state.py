@@ -1,4 +1,5 @@
 """The data audit as the pages share it: read once per audit written (core/audit), None until one ran."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -49,13 +50,19 @@ def show_group(dataset, audit, group: int) -> None:
 
     members = group_members(audit.rows["near_group"].to_numpy(), group)
     record = audit.groups.set_index("group").loc[group]
-    st.markdown(f"**Group {group}**: {len(members)} images in {record['splits']}; FER2013 labels "
-                f"{record['labels'] or '(none)'}" + (f", FERPlus {record['ferplus']}" if record["ferplus"] else "")
-                + (" · **the labels conflict**" if record["conflict"] else ""))
+    st.markdown(
+        f"**Group {group}**: {len(members)} images in {record['splits']}; FER2013 labels "
+        f"{record['labels'] or '(none)'}"
+        + (f", FERPlus {record['ferplus']}" if record["ferplus"] else "")
+        + (" · **the labels conflict**" if record["conflict"] else "")
+    )
     meta = dataset.meta
     with st.container(key="audit_group"):
         for start in range(0, len(members), 6):
-            for cell, row in zip(st.columns(6), members[start:start + 6]):
+            for cell, row in zip(st.columns(6), members[start : start + 6]):
                 ferplus = f" · FERPlus {meta['ferplus'].iat[row] or '-'}" if dataset.has_ferplus else ""
-                cell.image(np.asarray(dataset.images[row]), width="stretch",
-                           caption=f"#{row} · {meta['split'].iat[row]} · {meta['label'].iat[row]}{ferplus}")
+                cell.image(
+                    np.asarray(dataset.images[row]),
+                    width="stretch",
+                    caption=f"#{row} · {meta['split'].iat[row]} · {meta['label'].iat[row]}{ferplus}",
+                )

@@ -10,6 +10,7 @@ Roles are checked inside the actions (`require`, `stop_run`, `resume_run`, ...),
 run: a button hidden or disabled on screen is a courtesy, and a replayed websocket message reaches these checks.
 The signed-in name lives in session state under a key no widget has, so a client message cannot set it.
 """
+
 from __future__ import annotations
 
 import sys
@@ -59,8 +60,10 @@ def gate() -> Account | None:
     store = UserStore()
     if not store.has_accounts():
         if serves_beyond_localhost():
-            message = (f"FER Studio has no accounts, so it serves only 127.0.0.1. Add an account first: "
-                       f"`{ADD_ACCOUNT_HINT}`, then start it again.")
+            message = (
+                f"FER Studio has no accounts, so it serves only 127.0.0.1. Add an account first: "
+                f"`{ADD_ACCOUNT_HINT}`, then start it again."
+            )
             print(message, file=sys.stderr)
             st.error(message)
             st.stop()
@@ -78,8 +81,10 @@ def signed_in(store: UserStore) -> Account | None:
         email = str(st.user.get("email") or "")
         account = store.get(email)
         if account is None:
-            st.error(f"{email or 'This identity'} has no account here; an admin adds it with "
-                     f"`python -m core users add {email or 'EMAIL'} --role annotator --oidc`.")
+            st.error(
+                f"{email or 'This identity'} has no account here; an admin adds it with "
+                f"`python -m core users add {email or 'EMAIL'} --role annotator --oidc`."
+            )
             st.button("Sign out", on_click=st.logout)
             return None
         with st.sidebar:
@@ -93,17 +98,22 @@ def password_login(store: UserStore) -> Account | None:
     """streamlit-authenticator's login form over the accounts that have a password."""
     import streamlit_authenticator as stauth
 
-    credentials = {"usernames": {a.name: {"password": a.password_hash, "roles": [a.role], "first_name": a.name,
-                                          "last_name": "", "email": ""}
-                                 for a in store.accounts() if a.password_hash}}
+    credentials = {
+        "usernames": {
+            a.name: {"password": a.password_hash, "roles": [a.role], "first_name": a.name, "last_name": "", "email": ""}
+            for a in store.accounts()
+            if a.password_hash
+        }
+    }
     authenticator = stauth.Authenticate(credentials, COOKIE_NAME, store.cookie_key(), COOKIE_DAYS, auto_hash=False)
     if not st.session_state.get("authentication_status"):
         st.title("FER Studio")
         if oidc_configured():
             st.button("Sign in with your organisation's account", type="primary", on_click=st.login)
     try:
-        authenticator.login(location="main", key="fer_login",
-                            fields={"Form name": "Sign in", "Username": "Name", "Login": "Sign in"})
+        authenticator.login(
+            location="main", key="fer_login", fields={"Form name": "Sign in", "Username": "Name", "Login": "Sign in"}
+        )
     except Exception as exc:  # the library's LoginError (a removed account's cookie, bad input): one line
         st.error(f"Not signed in: {exc}")
         return None
@@ -166,15 +176,16 @@ def may_control(run_id: str) -> bool:
         account = current_account()
     except NotAllowed:
         return False
-    return may_control_run(account.name if account else None, account.role if account else None,
-                           run_owner(run_id))
+    return may_control_run(account.name if account else None, account.role if account else None, run_owner(run_id))
 
 
 def require_control(run_id: str) -> None:
     if not may_control(run_id):
         owner = run_owner(run_id)
-        raise NotAllowed(f"Run {run_id} was started by {owner or 'someone else'}: only they or an admin may "
-                         "stop, resume or delete it.")
+        raise NotAllowed(
+            f"Run {run_id} was started by {owner or 'someone else'}: only they or an admin may "
+            "stop, resume or delete it."
+        )
 
 
 def start_run(config, run_id: str | None = None, dataset=None) -> str:
@@ -220,5 +231,18 @@ def annotator_name(typed: str) -> tuple[str, str | None]:
         return "", f"Annotator: {exc}"
 
 
-__all__ = ["NotAllowed", "allows", "gate", "require", "guard", "may", "may_control", "start_run", "stop_run",
-           "resume_run", "annotator_name", "current_account", "accounts_on"]
+__all__ = [
+    "NotAllowed",
+    "allows",
+    "gate",
+    "require",
+    "guard",
+    "may",
+    "may_control",
+    "start_run",
+    "stop_run",
+    "resume_run",
+    "annotator_name",
+    "current_account",
+    "accounts_on",
+]

@@ -3,6 +3,7 @@ the filtered faces, and the Relabel keys (1-8 a class, n not a face, b back, s s
 
 The dialog is a fragment: its buttons rerun only it, and the face on show is a position kept in the session state.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -48,8 +49,9 @@ def open_face(rows: np.ndarray, position: int, *args) -> None:
 
 
 @st.dialog("Image", width="large")
-def face_dialog(rows: np.ndarray, dataset: FerDataset, caption: Callable[[int], str], model, has_model: bool,
-                who: str) -> None:
+def face_dialog(
+    rows: np.ndarray, dataset: FerDataset, caption: Callable[[int], str], model, has_model: bool, who: str
+) -> None:
     """One face of `rows` large (the one at the session's position), with its charts, moves and label keys."""
     count = len(rows)
     position = min(st.session_state.get(FACE, 0), count - 1)
@@ -57,31 +59,44 @@ def face_dialog(rows: np.ndarray, dataset: FerDataset, caption: Callable[[int], 
     record, store = dataset.meta.iloc[row], RelabelStore()
     image_id = str(record["image_id"])
     now = current_label(store, image_id)
-    st.markdown(f"**#{row}** · {escape_markdown(image_id)} · {record['split']} · face {position + 1:,} of {count:,}"
-                + (f" · labelled **{escape_markdown(shown(now))}**" if now else ""))
+    st.markdown(
+        f"**#{row}** · {escape_markdown(image_id)} · {record['split']} · face {position + 1:,} of {count:,}"
+        + (f" · labelled **{escape_markdown(shown(now))}**" if now else "")
+    )
     face, votes, chart = st.columns([1, 2, 2])
     face.image(np.asarray(dataset.images[row]), width=200, caption=caption(row))
     if dataset.has_ferplus:
         votes.plotly_chart(votes_chart(dataset, row, height=300), width="stretch")
     if model is not None:
         values = dict(zip(model[1], model[0][row].tolist()))
-        chart.plotly_chart(probabilities_chart(values, f"Model: {max(values, key=values.get)}", height=300),
-                           width="stretch")
+        chart.plotly_chart(
+            probabilities_chart(values, f"Model: {max(values, key=values.get)}", height=300), width="stretch"
+        )
     elif has_model:
-        chart.caption("The model's chart shows here once its predictions are computed (the switch above the "
-                      "filters).")
+        chart.caption("The model's chart shows here once its predictions are computed (the switch above the filters).")
     moves = st.container(horizontal=True)
-    moves.button("previous", key="browse_face_back", shortcut="b", on_click=move, args=(-1, count),
-                 disabled=position == 0)
-    moves.button("next", key="browse_face_skip", shortcut="s", on_click=move, args=(1, count),
-                 disabled=position == count - 1)
+    moves.button(
+        "previous", key="browse_face_back", shortcut="b", on_click=move, args=(-1, count), disabled=position == 0
+    )
+    moves.button(
+        "next", key="browse_face_skip", shortcut="s", on_click=move, args=(1, count), disabled=position == count - 1
+    )
     if not who:
         st.info("Type your name as **Annotator** in the sidebar to label from here (keys 1-8 and n).")
         return
     old = now or record["label"]
     keys = st.container(horizontal=True)
     for label, text, shortcut in KEYS:
-        keys.button(text, key=f"browse_face_{label}", shortcut=shortcut, on_click=label_face,
-                    args=(store, image_id, label, who, old, count), type="primary" if label == old else "secondary")
-    st.caption(escape_markdown(st.session_state.get(MESSAGE) or f"Recording as {who}: a key labels this face and "
-                                                                 "shows the next one"))
+        keys.button(
+            text,
+            key=f"browse_face_{label}",
+            shortcut=shortcut,
+            on_click=label_face,
+            args=(store, image_id, label, who, old, count),
+            type="primary" if label == old else "secondary",
+        )
+    st.caption(
+        escape_markdown(
+            st.session_state.get(MESSAGE) or f"Recording as {who}: a key labels this face and shows the next one"
+        )
+    )

@@ -7,6 +7,7 @@ FER_STOP_WITH) and ends within a second of it being gone, which covers kill -9 t
 help here: it fires when the *thread* that started the child ends, and Streamlit starts it from a script thread
 that ends after every rerun.
 """
+
 from __future__ import annotations
 
 import os

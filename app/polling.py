@@ -4,6 +4,7 @@ A fragment that reruns on a timer costs a script run per tick, so a page polls o
 fragment is built polling or idle, and when `active()` no longer says what it was built for (the work ended, or
 was started from the view itself) the whole page reruns once and builds it anew. An idle page does no work.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -3,6 +3,7 @@
 The job is its own process (`core.jobs.prediction_job`), so no page waits for it and a restart of the studio
 loses nothing; while it runs, the panel polls its status.json and reruns the page once the job has ended.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,11 @@ def predictions_panel(dataset: FerDataset, checkpoint: Path, key: str) -> None:
 def job_running(dataset: FerDataset, checkpoint: Path) -> bool:
     """Whether the job runs (a cached result counts as ended, even before the job's last status write)."""
     status = prediction_job.job_status(dataset, checkpoint)
-    return (status is not None and status.get("state") in ACTIVE
-            and not predictions_cache_path(dataset, checkpoint).is_file())
+    return (
+        status is not None
+        and status.get("state") in ACTIVE
+        and not predictions_cache_path(dataset, checkpoint).is_file()
+    )
 
 
 def predictions_view(dataset: FerDataset, checkpoint: Path, key: str) -> None:
@@ -37,12 +41,18 @@ def predictions_view(dataset: FerDataset, checkpoint: Path, key: str) -> None:
         job_progress(dataset, checkpoint, status, key)
         return
     if status is not None and status.get("state") in ENDED_EARLY:
-        st.warning(f"The last run of the predictions was {status['state']}: "
-                   f"{escape_markdown(status.get('reason') or 'no reason recorded')}")
+        st.warning(
+            f"The last run of the predictions was {status['state']}: "
+            f"{escape_markdown(status.get('reason') or 'no reason recorded')}"
+        )
     # on_click: the job is started before the rerun that follows, which then draws its progress
-    st.button("Compute the model's predictions", key=f"{key}_predict", on_click=prediction_job.start,
-              args=(dataset, checkpoint),
-              help="Runs the model over the whole data set once, in the background (cached on disk).")
+    st.button(
+        "Compute the model's predictions",
+        key=f"{key}_predict",
+        on_click=prediction_job.start,
+        args=(dataset, checkpoint),
+        help="Runs the model over the whole data set once, in the background (cached on disk).",
+    )
 
 
 def job_progress(dataset: FerDataset, checkpoint: Path, status: dict, key: str) -> None:

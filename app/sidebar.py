@@ -1,4 +1,5 @@
 """The sidebar on every page: which data set is loaded, who is annotating, and which model is in use."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -32,12 +33,16 @@ def show_sidebar(dataset: FerDataset) -> None:
     with st.sidebar:
         st.html(BLUR_ON_ENTER, unsafe_allow_javascript=True)
         if dataset.is_sample:
-            st.warning(f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set on "
-                       "the Data page, or with:")
+            st.warning(
+                f"Showing the shipped **sample** ({len(dataset)} images). Import the full data set on "
+                "the Data page, or with:"
+            )
             st.code(IMPORT_HINT, language="bash", wrap_lines=True)
         else:
-            st.success(f"Data set: **{escape_markdown(dataset.info.get('source'))}**, {len(dataset):,} images "
-                       f"(imported {readable_date(dataset.info.get('created'))})")
+            st.success(
+                f"Data set: **{escape_markdown(dataset.info.get('source'))}**, {len(dataset):,} images "
+                f"(imported {readable_date(dataset.info.get('created'))})"
+            )
         if not accounts_on():  # with accounts, label events are recorded under the signed-in account
             typed = st.query_params.get("annotator", "")
             name = st.text_input("Annotator", value=annotator() or typed, placeholder="your name (for relabels)")

@@ -3,6 +3,7 @@
 Choices a person makes (annotator name, model) live in the URL's query parameters, so a browser refresh or a
 bookmark keeps them; everything else lives on disk through `core`.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,13 +13,13 @@ import streamlit as st
 from core.data.dataset import FerDataset
 from core.data.filters import LabelQuality
 from core.data.store import current_dataset_dir, load_dataset
+from core.ensemble_format import is_model_file
 from core.inference import catalog
 from core.inference.dataset_predictions import predictions_cache_path
 from core.inference.predictor import Predictor
 from core.job_status import FINISHED
 from core.jobs.label_issues import job_progress, load_issues, results_stamp
 from core.paths import runs_dir
-from core.ensemble_format import is_model_file
 
 
 @st.cache_resource(show_spinner="Loading the data set ...")

@@ -7,6 +7,7 @@ link: a fraction for a page number, a range with a word in it, a number off the 
 raised. `carry_over` and `remember` keep each page's query in the session, and the studio-wide choices (model,
 annotator) on every page.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def decoded(text: str, default: Any, options: Sequence | None = None, bounds: tu
             value = [v for v in value if isinstance(v, (str, int, float)) and v in options]
             return tuple(value) if isinstance(default, tuple) else value
         # a range: as many numbers as the default, in order, inside the bounds
-        if len(value) != len(default) or not all(number_like(v, d) and within(v, bounds)
-                                                 for v, d in zip(value, default)):
+        if len(value) != len(default) or not all(
+            number_like(v, d) and within(v, bounds) for v, d in zip(value, default)
+        ):
             return None
         if any(a > b for a, b in zip(value, value[1:])):
             return None
@@ -67,8 +69,9 @@ def decoded(text: str, default: Any, options: Sequence | None = None, bounds: tu
         return None
 
 
-def restore(key: str, default: Any, options: Sequence | None = None, bounds: tuple | None = None,
-            clamp: bool = False) -> None:
+def restore(
+    key: str, default: Any, options: Sequence | None = None, bounds: tuple | None = None, clamp: bool = False
+) -> None:
     """Before the widget `key` is drawn: seed its state from the URL, else `default`. A number outside `bounds` is
     dropped, or moved inside them with `clamp` (a page number past the last page means the last page).
 

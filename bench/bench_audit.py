@@ -7,6 +7,7 @@ temporary folder, so a read-only import stays untouched); the batched pHash agai
 on --sample faces; multi-index Hamming search against every pair compared, on the same hashes; and, for the map job,
 the penultimate features and the UMAP layout of --map-sample faces (the full map job: --map-sample 0).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch:
         save_audit(audit, args.out or Path(scratch))
     counts = audit.summary["duplicates"]
-    print(f"audit (hashes, statistics, groups): {wall:.1f} s wall, {cpu:.1f} s CPU; exact groups "
-          f"{counts['exact']['groups']:,}, near groups {counts['near']['groups']:,}, leaks {audit.summary['leaks']}")
+    print(
+        f"audit (hashes, statistics, groups): {wall:.1f} s wall, {cpu:.1f} s CPU; exact groups "
+        f"{counts['exact']['groups']:,}, near groups {counts['near']['groups']:,}, leaks {audit.summary['leaks']}"
+    )
 
     rows = np.random.default_rng(0).choice(len(dataset), min(args.sample, len(dataset)), replace=False)
     faces = np.asarray(dataset.images[np.sort(rows)])
@@ -57,17 +60,21 @@ def main() -> int:
 
     _, naive_wall, _ = timed(lambda: [imagehash.phash(Image.fromarray(face)) for face in faces])
     hashes, batched_wall, _ = timed(lambda: perceptual_hashes(faces))
-    print(f"pHash of {len(faces):,} faces: imagehash one by one {naive_wall:.2f} s, batched {batched_wall:.2f} s "
-          f"({naive_wall / batched_wall:.1f}x)")
+    print(
+        f"pHash of {len(faces):,} faces: imagehash one by one {naive_wall:.2f} s, batched {batched_wall:.2f} s "
+        f"({naive_wall / batched_wall:.1f}x)"
+    )
     every = np.array([int(text, 16) for text in audit.rows["phash"]], dtype=np.uint64)
     threshold = AuditSettings().hamming
     some = every[np.random.default_rng(1).choice(len(every), min(args.pair_sample, len(every)), replace=False)]
     pairs, naive_wall, _ = timed(lambda: near_hash_pairs_naive(some, threshold))
     _, index_wall, _ = timed(lambda: near_hash_pairs(some, threshold))
     _, full_wall, _ = timed(lambda: near_hash_pairs(every, threshold))
-    print(f"near pairs (Hamming <= {threshold}) among {len(some):,} hashes: every pair compared {naive_wall:.2f} s, "
-          f"multi-index {index_wall:.3f} s ({naive_wall / index_wall:.1f}x; {len(pairs)} pairs); "
-          f"multi-index on all {len(every):,}: {full_wall:.2f} s")
+    print(
+        f"near pairs (Hamming <= {threshold}) among {len(some):,} hashes: every pair compared {naive_wall:.2f} s, "
+        f"multi-index {index_wall:.3f} s ({naive_wall / index_wall:.1f}x; {len(pairs)} pairs); "
+        f"multi-index on all {len(every):,}: {full_wall:.2f} s"
+    )
 
     from core.audit.embeddings import compute_features
     from core.audit.face_map import layout
@@ -76,8 +83,10 @@ def main() -> int:
     subset = dataset.images[:count]
     features, feature_wall, _ = timed(lambda: compute_features(subset, args.checkpoint))
     _, layout_wall, _ = timed(lambda: layout(features))
-    print(f"map job on {count:,} faces ({args.checkpoint.name}): features {feature_wall:.1f} s "
-          f"({count / feature_wall:.0f} faces/s), UMAP layout {layout_wall:.1f} s (includes numba's first compile)")
+    print(
+        f"map job on {count:,} faces ({args.checkpoint.name}): features {feature_wall:.1f} s "
+        f"({count / feature_wall:.0f} faces/s), UMAP layout {layout_wall:.1f} s (includes numba's first compile)"
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ seen a day of labelling), then times `RelabelStore.relabel_many` of `--faces` im
 and, as the baseline, `--faces` calls of `relabel` (one transaction each, as the Relabel keys write), and one
 `undo` of the whole batch. Prints the median and max of each and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,8 +41,18 @@ def main() -> None:
         with store.transaction() as connection:  # the history, quickly: one transaction
             connection.executemany(
                 "INSERT INTO events (image_id, old_label, new_label, annotator, time, kind) VALUES (?, ?, ?, ?, ?, ?)",
-                [(f"fer{i % 35887:07d}", None, FER2013_CLASSES[i % 7], f"a{i % 5}", "2026-12-03T00:00:00+00:00",
-                  "label") for i in range(args.history)])
+                [
+                    (
+                        f"fer{i % 35887:07d}",
+                        None,
+                        FER2013_CLASSES[i % 7],
+                        f"a{i % 5}",
+                        "2026-12-03T00:00:00+00:00",
+                        "label",
+                    )
+                    for i in range(args.history)
+                ],
+            )
         bulk, single, undo = [], [], []
         for repeat in range(args.repeats):
             ids = [f"fer{(repeat * args.faces + i) * 7 % 35887:07d}" for i in range(args.faces)]
@@ -50,8 +61,11 @@ def main() -> None:
             single.append(timed(lambda: [store.relabel(i, "sad", "bench-single") for i in ids]))
     cpu = platform.processor() or platform.machine()
     print(f"{args.faces} faces, store with {args.history:,} earlier events, {args.repeats} repeats ({cpu})")
-    for name, times in (("bulk label (one transaction)", bulk), (f"{args.faces} single labels", single),
-                        ("undo of the bulk label", undo)):
+    for name, times in (
+        ("bulk label (one transaction)", bulk),
+        (f"{args.faces} single labels", single),
+        ("undo of the bulk label", undo),
+    ):
         print(f"  {name:32s} median {statistics.median(times) * 1000:8.1f} ms   max {max(times) * 1000:8.1f} ms")
     print(f"  single / bulk: {statistics.median(single) / statistics.median(bulk):.1f}x")
 

@@ -18,6 +18,7 @@ measured in the same run. The baseline is the old frame-polling path (gr.Image s
 in the same run. With --pause-trainer a running
 `core.jobs.worker` is paused (SIGSTOP, at most 85 s, always resumed) during each timing window.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,16 +32,17 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests")]
 
-import fake_camera  # noqa: E402  (tests/fake_camera.py)
 from browser_live import browser_rows  # noqa: E402  (bench/browser_live.py)
 from browser_live import print_row as print_browser_row  # noqa: E402
 from live_models import models_section  # noqa: E402  (bench/live_models.py)
+
+import fake_camera  # noqa: E402  (tests/fake_camera.py)
 from core.paths import shared_data_dir  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
@@ -116,8 +118,14 @@ def wait_for_url(url: str, timeout: float = 120) -> None:
 @contextlib.contextmanager
 def server(command: list[str], url: str, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     with open(log, "w") as out:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True, env={**os.environ, **(env or {})})
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
+        )
     try:
         wait_for_url(url)
         yield url
@@ -127,15 +135,31 @@ def server(command: list[str], url: str, log: Path, env: dict[str, str] | None =
 
 
 def gradio_server(log: Path):
-    return server([sys.executable, "-m", "app.gradio", "--port", str(GRADIO_PORT)],
-                  f"http://127.0.0.1:{GRADIO_PORT}/", log)
+    return server(
+        [sys.executable, "-m", "app.gradio", "--port", str(GRADIO_PORT)], f"http://127.0.0.1:{GRADIO_PORT}/", log
+    )
 
 
 def streamlit_server(log: Path):
-    return server([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(STREAMLIT_PORT),
-                   "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                  # the Predict page would start the Gradio app beside it, a process that outlives the bench
-                  f"http://127.0.0.1:{STREAMLIT_PORT}/", log, {"FER_GRADIO_AUTOSTART": "0"})
+    return server(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/main.py",
+            "--server.port",
+            str(STREAMLIT_PORT),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        # the Predict page would start the Gradio app beside it, a process that outlives the bench
+        f"http://127.0.0.1:{STREAMLIT_PORT}/",
+        log,
+        {"FER_GRADIO_AUTOSTART": "0"},
+    )
 
 
 def start_gradio_live(page, url: str):
@@ -163,9 +187,12 @@ def start_streamlit_live(page, url: str):
 def first_output(frame, selector: str, timeout: float = 60) -> float:
     """Seconds until the output shows its first frame."""
     start = time.monotonic()
-    check = ("() => [...document.querySelectorAll('img')].some(i => i.naturalWidth === 640)" if selector == "img"
-             else f"() => {{ const v = document.querySelector({selector!r}); return v && v.videoWidth > 0 && "
-                  "v.currentTime > 0; }")
+    check = (
+        "() => [...document.querySelectorAll('img')].some(i => i.naturalWidth === 640)"
+        if selector == "img"
+        else f"() => {{ const v = document.querySelector({selector!r}); return v && v.videoWidth > 0 && "
+        "v.currentTime > 0; }"
+    )
     frame.wait_for_function(check, timeout=timeout * 1000)
     return time.monotonic() - start
 
@@ -186,23 +213,32 @@ def measure(browser_args: list[str], starter: Callable, url: str, seconds: float
                 time.sleep(2)  # warm-up: the video bitrate ramps up, the first analyses finish
                 frame.evaluate("() => window.__meter.reset()")
                 time.sleep(seconds)
-                result = frame.evaluate("() => ({frames: window.__meter.frames, lat: window.__meter.lat, "
-                                        "ms: performance.now() - window.__meter.t0})")
+                result = frame.evaluate(
+                    "() => ({frames: window.__meter.frames, lat: window.__meter.lat, "
+                    "ms: performance.now() - window.__meter.t0})"
+                )
         finally:
             browser.close()
     latencies = sorted(result["lat"]) or [float("nan")]
-    return {"fps": result["frames"] / (result["ms"] / 1000), "first_s": first,
-            "lat_median": statistics.median(latencies), "lat_p90": latencies[int(0.9 * (len(latencies) - 1))]}
+    return {
+        "fps": result["frames"] / (result["ms"] / 1000),
+        "first_s": first,
+        "lat_median": statistics.median(latencies),
+        "lat_p90": latencies[int(0.9 * (len(latencies) - 1))],
+    }
 
 
 def run_paths(faces_list: list[int], seconds: float, pause: bool, work: Path) -> list[tuple[str, int, dict]]:
     photos = [shared_data_dir() / "photos" / n for n in ("happy.jpeg", "angry.jpeg")]
-    clips = {n: fake_camera.write_clip(work / f"faces{n}.y4m", photos[:1] if n == 1 else photos, n)
-             for n in faces_list}
+    clips = {n: fake_camera.write_clip(work / f"faces{n}.y4m", photos[:1] if n == 1 else photos, n) for n in faces_list}
 
     def args(clip: Path) -> list[str]:
-        return ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}"]
+        return [
+            "--no-sandbox",
+            "--use-fake-device-for-media-stream",
+            "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}",
+        ]
 
     rows = []
     with gradio_server(work / "gradio.log") as url:
@@ -221,17 +257,29 @@ def run_paths(faces_list: list[int], seconds: float, pause: bool, work: Path) ->
 
 def print_row(name: str, faces: int, r: dict, baseline: dict | None = None) -> None:
     ratio = f"  {r['fps'] / baseline['fps']:.1f}x fps" if baseline else ""
-    print(f"{name:22s} {faces} face(s): {r['fps']:5.1f} annotated fps, camera->screen median "
-          f"{r['lat_median']:4.0f} ms, p90 {r['lat_p90']:4.0f} ms, first frame {r['first_s']:4.1f} s{ratio}",
-          flush=True)
+    print(
+        f"{name:22s} {faces} face(s): {r['fps']:5.1f} annotated fps, camera->screen median "
+        f"{r['lat_median']:4.0f} ms, p90 {r['lat_p90']:4.0f} ms, first frame {r['first_s']:4.1f} s{ratio}",
+        flush=True,
+    )
 
 
 def cpu_line() -> str:
     """The CPU's model name and the features that decide the per-face latencies (SIMD width, int8 dot products)."""
     from core.device import cpu_flags
 
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                 if line.startswith("model name")), "unknown CPU") if Path("/proc/cpuinfo").exists() else "unknown CPU"
+    name = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            "unknown CPU",
+        )
+        if Path("/proc/cpuinfo").exists()
+        else "unknown CPU"
+    )
     wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
     found = [f for f in wanted if f in cpu_flags()]
     return f"CPU: {name}, {os.cpu_count()} cores; features: {', '.join(found) or 'none of ' + ', '.join(wanted)}"

@@ -10,6 +10,7 @@
    reference-style one (PNG files, torchvision ImageFolder, per-sample PIL transforms, DataLoader with 2 workers),
    measured in the same run. Ratios, not absolute times, are what carries over between machines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ import torch.nn.functional as F
 from core.data.augment_options import AugmentOptions
 from core.data.folders import export_folders
 from core.data.preprocessing import Preprocessing
-from core.models.registry import create_model, list_models, model_spec
 from core.data.store import load_dataset
 from core.device import cpu_flags, cpu_has_bf16, cpu_has_int8_dot
+from core.models.registry import create_model, list_models, model_spec
 from core.training.tensors import training_input
 
 
@@ -56,8 +57,10 @@ def cpu_description() -> str:
         names = []
     wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
     features = [flag for flag in wanted if flag in cpu_flags()] or ["none of " + ", ".join(wanted)]
-    return (f"{names[0] if names else platform.processor() or 'unknown CPU'}; features: {', '.join(features)}; "
-            f"bf16 units: {cpu_has_bf16()}, int8 dot products: {cpu_has_int8_dot()}")
+    return (
+        f"{names[0] if names else platform.processor() or 'unknown CPU'}; features: {', '.join(features)}; "
+        f"bf16 units: {cpu_has_bf16()}, int8 dot products: {cpu_has_int8_dot()}"
+    )
 
 
 def model_throughput(steps: int, models: list[str]) -> None:
@@ -93,10 +96,17 @@ def seed_style_loader(root: Path, batch_size: int):
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
-    transform = transforms.Compose([
-        transforms.Grayscale(), transforms.RandomHorizontalFlip(),
-        transforms.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)), transforms.ColorJitter(0.2, 0.2),
-        transforms.ToTensor(), transforms.RandomErasing(p=0.25), transforms.Normalize([0.5], [0.5])])
+    transform = transforms.Compose(
+        [
+            transforms.Grayscale(),
+            transforms.RandomHorizontalFlip(),
+            transforms.RandomAffine(10, translate=(0.1, 0.1), scale=(0.9, 1.1)),
+            transforms.ColorJitter(0.2, 0.2),
+            transforms.ToTensor(),
+            transforms.RandomErasing(p=0.25),
+            transforms.Normalize([0.5], [0.5]),
+        ]
+    )
     folder = datasets.ImageFolder(str(root / "train"), transform=transform)
     return DataLoader(folder, batch_size=batch_size, shuffle=True, num_workers=2, persistent_workers=True)
 
@@ -106,8 +116,9 @@ def pipeline_share(images: int, batches: int) -> None:
     subset = dataset.subset(dataset.split_index("Training")[:images])
     model = create_model("fernet", num_classes=7).to(memory_format=torch.channels_last)
     bf16 = cpu_has_bf16()
-    model_time = step_seconds(model, torch.rand(64, 1, 48, 48).contiguous(memory_format=torch.channels_last),
-                              bf16, batches)
+    model_time = step_seconds(
+        model, torch.rand(64, 1, 48, 48).contiguous(memory_format=torch.channels_last), bf16, batches
+    )
     tensors = torch.from_numpy(subset.images.copy()).unsqueeze(1)
     generator, options = torch.Generator().manual_seed(0), AugmentOptions()
     start = time.perf_counter()
@@ -125,8 +136,10 @@ def pipeline_share(images: int, batches: int) -> None:
         seed = (time.perf_counter() - start) / batches
     print(f"\ninput pipeline, fernet, batch 64 ({images} training images, {batches} batches):")
     print(f"  model step {model_time * 1000:.0f} ms")
-    for label, data in (("ours (uint8 tensor + batched augmentation)", ours),
-                        ("reference-style (ImageFolder + PIL transforms + DataLoader, 2 workers)", seed)):
+    for label, data in (
+        ("ours (uint8 tensor + batched augmentation)", ours),
+        ("reference-style (ImageFolder + PIL transforms + DataLoader, 2 workers)", seed),
+    ):
         print(f"  {label}: data {data * 1000:.1f} ms/batch, {data / (data + model_time):.0%} of the step")
     print(f"  -> our data path is {seed / ours:.0f}x faster per batch")
 
@@ -134,8 +147,12 @@ def pipeline_share(images: int, batches: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=8)
-    parser.add_argument("--images", type=int, default=2048, help="Training images for the pipeline comparison "
-                        "(at least 64; fewer than the batches need are reused)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=2048,
+        help="Training images for the pipeline comparison (at least 64; fewer than the batches need are reused)",
+    )
     parser.add_argument("--models", help="comma-separated registered models (default: all)")
     args = parser.parse_args()
     if args.images < 64 or args.steps < 1:

@@ -7,6 +7,7 @@ Playwright. Prints the median ms per 640x480 frame with one face (a shared photo
 MTCNN at 320 px (the live setting) and at 640 px (uploads), the eye-aligned crop and the model with its TTA; against
 a baseline measured in the same run: the Python Predictor (ONNX MTCNN, onnxruntime) on the same frame and settings.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -102,11 +103,15 @@ def main() -> None:
         config = json.loads((site / "config.json").read_text())
         web = browser_ms(site, frame, args.frames, args.chromium)
         baseline = python_ms(site / "model.onnx", frame, args.frames)
-    print(f"{checkpoint} ({config['model']}), onnxruntime-web {config['onnxruntime_web']} wasm, 1 thread (not "
-          f"isolated), median of {args.frames} 640x480 frames with one face")
+    print(
+        f"{checkpoint} ({config['model']}), onnxruntime-web {config['onnxruntime_web']} wasm, 1 thread (not "
+        f"isolated), median of {args.frames} 640x480 frames with one face"
+    )
     for side in SIDES:
-        print(f"detect at {side} px + align + classify: browser {web[side]:.0f} ms/frame, Python "
-              f"{baseline[side]:.0f} ms -> browser {web[side] / baseline[side]:.1f}x the Python time")
+        print(
+            f"detect at {side} px + align + classify: browser {web[side]:.0f} ms/frame, Python "
+            f"{baseline[side]:.0f} ms -> browser {web[side] / baseline[side]:.1f}x the Python time"
+        )
 
 
 if __name__ == "__main__":

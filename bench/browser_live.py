@@ -11,6 +11,7 @@ label age is how old the analysed frame behind the labels is (the analysis time 
 Two pages: the tab (an iframe: not cross-origin isolated, so one wasm thread) and the same page opened on its own
 (COOP/COEP: threads).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "tests"), str(REPO_ROOT / "bench")]
 
-import fake_camera  # noqa: E402  (tests/fake_camera.py)
 from http_proxy import http_proxy  # noqa: E402  (tests/http_proxy.py)
+
+import fake_camera  # noqa: E402  (tests/fake_camera.py)
 
 BROWSER_METER_JS = """([codeSource]) => {
   const code = eval(codeSource);
@@ -101,22 +103,31 @@ def measure(browser, opener, url: str, seconds: float) -> dict:
     finally:
         page.close()
     seconds_run = r["ms"] / 1000
-    return {"fps": r["labelled"] / seconds_run, "drawn_fps": r["frames"] / seconds_run, "first_s": first,
-            "lat_median": median(r["lat"]), "age_median": median(r["ages"]), "threads": r["threads"],
-            "analysis_ms": r["analysisMs"]}
+    return {
+        "fps": r["labelled"] / seconds_run,
+        "drawn_fps": r["frames"] / seconds_run,
+        "first_s": first,
+        "lat_median": median(r["lat"]),
+        "age_median": median(r["ages"]),
+        "threads": r["threads"],
+        "analysis_ms": r["analysisMs"],
+    }
 
 
 def print_row(name: str, faces: int, r: dict) -> None:
-    print(f"{name:26s} {faces} face(s): {r['fps']:5.1f} annotated fps (drawn {r['drawn_fps']:4.1f}), camera->screen "
-          f"median {r['lat_median']:4.0f} ms, labels {r['age_median']:4.0f} ms old, {r['threads']} wasm thread(s), "
-          f"first labels {r['first_s']:4.1f} s", flush=True)
+    print(
+        f"{name:26s} {faces} face(s): {r['fps']:5.1f} annotated fps (drawn {r['drawn_fps']:4.1f}), camera->screen "
+        f"median {r['lat_median']:4.0f} ms, labels {r['age_median']:4.0f} ms old, {r['threads']} wasm thread(s), "
+        f"first labels {r['first_s']:4.1f} s",
+        flush=True,
+    )
 
 
 def browser_rows(faces_list: list[int], seconds: float, work: Path, checkpoint: Path | None = None) -> list:
     """One row per page and face count, through the proxy; the app started and stopped here."""
+    from bench_live import CHROMIUM, server
     from playwright.sync_api import sync_playwright
 
-    from bench_live import CHROMIUM, server
     from core.paths import shared_data_dir
 
     photos = [shared_data_dir() / "photos" / n for n in ("happy.jpeg", "angry.jpeg")]
@@ -126,9 +137,13 @@ def browser_rows(faces_list: list[int], seconds: float, work: Path, checkpoint: 
     with server(command, f"http://127.0.0.1:{port}/", work / "gradio.log"), http_proxy(port) as url:
         for n in faces_list:
             clip = fake_camera.write_clip(work / f"faces{n}.y4m", photos[:1] if n == 1 else photos, n)
-            args = ["--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                    f"--use-file-for-fake-video-capture={clip}",
-                    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"]  # as through a tunnel: no WebRTC
+            args = [
+                "--no-sandbox",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+            ]  # as through a tunnel: no WebRTC
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
                 try:

@@ -10,6 +10,7 @@ raw faces are 83 MB; a mean error of about 2 grey levels) and PublicTest lossles
 here and the checkpoints are scored on the real import after they come back. `--tiny` runs every step for seconds
 on the CPU with tiny settings, which is what the test does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ def encode_strips(images: np.ndarray, quality: int = QUALITY) -> tuple[np.ndarra
     chunks = []
     for start in range(0, len(images), STRIP):
         buffer = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(images[start:start + STRIP].reshape(-1, 48))).save(
-            buffer, "JPEG", quality=quality)
+        Image.fromarray(np.ascontiguousarray(images[start : start + STRIP].reshape(-1, 48))).save(
+            buffer, "JPEG", quality=quality
+        )
         chunks.append(np.frombuffer(buffer.getvalue(), np.uint8))
     return np.concatenate(chunks), np.cumsum([0] + [len(c) for c in chunks])
 
@@ -51,8 +53,9 @@ def encode_strips(images: np.ndarray, quality: int = QUALITY) -> tuple[np.ndarra
 def decode_strips(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     from PIL import Image
 
-    strips = [np.asarray(Image.open(io.BytesIO(data[a:b].tobytes())).convert("L"))
-              for a, b in zip(offsets[:-1], offsets[1:])]
+    strips = [
+        np.asarray(Image.open(io.BytesIO(data[a:b].tobytes())).convert("L")) for a, b in zip(offsets[:-1], offsets[1:])
+    ]
     return np.concatenate(strips).reshape(-1, 48, 48)
 
 
@@ -63,10 +66,15 @@ def pack(dataset: FerDataset, out: Path, quality: int = QUALITY, max_mb: float =
     data, offsets = encode_strips(np.asarray(dataset.images)[train], quality)
     meta = dataset.meta.iloc[np.concatenate([train, public])].reset_index(drop=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, train_jpeg=data, train_offsets=offsets, public=np.asarray(dataset.images)[public],
-                        meta=np.frombuffer(meta.to_json(orient="split").encode(), np.uint8),
-                        info=np.frombuffer(json.dumps(dataset.info, default=str).encode(), np.uint8))
-    size = out.stat().st_size / 2 ** 20
+    np.savez_compressed(
+        out,
+        train_jpeg=data,
+        train_offsets=offsets,
+        public=np.asarray(dataset.images)[public],
+        meta=np.frombuffer(meta.to_json(orient="split").encode(), np.uint8),
+        info=np.frombuffer(json.dumps(dataset.info, default=str).encode(), np.uint8),
+    )
+    size = out.stat().st_size / 2**20
     if size > max_mb:
         out.unlink()
         raise ValueError(f"the pack is {size:.1f} MiB, over {max_mb} MiB: lower --quality")
@@ -77,8 +85,9 @@ def unpack(path: Path) -> FerDataset:
     import pandas as pd
 
     with np.load(path) as pack_file:
-        images = np.concatenate([decode_strips(pack_file["train_jpeg"], pack_file["train_offsets"]),
-                                 pack_file["public"]])
+        images = np.concatenate(
+            [decode_strips(pack_file["train_jpeg"], pack_file["train_offsets"]), pack_file["public"]]
+        )
         meta = pd.read_json(io.StringIO(pack_file["meta"].tobytes().decode()), orient="split")
         info = json.loads(pack_file["info"].tobytes().decode())
     return FerDataset(images, meta, {**info, "packed": str(path)})
@@ -108,8 +117,11 @@ def train(config, out: Path, dataset: FerDataset, deadline: float) -> dict:
     from core.training.loop import fit
 
     records = list(fit(config, out, dataset=dataset, should_stop=lambda: time.monotonic() > deadline))
-    best = max((r for r in records if r["public_accuracy"] is not None), key=lambda r: r["public_accuracy"],
-               default=records[-1])
+    best = max(
+        (r for r in records if r["public_accuracy"] is not None),
+        key=lambda r: r["public_accuracy"],
+        default=records[-1],
+    )
     return {"epochs": len(records), "best_public": best["public_accuracy"], "last": records[-1]["epoch"]}
 
 
@@ -123,15 +135,22 @@ def run(args: argparse.Namespace) -> dict:
     out, work = Path(args.out), Path(args.work)
     out.mkdir(parents=True, exist_ok=True)
     device = "cuda" if torch.cuda.is_available() and not args.tiny else "cpu"
-    summary = {"device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu", "torch": torch.__version__,
-               "tiny": args.tiny, "steps": {}}
+    summary = {
+        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+        "torch": torch.__version__,
+        "tiny": args.tiny,
+        "steps": {},
+    }
     end = time.monotonic() + args.minutes * 60
     with Step(summary, "unpack"):
         dataset = unpack(Path(args.data))
         save_dataset(dataset, work / "data")  # the runner and torchrun read the import, as in the studio
         os.environ["FER_DATA_DIR"] = str(work / "data")
-    small = dict(model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2, batch_size=16) if args.tiny else \
-        dict(epochs=args.epochs, batch_size=args.batch_size, lr=0.1)
+    small = (
+        dict(model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2, batch_size=16)
+        if args.tiny
+        else dict(epochs=args.epochs, batch_size=args.batch_size, lr=0.1)
+    )
     common = dict(device=device, amp="bf16" if device == "cuda" else "off", tta="flip", **small)
     # a share of the time left for each remaining training: members first, the student last
     trainings = [(f"member{seed}", TrainConfig(seed=seed, **common)) for seed in range(args.members)]
@@ -151,7 +170,7 @@ def run(args: argparse.Namespace) -> dict:
         summary["steps"]["torchrun"] = torchrun_check(device, work, args.tiny)
     for name in [n for n, _ in trainings] + ["student"]:
         best = work / name / "best.pt"
-        if best.is_file() and best.stat().st_size < MAX_FILE_MB * 2 ** 20:
+        if best.is_file() and best.stat().st_size < MAX_FILE_MB * 2**20:
             shutil.copyfile(best, out / f"{name}.pt")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
@@ -162,8 +181,14 @@ def runner_check(device: str, tiny: bool) -> dict:
     from core.training import runner
     from core.training.config import TrainConfig
 
-    config = TrainConfig(model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2 if tiny else 20,
-                         batch_size=16 if tiny else 256, device=device, amp="bf16" if device == "cuda" else "off")
+    config = TrainConfig(
+        model_options={"width": 0.25},
+        epochs=1,
+        max_steps_per_epoch=2 if tiny else 20,
+        batch_size=16 if tiny else 256,
+        device=device,
+        amp="bf16" if device == "cuda" else "off",
+    )
     run_id = runner.start_run(config)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -177,12 +202,32 @@ def runner_check(device: str, tiny: bool) -> dict:
 
 def torchrun_check(device: str, work: Path, tiny: bool) -> dict:
     """`python -m core train --nproc-per-node 1` (torchrun; NCCL on CUDA, gloo on the CPU) for a few steps."""
-    command = [sys.executable, "-m", "core", "train", "--nproc-per-node", "1", "--device", device, "--epochs", "1",
-               "--max-steps-per-epoch", "3", "--batch-size", "16", "--model-option", "width=0.25",
-               "--out", str(work / "torchrun")]
+    command = [
+        sys.executable,
+        "-m",
+        "core",
+        "train",
+        "--nproc-per-node",
+        "1",
+        "--device",
+        device,
+        "--epochs",
+        "1",
+        "--max-steps-per-epoch",
+        "3",
+        "--batch-size",
+        "16",
+        "--model-option",
+        "width=0.25",
+        "--out",
+        str(work / "torchrun"),
+    ]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
-    return {"returncode": done.returncode, "tail": (done.stdout + done.stderr)[-400:],
-            "best": (work / "torchrun" / "best.pt").is_file()}
+    return {
+        "returncode": done.returncode,
+        "tail": (done.stdout + done.stderr)[-400:],
+        "best": (work / "torchrun" / "best.pt").is_file(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.data.store import load_dataset
 
         made = pack(load_dataset(fallback_to_sample=False), args.out, args.quality)
-        print(f"wrote {made} ({made.stat().st_size / 2 ** 20:.1f} MiB)")
+        print(f"wrote {made} ({made.stat().st_size / 2**20:.1f} MiB)")
         return 0
     summary = run(args)
     failed = [name for name, step in summary["steps"].items() if not step.get("ok", True)]

@@ -8,6 +8,7 @@ charts, inputs) whose boxes overlap by more than 4 px each way, one nested in th
 slider excepted. The README's pictures (Data, Browse, Relabel, and Predict with the six-face photo uploaded) are
 taken at 1500x1100 into `--out` (docs/ by default).
 """
+
 from __future__ import annotations
 
 import argparse

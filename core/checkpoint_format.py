@@ -3,6 +3,7 @@
 Outside core/models on purpose: importing that package imports every architecture, hence torch, and the model
 catalog must list `.pt` files for the onnxruntime-only apps too.
 """
+
 from __future__ import annotations
 
 import collections

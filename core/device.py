@@ -1,4 +1,5 @@
 """Which device runs torch work, and what this CPU can do fast (bf16, int8 dot products)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

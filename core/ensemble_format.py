@@ -8,6 +8,7 @@ test-time augmentation, temperature and logit bias. Read here without torch (the
 onnxruntime-only apps too); `core.models.checkpoint.load_checkpoint` turns the file into a payload and
 `model_from_checkpoint` into one model, so every caller takes an ensemble as it takes a checkpoint.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,7 @@ def is_model_file(path: str | Path) -> bool:
 
 def ensemble_stem(path: str | Path) -> str:
     name = Path(path).name
-    return name[:-len(ENSEMBLE_SUFFIX)] if is_ensemble_file(name) else Path(path).stem
+    return name[: -len(ENSEMBLE_SUFFIX)] if is_ensemble_file(name) else Path(path).stem
 
 
 def read_ensemble(path: str | Path) -> dict[str, Any]:
@@ -60,8 +61,12 @@ def read_ensemble(path: str | Path) -> dict[str, Any]:
             raise ValueError(f"{path}: member {member} is not a .pt checkpoint")
         if not file.is_file():
             raise FileNotFoundError(f"{path}: member {member} not found at {file}")
-    return {"members": files, "weights": [float(w) for w in weights], "rule": spec.get("rule", RULES[0]),
-            "metrics": spec.get("metrics") or {}}
+    return {
+        "members": files,
+        "weights": [float(w) for w in weights],
+        "rule": spec.get("rule", RULES[0]),
+        "metrics": spec.get("metrics") or {},
+    }
 
 
 def check_members(path: str | Path, metas: Sequence[dict[str, Any]], names: Sequence[str | Path]) -> None:
@@ -69,15 +74,23 @@ def check_members(path: str | Path, metas: Sequence[dict[str, Any]], names: Sequ
     first = metas[0]
     for meta, name in zip(metas[1:], names[1:]):
         if list(meta["classes"]) != list(first["classes"]):
-            raise ValueError(f"{path}: member {Path(name).name} has classes {', '.join(meta['classes'])}, the first "
-                             f"has {', '.join(first['classes'])}")
+            raise ValueError(
+                f"{path}: member {Path(name).name} has classes {', '.join(meta['classes'])}, the first "
+                f"has {', '.join(first['classes'])}"
+            )
         if meta.get("input_size") != first.get("input_size"):
-            raise ValueError(f"{path}: member {Path(name).name} takes {meta.get('input_size')} px input, the first "
-                             f"{first.get('input_size')} px")
+            raise ValueError(
+                f"{path}: member {Path(name).name} takes {meta.get('input_size')} px input, the first "
+                f"{first.get('input_size')} px"
+            )
 
 
-def write_ensemble(path: str | Path, members: Sequence[str | Path], weights: Sequence[float] | None = None,
-                   metrics: dict[str, Any] | None = None) -> Path:
+def write_ensemble(
+    path: str | Path,
+    members: Sequence[str | Path],
+    weights: Sequence[float] | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Path:
     """Write an ensemble file listing `members` relative to it (so the folder can move as a whole)."""
     import os
 
@@ -85,9 +98,13 @@ def write_ensemble(path: str | Path, members: Sequence[str | Path], weights: Seq
     if not is_ensemble_file(path):
         raise ValueError(f"{path}: an ensemble file's name ends in {ENSEMBLE_SUFFIX}")
     relative = [os.path.relpath(Path(m).resolve(), path.parent.resolve()) for m in members]
-    spec = {"format": ENSEMBLE_FORMAT, "members": relative, "weights": [float(w) for w in weights or
-                                                                        [1.0] * len(members)],
-            "rule": RULES[0], "metrics": metrics or {}}
+    spec = {
+        "format": ENSEMBLE_FORMAT,
+        "members": relative,
+        "weights": [float(w) for w in weights or [1.0] * len(members)],
+        "rule": RULES[0],
+        "metrics": metrics or {},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec, indent=2) + "\n")
     read_ensemble(path)  # the file written is one that loads
@@ -99,6 +116,11 @@ def peek_ensemble(path: str | Path, peek) -> dict[str, Any]:
     spec = read_ensemble(path)
     metas = [peek(member) for member in spec["members"]]
     check_members(path, metas, spec["members"])
-    return {"format": metas[0]["format"], "model": ENSEMBLE_MODEL, "classes": list(metas[0]["classes"]),
-            "metrics": spec["metrics"], "input_size": metas[0].get("input_size"),
-            "members": [str(m) for m in spec["members"]]}
+    return {
+        "format": metas[0]["format"],
+        "model": ENSEMBLE_MODEL,
+        "classes": list(metas[0]["classes"]),
+        "metrics": spec["metrics"],
+        "input_size": metas[0].get("input_size"),
+        "members": [str(m) for m in spec["members"]],
+    }

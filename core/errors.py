@@ -1,4 +1,5 @@
 """The project's own error for bad input data: it names the file, the row and the problem."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ CLI never lose each other's updates. A job whose process died without a word (ki
 is settled as failed, never left running; a stop is asked on disk and by SIGTERM, so a process still starting
 learns of it too. `Eta` turns progress into the seconds left, for every job the same way.
 """
+
 from __future__ import annotations
 
 import json
@@ -109,10 +110,16 @@ def settle_dead(folder: Path) -> dict[str, Any]:
             return current
         if current.get("stop_requested") and current["state"] == QUEUED:
             return merge_status(folder, stopped_while_queued())
-        return merge_status(folder, {"state": FAILED, "finished": time.time(),
-                                     "reason": f"the worker process (pid {current.get('pid')}) ended without "
-                                               "reporting: killed (e.g. kill -9), out of memory, or the machine "
-                                               "stopped"})
+        return merge_status(
+            folder,
+            {
+                "state": FAILED,
+                "finished": time.time(),
+                "reason": f"the worker process (pid {current.get('pid')}) ended without "
+                "reporting: killed (e.g. kill -9), out of memory, or the machine "
+                "stopped",
+            },
+        )
 
 
 def stopped_while_queued() -> dict[str, Any]:
@@ -149,8 +156,10 @@ def kill(folder: Path) -> None:
             return
         if is_alive(current) and current.get("pid"):
             os.killpg(os.getpgid(current["pid"]), signal.SIGKILL)
-        merge_status(folder, {"state": FAILED, "finished": time.time(), "reason": "killed by the user",
-                              "stop_requested": time.time()})
+        merge_status(
+            folder,
+            {"state": FAILED, "finished": time.time(), "reason": "killed by the user", "stop_requested": time.time()},
+        )
 
 
 class Eta:

@@ -4,6 +4,7 @@ Each bound sits well above what the real data or a real use needs (the margin is
 what would exhaust this machine's memory or disk; an input beyond one is refused with a one-line error before
 anything is written.
 """
+
 from __future__ import annotations
 
 # csv files (fer2013.csv, fer2013new.csv; plain or gzipped): counted on the DECOMPRESSED text while it streams,

@@ -1,5 +1,6 @@
 """Options declared once as dataclass fields: the help text, choices and bounds that CLI flags and forms are built
 from (`option`), and the checks every such dataclass runs (`check_bounds`)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -31,8 +32,10 @@ def field_default(f: dataclasses.Field) -> Any:
 def option_fields(cls: type) -> list[tuple[dataclasses.Field, Any]]:
     """Each field of `cls` with its annotation resolved, `| None` dropped (`int | None` is an int option)."""
     hints = typing.get_type_hints(cls)
-    plain = [next(a for a in typing.get_args(h) if a is not type(None)) if isinstance(h, types.UnionType) else h
-             for h in hints.values()]
+    plain = [
+        next(a for a in typing.get_args(h) if a is not type(None)) if isinstance(h, types.UnionType) else h
+        for h in hints.values()
+    ]
     return list(zip(dataclasses.fields(cls), plain))
 
 
@@ -55,12 +58,16 @@ def check_bounds(options: Any, prefix: str = "") -> None:
         if value is None or hint not in (int, float):
             continue
         if isinstance(value, bool) or not isinstance(value, int if hint is int else (int, float)):
-            raise OptionError(f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, "
-                              f"got {value!r}")
+            raise OptionError(
+                f"{prefix}{f.name} must be {'a whole number' if hint is int else 'a number'}, got {value!r}"
+            )
         if not math.isfinite(value):
             raise OptionError(f"{prefix}{f.name} must be a finite number ({meta['help']}), got {value}")
         low, high = meta.get("min"), meta.get("max")
         if (low is not None and value < low) or (high is not None and value > high):
-            bounds = f"in [{low}, {high}]" if low is not None and high is not None else (
-                f">= {low}" if low is not None else f"<= {high}")
+            bounds = (
+                f"in [{low}, {high}]"
+                if low is not None and high is not None
+                else (f">= {low}" if low is not None else f"<= {high}")
+            )
             raise OptionError(f"{prefix}{f.name} must be {bounds} ({meta['help']}), got {value}")

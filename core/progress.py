@@ -1,4 +1,5 @@
 """Progress reporting that long work accepts without knowing who shows it (tqdm, Streamlit, nothing)."""
+
 from __future__ import annotations
 
 import sys

@@ -7,6 +7,7 @@ command that made it), `<checkpoint>_report.json` and `<checkpoint>_confusion_<s
 checkpoint) and, for a cross-validation run, heldout.npz (the held-out fold's probabilities).
 Everything else asks this module.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@ the registered architectures beside them.
 The first paint reads only metadata and report files, never torch: the architectures table (it builds each model
 to count its parameters) and an evaluation wait for a click.
 """
+
 import pandas as pd
 import streamlit as st
 
@@ -21,32 +22,52 @@ def show_report(entry: CheckpointEntry, key: str) -> None:
     if report is None:
         from_card = card_accuracy(entry.path)
         if from_card is not None:  # shipped and int8 checkpoints carry their full results in their card
-            st.dataframe(from_card, hide_index=True, column_config={
-                name: st.column_config.NumberColumn(format="percent") for name in from_card.columns if name != "split"})
+            st.dataframe(
+                from_card,
+                hide_index=True,
+                column_config={
+                    name: st.column_config.NumberColumn(format="percent")
+                    for name in from_card.columns
+                    if name != "split"
+                },
+            )
             st.caption("Accuracy from the model card (evaluated on the full FER2013 import).")
             return
-        recorded = ", ".join(f"{split} {value:.1%}" for split, value in
-                             (("PublicTest", entry.public_accuracy), ("PrivateTest", entry.private_accuracy))
-                             if value is not None)
-        st.caption(("Accuracy recorded at training: " + recorded + ". " if recorded else "No evaluation yet. ")
-                   + "`python -m core evaluate` (or the button) evaluates it on every split.")
+        recorded = ", ".join(
+            f"{split} {value:.1%}"
+            for split, value in (("PublicTest", entry.public_accuracy), ("PrivateTest", entry.private_accuracy))
+            if value is not None
+        )
+        st.caption(
+            ("Accuracy recorded at training: " + recorded + ". " if recorded else "No evaluation yet. ")
+            + "`python -m core evaluate` (or the button) evaluates it on every split."
+        )
         if st.button("Evaluate on all splits", key=f"models_evaluate_{key}"):
             # lazy: torch, only once someone evaluates
             from core.evaluation.report import write_report
             from core.jobs.label_sources import scoring_data
 
-            with st.spinner(f"Evaluating {entry.name} on {', '.join(SPLITS)} (minutes on a CPU: every face, "
-                            "with the checkpoint's test-time augmentation) ..."):
+            with st.spinner(
+                f"Evaluating {entry.name} on {', '.join(SPLITS)} (minutes on a CPU: every face, "
+                "with the checkpoint's test-time augmentation) ..."
+            ):
                 write_report(entry.path, list(SPLITS), dataset=scoring_data(entry.path))
             st.rerun()
         return
     rows = pd.DataFrame(split_summary(report)).dropna(axis=1, how="all")
-    st.dataframe(rows, hide_index=True,
-                 column_config={name: st.column_config.NumberColumn(format="percent" if name == "accuracy"
-                                                                    else "%.4f")
-                                for name in rows.columns if name not in ("split", "images")})
-    st.caption(f"tta `{report.get('tta')}`, temperature {report.get('temperature', 1.0):.3f}, "
-               f"labels {report.get('label_source')}")
+    st.dataframe(
+        rows,
+        hide_index=True,
+        column_config={
+            name: st.column_config.NumberColumn(format="percent" if name == "accuracy" else "%.4f")
+            for name in rows.columns
+            if name not in ("split", "images")
+        },
+    )
+    st.caption(
+        f"tta `{report.get('tta')}`, temperature {report.get('temperature', 1.0):.3f}, "
+        f"labels {report.get('label_source')}"
+    )
     images = {split: confusion_image(entry.path, split) for split in report.get("reports", {})}
     tabs = st.tabs([f"confusion {split}" for split in images])
     for tab, image in zip(tabs, images.values()):
@@ -72,9 +93,11 @@ def show_entry(entry: CheckpointEntry, index: int, current: str | None) -> None:
     """One checkpoint: what it is, its evaluation, its card, and the button that makes it the current model."""
     in_use = str(entry.path) == current
     with st.container(border=True):
-        st.markdown(f"**{escape_markdown(entry.name)}** — {entry.source}, `{entry.model}`, "
-                    f"{len(entry.classes)} classes: {escape_markdown(', '.join(entry.classes))}"
-                    + (" — *current model*" if in_use else ""))
+        st.markdown(
+            f"**{escape_markdown(entry.name)}** — {entry.source}, `{entry.model}`, "
+            f"{len(entry.classes)} classes: {escape_markdown(', '.join(entry.classes))}"
+            + (" — *current model*" if in_use else "")
+        )
         show_report(entry, str(index))
         show_card(entry)
         if st.button("Use this model", key=f"models_use_{index}", disabled=in_use):
@@ -98,7 +121,19 @@ with architecture_column:
     if st.toggle("Show the architectures (loads PyTorch to count parameters)", key="models_architectures"):
         from core.models.registry import list_models, model_spec, parameter_count
 
-        st.dataframe(pd.DataFrame([{"model": name, "parameters (7 classes)": parameter_count(name, num_classes=7),
-                                    "input": f"{model_spec(name).input_size}x{model_spec(name).input_size}",
-                                    "from": model_spec(name).source, "description": model_spec(name).description}
-                                   for name in list_models()]), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "model": name,
+                        "parameters (7 classes)": parameter_count(name, num_classes=7),
+                        "input": f"{model_spec(name).input_size}x{model_spec(name).input_size}",
+                        "from": model_spec(name).source,
+                        "description": model_spec(name).description,
+                    }
+                    for name in list_models()
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )

@@ -1,15 +1,16 @@
 """Predict page: upload a photo (the faces found, numbered in reading order and boxed in the colours of their bars)
 or watch the live webcam (one live mode: WebRTC, annotated at camera speed); and the Gradio app, started when the page
 loads, for share links."""
+
 import os
 import urllib.parse
 
 import streamlit as st
 
-from app.gradio import server as gradio_server
 from app.charts import faces_chart
-from app.polling import poll_while
+from app.gradio import server as gradio_server
 from app.live import live_section, served
+from app.polling import poll_while
 from app.state import current_model_path, current_predictor
 from app.text import escape_markdown
 from core.data.images import open_image
@@ -43,9 +44,13 @@ def live_app_link(state: dict) -> None:
 
 
 recorded = predictor.preprocessing.tta  # the default everywhere (studio, Gradio, CLI): what the checkpoint records
-tta = st.selectbox("Test-time augmentation", TTA_MODES, index=TTA_MODES.index(recorded),
-                   format_func=lambda mode: f"{mode} (the model's own)" if mode == recorded else mode,
-                   help="flip: also classify the mirrored face; tencrop: also five crops and their mirrors")
+tta = st.selectbox(
+    "Test-time augmentation",
+    TTA_MODES,
+    index=TTA_MODES.index(recorded),
+    format_func=lambda mode: f"{mode} (the model's own)" if mode == recorded else mode,
+    help="flip: also classify the mirrored face; tencrop: also five crops and their mirrors",
+)
 upload_tab, live_tab = st.tabs(["Upload", "Live webcam"])
 upload = upload_tab.file_uploader("An image with faces (or a face crop)", type=None, key="predict_upload")
 whole = upload_tab.checkbox("The image is already a face crop: classify it whole")
@@ -64,15 +69,19 @@ if upload is not None:
             right.plotly_chart(faces_chart(result), width="stretch", key="predict_chart")
 
 with live_tab:
-    st.caption("Your webcam on this computer or its network, annotated at camera speed. Through a share link use the "
-               "Gradio app's *In your browser* tab below.")
+    st.caption(
+        "Your webcam on this computer or its network, annotated at camera speed. Through a share link use the "
+        "Gradio app's *In your browser* tab below."
+    )
     live_section(current_model_path(), tta)
 
 st.divider()
 st.subheader("The Gradio app (share links)")
-st.write("The Gradio app has the same Upload and Live modes, and *In your browser* for share links (the visitor's "
-         "browser analyses their webcam; no frame is uploaded). It runs as its own process on this machine, started "
-         "once when this page first loads and found again afterwards.")
+st.write(
+    "The Gradio app has the same Upload and Live modes, and *In your browser* for share links (the visitor's "
+    "browser analyses their webcam; no frame is uploaded). It runs as its own process on this machine, started "
+    "once when this page first loads and found again afterwards."
+)
 
 st.caption(f"The live default for this CPU: {live_model_choice().reason}.")
 # started on load only where a browser can follow the link: not under AppTest, which would leave the app running
@@ -87,6 +96,8 @@ if autostart or st.button("Start the live app", key="gradio_start") or (state an
         poll_while(lambda: gradio_server.readiness(state) == "starting", live_app_link, 1, state)
     except RuntimeError as exc:
         st.error(escape_markdown(str(exc)))
-st.caption("Open it from this machine at its local address (127.0.0.1). Sharing: `python -m app.gradio_app "
-           "--share` asks Gradio's share service for a temporary public link, which needs the internet; without it "
-           "the app says so and keeps serving locally. On a local network use `--host 0.0.0.0 --auth user:password`.")
+st.caption(
+    "Open it from this machine at its local address (127.0.0.1). Sharing: `python -m app.gradio_app "
+    "--share` asks Gradio's share service for a temporary public link, which needs the internet; without it "
+    "the app says so and keeps serving locally. On a local network use `--host 0.0.0.0 --auth user:password`."
+)

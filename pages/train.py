@@ -11,17 +11,17 @@ from app.charts import curve_chart
 from app.config_form import config_from_form, config_widgets
 from app.state import current_dataset, current_model_path
 from app.text import escape_markdown, eta_text
+from core import job_status
 from core.data.classes import ALL_CLASSES, CLASS_SETS
 from core.errors import DataError
 from core.evaluation.metrics import reference_table
-from core.models.registry import list_models
-from core.paths import runs_dir
-from core import job_status
 from core.jobs import runner
 from core.jobs.run_table import delete_run, run_rows
+from core.models.registry import list_models
+from core.paths import runs_dir
+from core.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.training.curves import epoch_curve, step_curve
-from core.run_folder import RunFolder
 
 st.title("Train")
 gpu = torch.cuda.is_available()
@@ -37,8 +37,9 @@ with form_column:
     defaults, devices = TrainConfig(print_freq=10), ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"]
     choices = {"model": list_models(), "device": devices}
     values = config_widgets(defaults, skip=("classes",), choices=choices, advanced=False, columns=2)
-    name = st.text_input("Run name (optional: letters, digits, '.', '_', '-')", key="train_name",
-                         placeholder="e.g. fernet-ferplus-30ep")
+    name = st.text_input(
+        "Run name (optional: letters, digits, '.', '_', '-')", key="train_name", placeholder="e.g. fernet-ferplus-30ep"
+    )
     with st.expander("Advanced"):  # only the options that apply to the choices above and in here
         values |= config_widgets(defaults, skip=("classes",), choices=choices, advanced=True, known=values)
     submitted = st.button("Start training", type="primary", key="train_start")
@@ -48,24 +49,28 @@ with form_column:
             config = config_from_form(TrainConfig, {**values, "classes": classes})
             # a run on the imported data set is checked against it first (a class without Training images is
             # refused); a named run must be a plain folder name that is not taken
-            st.query_params["run"] = auth.start_run(config, run_id=name.strip() or None,
-                                                    dataset=current_dataset() if config.data_path is None else None)
+            st.query_params["run"] = auth.start_run(
+                config, run_id=name.strip() or None, dataset=current_dataset() if config.data_path is None else None
+            )
         except (ValueError, DataError, auth.NotAllowed) as exc:
             st.error(f"Cannot start: {escape_markdown(exc)}")
 
 
-PHASE_TEXT = {job_status.QUEUED: "Waiting for its turn on the device.",
-              job_status.STOPPING: "Stopping: the current step finishes and last.pt is saved; Resume continues from it.",
-              job_status.EVALUATING: "Training is done. Evaluating best.pt on every split; on the CPU this takes a few "
-                                 "minutes, and the results appear here when it is done.",
-              job_status.HELDOUT: "Training is done. Predicting the held-out fold with best.pt."}
+PHASE_TEXT = {
+    job_status.QUEUED: "Waiting for its turn on the device.",
+    job_status.STOPPING: "Stopping: the current step finishes and last.pt is saved; Resume continues from it.",
+    job_status.EVALUATING: "Training is done. Evaluating best.pt on every split; on the CPU this takes a few "
+    "minutes, and the results appear here when it is done.",
+    job_status.HELDOUT: "Training is done. Predicting the held-out fold with best.pt.",
+}
 
 
 def progress_text(status: dict, phase: str) -> str:
     """The progress bar's words: epoch and step, and the ETA while training."""
     eta = status.get("eta_seconds") if phase in (job_status.TRAINING, job_status.EVALUATING) else None
-    return (f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}"
-            + (f", {eta_text(eta)}" if eta else ""))
+    return f"epoch {status.get('epoch', '-')}, step {status.get('step', '-')}/{status.get('steps', '-')}" + (
+        f", {eta_text(eta)}" if eta else ""
+    )
 
 
 def resume(run_id: str) -> None:
@@ -105,14 +110,25 @@ def controls(run_id: str, status: dict) -> None:
     folder = RunFolder(runs_dir() / run_id, create=False)
     row, mine = st.container(horizontal=True), auth.may_control(run_id)
     if status["state"] in job_status.ACTIVE and not status.get("stop_requested"):
-        row.button("Stop", key="train_stop", on_click=stop, args=(run_id,), disabled=not mine,
-                   help=None if mine else "Only the person who started this run, or an admin, may stop it.")
+        row.button(
+            "Stop",
+            key="train_stop",
+            on_click=stop,
+            args=(run_id,),
+            disabled=not mine,
+            help=None if mine else "Only the person who started this run, or an admin, may stop it.",
+        )
     if status["state"] in job_status.ENDED_EARLY and folder.last.is_file() and mine:
         row.button("Resume", key="train_resume", type="primary", on_click=resume, args=(run_id,))
     if status["state"] == job_status.FINISHED and folder.best.is_file():
         in_use = str(current_model_path()) == str(folder.best)
-        row.button("Using this model" if in_use else "Use this model", key="train_use", disabled=in_use,
-                   on_click=use_model, args=(str(folder.best),))
+        row.button(
+            "Using this model" if in_use else "Use this model",
+            key="train_use",
+            disabled=in_use,
+            on_click=use_model,
+            args=(str(folder.best),),
+        )
     if status["state"] not in job_status.ACTIVE and mine:
         with row.popover("Delete", key="train_delete_menu"):
             st.write(f"Delete run {escape_markdown(run_id)} and its checkpoints for good?")
@@ -127,19 +143,23 @@ def curves(run_id: str) -> None:
     if steps.empty and epochs.empty:
         return
     loss, accuracy = st.columns(2)  # the learning rate is in the run's metrics.jsonl; the view stays narrow
-    loss.plotly_chart(curve_chart(epochs, ["train_loss", "public_loss"], "loss", steps, height=280),
-                      width="stretch")
+    loss.plotly_chart(curve_chart(epochs, ["train_loss", "public_loss"], "loss", steps, height=280), width="stretch")
     if not epochs.empty:
-        accuracy.plotly_chart(curve_chart(epochs, ["train_accuracy", "public_accuracy"], "accuracy", height=280),
-                              width="stretch")
+        accuracy.plotly_chart(
+            curve_chart(epochs, ["train_accuracy", "public_accuracy"], "accuracy", height=280), width="stretch"
+        )
 
 
 def runs_table() -> None:
     """Every run: what it trained and how it went, read afresh on each refresh of the live view."""
     rows = run_rows()
     st.subheader("All runs")
-    st.dataframe(pd.DataFrame(rows).drop(columns="has model"), hide_index=True, width="stretch",
-                 column_config={"best PublicTest": st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        pd.DataFrame(rows).drop(columns="has model"),
+        hide_index=True,
+        width="stretch",
+        column_config={"best PublicTest": st.column_config.NumberColumn(format="percent")},
+    )
 
 
 def any_run_active() -> bool:
@@ -185,8 +205,9 @@ def pick_run(ids: list[str]) -> str:
     """A selectbox of runs, kept in the URL's ?run= (a run id from the URL names a folder: only known ones count)."""
     chosen = st.query_params.get("run")
     st.session_state["train_run"] = chosen if chosen in ids else ids[0]
-    picked = st.selectbox("Run", ids, key="train_run",
-                          on_change=lambda: st.query_params.update(run=st.session_state["train_run"]))
+    picked = st.selectbox(
+        "Run", ids, key="train_run", on_change=lambda: st.query_params.update(run=st.session_state["train_run"])
+    )
     return picked
 
 
@@ -203,5 +224,7 @@ else:
     frames = [epoch_curve(runs_dir() / run_id).assign(run=run_id) for run_id in overlay]
     frames = [f for f in frames if "public_accuracy" in f]
     if frames:
-        st.plotly_chart(px.line(pd.concat(frames), x="x", y="public_accuracy", color="run", markers=True,
-                                labels={"x": "epoch"}), width="stretch")
+        st.plotly_chart(
+            px.line(pd.concat(frames), x="x", y="public_accuracy", color="run", markers=True, labels={"x": "epoch"}),
+            width="stretch",
+        )

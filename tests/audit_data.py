@@ -1,5 +1,6 @@
 """A small data set with planted problems for the audit tests: exact and near copies across splits (with
 conflicting labels), a blank image, a dark one, and FERPlus not-a-face votes."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ and returns its path, so every reader and entry point can be fed exactly the sam
 CSV generators return `(fer2013_path, ferplus_path_or_None)`. Image generators return one path; those that
 need a real face take it as `face` (an RGB photo; tests skip them when the shared photos are absent).
 """
+
 from __future__ import annotations
 
 import struct
@@ -67,8 +68,7 @@ CSV_CASES: dict[str, Callable[[Path], CsvPair]] = {
     "pixel value -1": lambda d: (csv_file(d, fer2013_text(pixels=" ".join(["-1"] + ["7"] * 2303))), None),
     "label 7": lambda d: (csv_file(d, fer2013_text(emotion="7")), None),
     "unknown Usage": lambda d: (csv_file(d, fer2013_text(usage="Validation")), None),
-    "FERPlus one row short": lambda d: (csv_file(d, fer2013_text()),
-                                        csv_file(d, ferplus_text(2), "fer2013new.csv")),
+    "FERPlus one row short": lambda d: (csv_file(d, fer2013_text()), csv_file(d, ferplus_text(2), "fer2013new.csv")),
     "FERPlus empty file": lambda d: (csv_file(d, fer2013_text()), csv_file(d, "", "fer2013new.csv")),
     "one 100 MiB line in a 100 KB .gz": lambda d: (gzip_long_line(d, 100 << 20), None),
     "250,001 rows": lambda d: (many_rows(d, 250_001), None),
@@ -121,12 +121,17 @@ def decompression_bomb(folder: Path, side: int = 20000) -> Path:
     row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
     compressor = zlib.compressobj(9)
     rows_per_chunk = 500
-    data = b"".join(compressor.compress(row * min(rows_per_chunk, side - start))
-                    for start in range(0, side, rows_per_chunk)) + compressor.flush()
+    data = (
+        b"".join(
+            compressor.compress(row * min(rows_per_chunk, side - start)) for start in range(0, side, rows_per_chunk)
+        )
+        + compressor.flush()
+    )
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit gray, no interlace
     path = folder / "bomb.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
-                     + png_chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -221,6 +226,7 @@ def onnx_cases(source: Path) -> dict[str, Callable[[Path], Path]]:
         def make(folder: Path) -> Path:
             (folder / name).write_bytes(data)
             return folder / name
+
         return make
 
     def metadata(change: Callable[[dict], dict], name: str) -> Callable[[Path], Path]:
@@ -231,14 +237,16 @@ def onnx_cases(source: Path) -> dict[str, Callable[[Path], Path]]:
         "garbage bytes": write("garbage.onnx", b"\x08\x07garbage, not a protobuf \xff\x00" * 10),
         "a text file": write("notes.onnx", b"these are my notes\n"),
         "no metadata": lambda folder: onnx_without_metadata(folder, source),
-        "metadata: 3 classes for 7 outputs": metadata(lambda m: {**m, "classes": ["happy", "sad", "neutral"]},
-                                                      "three.onnx"),
+        "metadata: 3 classes for 7 outputs": metadata(
+            lambda m: {**m, "classes": ["happy", "sad", "neutral"]}, "three.onnx"
+        ),
         "metadata: input 64 for a 48 graph": metadata(
-            lambda m: {**m, "input_size": 64, "preprocessing": {**m["preprocessing"], "input_size": 64}},
-            "side64.onnx"),
+            lambda m: {**m, "input_size": 64, "preprocessing": {**m["preprocessing"], "input_size": 64}}, "side64.onnx"
+        ),
         "metadata: input 100000": metadata(
             lambda m: {**m, "input_size": 100000, "preprocessing": {**m["preprocessing"], "input_size": 100000}},
-            "huge.onnx"),
+            "huge.onnx",
+        ),
         "metadata: not JSON": lambda folder: onnx_raw_metadata(folder, source, "{classes: [", "notjson.onnx"),
     }
 

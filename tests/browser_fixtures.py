@@ -3,6 +3,7 @@ and the helpers to wait for Streamlit and to report a failure. `tests/conftest.p
 
 Screenshots land in tests/artifacts/. Skipped where Chromium or Playwright is missing (.ci/run installs both).
 """
+
 from __future__ import annotations
 
 import os
@@ -45,9 +46,23 @@ def serve_studio(root: Path, **env: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     root.mkdir(parents=True, exist_ok=True)
     with open(root / STUDIO_LOG, "ab") as log:  # what the server printed: a failing test shows its tail
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port",
-                                   str(port), "--server.address", "127.0.0.1"], cwd=REPO_ROOT, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app/main.py",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -100,8 +115,12 @@ def evidence(page, root: Path, name: str, server: subprocess.Popen | None = None
     events: list[str] = []
     page.on("crash", lambda _: events.append("the page crashed"))
     page.on("pageerror", lambda error: events.append(f"page error: {error}"))
-    page.on("console", lambda message: events.append(f"console {message.type}: {message.text}")
-            if message.type in ("error", "warning") else None)
+    page.on(
+        "console",
+        lambda message: (
+            events.append(f"console {message.type}: {message.text}") if message.type in ("error", "warning") else None
+        ),
+    )
     try:
         yield
     except Exception as exc:
@@ -115,8 +134,9 @@ def evidence(page, root: Path, name: str, server: subprocess.Popen | None = None
         said = "\n".join(list(dict.fromkeys(events))[-30:])  # each message once
         if server is not None:
             said += f"\nthe studio's process: {'running' if server.poll() is None else f'ended ({server.poll()})'}"
-        raise AssertionError(f"{exc}\n--- the page said:\n{text}\n--- the browser said:\n{said}\n"
-                             f"--- the studio's log:\n{log}") from exc
+        raise AssertionError(
+            f"{exc}\n--- the page said:\n{text}\n--- the browser said:\n{said}\n--- the studio's log:\n{log}"
+        ) from exc
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Shared fixtures: every test's own data and runs folders, small FER2013/FERPlus files the tests write themselves,
 the session's tiny model, the browser fixtures, and a check that no test leaves a process behind."""
+
 from __future__ import annotations
 
 import gzip
@@ -33,8 +34,11 @@ def session_folders(tmp_path_factory):
     left = leftover_processes(token)
     if left:
         stop(left)
-        pytest.fail("processes started by the tests were still running at the end (now stopped):\n"
-                    + "\n".join(f"  pid {pid}: {command}" for pid, command in left.items()), pytrace=False)
+        pytest.fail(
+            "processes started by the tests were still running at the end (now stopped):\n"
+            + "\n".join(f"  pid {pid}: {command}" for pid, command in left.items()),
+            pytrace=False,
+        )
 
 
 @pytest.fixture(autouse=True)
@@ -111,8 +115,15 @@ def tiny_run(tmp_path_factory) -> Path:
     from core.training.loop import fit
 
     out = tmp_path_factory.mktemp("tiny_run")
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
-                         max_steps_per_epoch=2, batch_size=16, device="cpu")
+    config = TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        classes="fer7",
+        epochs=1,
+        max_steps_per_epoch=2,
+        batch_size=16,
+        device="cpu",
+    )
     list(fit(config, out, dataset=load_sample()))
     return out
 

@@ -4,12 +4,13 @@ other ports) cannot reach the server. For tests and benchmarks.
 
     with http_proxy(target_port) as url: ...   # url: http://127.0.0.1:<free port>/
 """
+
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 
 async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

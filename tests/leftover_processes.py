@@ -1,6 +1,7 @@
 """Finding the processes a test session started that still run: its children, and anything that inherited the
 session's marker in its environment (servers started in their own session are re-parented, so the tree alone would
 miss them). Linux /proc only, no psutil needed."""
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,7 @@ def _stat(pid: int) -> tuple[str, int] | None:
     text = _read(PROC / str(pid) / "stat").decode(errors="replace")
     if not text:
         return None
-    fields = text[text.rfind(")") + 2:].split()
+    fields = text[text.rfind(")") + 2 :].split()
     return fields[0], int(fields[1])
 
 

@@ -1,4 +1,5 @@
 """Each annotator's count and agreement, from the label store's live events."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -11,8 +12,9 @@ from core.labels.relabels import RelabelStore
 
 
 def dataset(**majority: str) -> SimpleNamespace:
-    return SimpleNamespace(has_ferplus=True, meta=pd.DataFrame({"image_id": list(majority),
-                                                                "ferplus": list(majority.values())}))
+    return SimpleNamespace(
+        has_ferplus=True, meta=pd.DataFrame({"image_id": list(majority), "ferplus": list(majority.values())})
+    )
 
 
 def test_counts_and_agreement_per_annotator(tmp_path):

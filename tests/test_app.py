@@ -1,4 +1,5 @@
 """The Streamlit studio renders every page on the shipped sample and on an import (AppTest, no browser)."""
+
 from __future__ import annotations
 
 import gzip
@@ -16,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from core import job_status
 from core.data.dataset import build_fer2013_dataset
-from core.paths import REPO_ROOT
 from core.data.store import save_dataset
+from core.paths import REPO_ROOT
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -197,8 +198,8 @@ def test_url_values_read_back_as_the_widget_takes_them():
 
 def test_browse_page_runs_the_predictions_job_in_the_background(tiny_model, isolated):
     from core.data.store import load_sample
-    from core.jobs import prediction_job
     from core.inference.dataset_predictions import load_cached
+    from core.jobs import prediction_job
 
     app = run_page("browse.py")
     app.toggle(key="browse_predictions").set_value(True).run()
@@ -237,6 +238,7 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     run_id = app.query_params["run"]
     assert run_id == "first-run"
     from core.jobs import runner
+
     deadline = time.time() + 400  # a shared 2-core machine took 209 s for this run
     while runner.refresh_status(run_id, isolated / "runs")["state"] in job_status.ACTIVE and time.time() < deadline:
         time.sleep(0.5)
@@ -263,8 +265,9 @@ def test_train_form_is_short_and_shows_an_option_only_where_it_applies(isolated)
     app.selectbox(key="train_label_source").set_value("cleaned").run()
     assert app.selectbox(key="train_cleaning")
     app.selectbox(key="train_schedule").set_value("step").run()
-    assert app.text_input(key="train_milestones") and not any(w.key == "train_plateau_patience"
-                                                              for w in app.number_input)
+    assert app.text_input(key="train_milestones") and not any(
+        w.key == "train_plateau_patience" for w in app.number_input
+    )
     app.selectbox(key="train_schedule").set_value("plateau").run()
     assert app.number_input(key="train_plateau_patience")
     short = app.main.expander[0]  # the Advanced expander holds the rest
@@ -324,9 +327,15 @@ def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_mod
     assert folder == isolated / "data" / "reports" / "tiny"
     folder.mkdir(parents=True)
     calibration = {"ece": 0.05, "ece_before": 0.08}
-    report = {"tta": "none", "temperature": 1.0, "label_source": "fer2013",
-              "reports": {"PublicTest": {"n": 10, "accuracy": 0.6, "calibration": calibration},
-                          "PrivateTest": {"n": 10, "accuracy": 0.7, "calibration": calibration}}}
+    report = {
+        "tta": "none",
+        "temperature": 1.0,
+        "label_source": "fer2013",
+        "reports": {
+            "PublicTest": {"n": 10, "accuracy": 0.6, "calibration": calibration},
+            "PrivateTest": {"n": 10, "accuracy": 0.7, "calibration": calibration},
+        },
+    }
     (folder / report_name(shipped)).write_text(json.dumps(report))
     app = run_page("models.py", model=str(tiny_model))  # the run is the current model, the shipped one is not
     table = app.dataframe[0].value
@@ -337,14 +346,21 @@ def test_models_page_shows_a_shipped_checkpoint_with_its_report_and_sets_the_mod
 
 
 def test_models_page_first_paint_imports_no_torch(isolated):
-    script = (f"import sys\nfrom streamlit.testing.v1 import AppTest\n"
-              f"app = AppTest.from_file({MAIN!r}, default_timeout=120)\n"
-              f"app.switch_page({str(REPO_ROOT / 'pages' / 'models.py')!r})\napp.run()\n"
-              "assert not app.exception, [e.value for e in app.exception]\n"
-              "assert app.markdown, 'the shipped checkpoints are listed'\n"
-              "assert 'torch' not in sys.modules, 'torch was imported'\n")
-    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
+    script = (
+        f"import sys\nfrom streamlit.testing.v1 import AppTest\n"
+        f"app = AppTest.from_file({MAIN!r}, default_timeout=120)\n"
+        f"app.switch_page({str(REPO_ROOT / 'pages' / 'models.py')!r})\napp.run()\n"
+        "assert not app.exception, [e.value for e in app.exception]\n"
+        "assert app.markdown, 'the shipped checkpoints are listed'\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -424,9 +440,9 @@ def test_relabel_queue_is_disputed_only_without_privatetest(isolated):
 def fake_run(root, run_id: str, created: float, **status):
     """A run folder with a config and the given status.json, no worker behind it."""
     from core.files import write_json
-    from core.training.config import TrainConfig
     from core.job_status import STATUS
     from core.run_folder import RunFolder
+    from core.training.config import TrainConfig
 
     folder = RunFolder(root / "runs" / run_id)
     folder.save_config(TrainConfig(model="fernet", classes="fer3"))
@@ -439,6 +455,7 @@ def alive() -> dict:
     import os
 
     from core.processes import process_start_time
+
     return {"pid": os.getpid(), "pid_start": process_start_time(os.getpid())}
 
 
@@ -472,21 +489,44 @@ def test_train_page_resumes_a_stopped_run(isolated, tiny_run, monkeypatch):
 
 
 def test_train_page_says_what_an_active_run_is_doing(isolated):
-    fake_run(isolated, "scoring", 1, state="running", phase="evaluating best.pt", progress=1.0, epoch=1, step=60,
-             steps=60, eta_seconds=0, **alive())
+    fake_run(
+        isolated,
+        "scoring",
+        1,
+        state="running",
+        phase="evaluating best.pt",
+        progress=1.0,
+        epoch=1,
+        step=60,
+        steps=60,
+        eta_seconds=0,
+        **alive(),
+    )
     app = run_page("train.py")
     assert "Run scoring: running (evaluating best.pt)" in app.subheader[0].value
     assert any("Evaluating best.pt on every split" in i.value for i in app.info)
     assert list(app.dataframe[0].value["state"]) == ["evaluating best.pt"]
-    fake_run(isolated, "scoring", 1, state="running", phase="training", epoch=1, step=20, steps=60, eta_seconds=90,
-             stop_requested=5, **alive())
+    fake_run(
+        isolated,
+        "scoring",
+        1,
+        state="running",
+        phase="training",
+        epoch=1,
+        step=20,
+        steps=60,
+        eta_seconds=90,
+        stop_requested=5,
+        **alive(),
+    )
     app = run_page("train.py")
     assert "(stopping…)" in app.subheader[0].value and any("Stopping" in i.value for i in app.info)
     assert "left" not in app.get("progress")[0].proto.text and not [b for b in app.button if b.key == "train_stop"]
 
 
-def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_model, isolated, tmp_path_factory,
-                                                                          monkeypatch):
+def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(
+    tiny_model, isolated, tmp_path_factory, monkeypatch
+):
     import app.state as state
 
     second = shutil.copytree(tiny_model.parent, isolated / "runs" / "second") / "best.pt"  # listed, not the default
@@ -500,8 +540,9 @@ def test_a_model_path_in_the_url_counts_only_inside_checkpoints_and_runs(tiny_mo
     assert state.current_model_path() == other  # a listed model named in the URL is the one used
 
 
-@pytest.mark.parametrize("readiness, shown", [("ready", "link"), ("starting", "Starting the live app"),
-                                             ("failed", "stopped while starting")])
+@pytest.mark.parametrize(
+    "readiness, shown", [("ready", "link"), ("starting", "Starting the live app"), ("failed", "stopped while starting")]
+)
 def test_predict_page_shows_the_live_apps_state(tiny_model, monkeypatch, readiness, shown):
     """The live-app section runs to the end whichever state the Gradio process is in (a name the page lost once
     raised here on every rerun, after the predictions, where no test looked)."""

@@ -29,7 +29,7 @@ def test_near_pairs_join_what_all_pairs_finds(threshold):
     flips = rng.integers(0, 64, size=(100, threshold + 1))
     close = base[:100].copy()
     for k, bits in enumerate(flips):
-        for bit in bits[:rng.integers(0, threshold + 1)]:
+        for bit in bits[: rng.integers(0, threshold + 1)]:
             close[k] ^= np.uint64(1) << np.uint64(bit)
     hashes = np.concatenate([base, close, base[:5]])  # and some equal ones
     first, second = near_hash_pairs(hashes, threshold)
@@ -41,6 +41,7 @@ def test_near_pairs_join_what_all_pairs_finds(threshold):
         while parent[i] != i:
             i = parent[i]
         return i
+
     for a, b in zip(first, second):
         parent[root(int(a))] = root(int(b))
     expected = near_hash_pairs_naive(hashes, threshold)

@@ -1,4 +1,5 @@
 """The Map page and Browse's audit filters and group view, on the planted data set (AppTest, no browser)."""
+
 from __future__ import annotations
 
 import base64

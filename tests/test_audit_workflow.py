@@ -1,4 +1,5 @@
 """The audit in the workflow: Relabel queue reasons, Browse filters, evaluate --exclude-leaks, the jobs."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,6 @@ import threading
 import numpy as np
 import pytest
 
-from core.jobs import audit_job as job
 from core.audit.embeddings import compute_features, cosine_pairs
 from core.audit.face_map import layout, load_cached_map
 from core.audit.leak_free import leak_free
@@ -16,6 +16,7 @@ from core.audit.signs import audit_flags
 from core.cli.main import main
 from core.data.filters import ImageFilter, filter_rows
 from core.data.store import load_dataset, save_dataset
+from core.jobs import audit_job as job
 from core.labels.queue import disputed_queue
 from tests.audit_data import BLANK, DARK, EXACT_PRIVATE, EXACT_TRAIN, NEAR_PUBLIC, write_planted
 
@@ -41,7 +42,9 @@ def test_queue_raises_conflicting_copies_and_image_problems(planted):
 def test_browse_filters_on_the_audit(planted):
     flags = audit_flags(run_audit(planted))
     assert filter_rows(planted, ImageFilter(conflicting_copies_only=True), audit=flags).tolist() == [
-        EXACT_TRAIN, EXACT_PRIVATE]
+        EXACT_TRAIN,
+        EXACT_PRIVATE,
+    ]
     assert filter_rows(planted, ImageFilter(problems=("dark",)), audit=flags).tolist() == [DARK]
     assert len(filter_rows(planted, ImageFilter(duplicates_only=True), audit=flags)) == 6
     assert filter_rows(planted, ImageFilter(rows=(7, 3, 999))).tolist() == [3, 7]
@@ -56,8 +59,16 @@ def test_leak_free_leaves_out_the_test_images_with_a_copy_in_training(planted):
 @pytest.mark.slow
 def test_evaluate_exclude_leaks_scores_fewer_images(planted, tmp_path, tiny_checkpoint, capsys):
     save_dataset(planted, tmp_path / "data")
-    common = ["--data-dir", str(tmp_path / "data"), "evaluate", "--checkpoint", str(tiny_checkpoint),
-              "--data-path", str(tmp_path / "data"), "--json"]
+    common = [
+        "--data-dir",
+        str(tmp_path / "data"),
+        "evaluate",
+        "--checkpoint",
+        str(tiny_checkpoint),
+        "--data-path",
+        str(tmp_path / "data"),
+        "--json",
+    ]
     assert main([*common, "--out", str(tmp_path / "all")]) == 0
     everything = json.loads(capsys.readouterr().out)["reports"]
     assert main([*common, "--exclude-leaks", "--out", str(tmp_path / "free")]) == 0
@@ -105,8 +116,18 @@ def test_a_cancelled_map_job_caches_nothing(planted, tmp_path, monkeypatch, tiny
     dataset = load_dataset()
     folder = job.job_dir(dataset, "map", tiny_checkpoint)
     folder.mkdir(parents=True)
-    (folder / job.JOB).write_text(json.dumps({"kind": "map", "dataset_dir": None, "checkpoint": str(tiny_checkpoint),
-                                              "hamming": 6, "cosine": 0.97, "images": len(dataset)}))
+    (folder / job.JOB).write_text(
+        json.dumps(
+            {
+                "kind": "map",
+                "dataset_dir": None,
+                "checkpoint": str(tiny_checkpoint),
+                "hamming": 6,
+                "cosine": 0.97,
+                "images": len(dataset),
+            }
+        )
+    )
     (folder / "status.json").write_text('{"state": "queued"}')
     stop = threading.Event()
     stop.set()

@@ -1,4 +1,5 @@
 """Batched augmentation: shapes and range kept, each op doing what it says, seeds reproducible."""
+
 from __future__ import annotations
 
 import dataclasses

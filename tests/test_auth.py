@@ -5,6 +5,7 @@ value (`replay_click` checks that nothing happens). On a button that was enabled
 the role changed) the click's callback runs before the page: there only the check inside the action stands, which
 is what these tests exercise, also by calling the actions directly as such a callback would.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.paths import REPO_ROOT
 from core.processes import process_start_time
-from core.training.config import TrainConfig
 from core.run_folder import RunFolder
+from core.training.config import TrainConfig
 from core.users.run_owners import record_owner
 from core.users.store import UserStore
 
@@ -44,9 +45,19 @@ def admins_run(team):
     folder = team / "runs" / "ada-run"
     folder.mkdir(parents=True)
     RunFolder(folder).save_config(TrainConfig(epochs=1))
-    (folder / "status.json").write_text(json.dumps({
-        "state": "running", "phase": "training", "created": time.time(), "pid": worker.pid,
-        "pid_start": process_start_time(worker.pid), "epoch": 1, "progress": 0.1}))
+    (folder / "status.json").write_text(
+        json.dumps(
+            {
+                "state": "running",
+                "phase": "training",
+                "created": time.time(),
+                "pid": worker.pid,
+                "pid_start": process_start_time(worker.pid),
+                "epoch": 1,
+                "progress": 0.1,
+            }
+        )
+    )
     record_owner("ada-run", "ada")
     yield folder
     worker.kill()
@@ -140,16 +151,20 @@ def test_a_stop_click_after_the_run_changed_hands_stops_nothing(team, admins_run
     record_owner("ada-run", "ada")
     app.button(key="train_stop").click().run()
     assert "stop_requested" not in json.loads((admins_run / "status.json").read_text())
-    assert any("Cannot stop" in e.value and "only they or an admin may" in e.value for e in app.error), \
-        [e.value for e in app.error]
+    assert any("Cannot stop" in e.value and "only they or an admin may" in e.value for e in app.error), [
+        e.value for e in app.error
+    ]
 
 
 def test_the_actions_check_the_role_whoever_calls_them(team, admins_run, monkeypatch):
     from app import auth
 
     monkeypatch.setattr(auth.st, "session_state", {auth.ACCOUNT_KEY: "bob"})
-    for action in (lambda: auth.require("import_data"), lambda: auth.stop_run("ada-run"),
-                   lambda: auth.resume_run("ada-run")):
+    for action in (
+        lambda: auth.require("import_data"),
+        lambda: auth.stop_run("ada-run"),
+        lambda: auth.resume_run("ada-run"),
+    ):
         with pytest.raises(auth.NotAllowed):
             action()
     assert "stop_requested" not in json.loads((admins_run / "status.json").read_text())

@@ -1,4 +1,5 @@
 """Balanced softmax (`train --loss balanced-softmax`): the Training prior's log added to the logits in the loss."""
+
 from __future__ import annotations
 
 import math
@@ -46,13 +47,22 @@ def test_balanced_softmax_lifts_the_rare_class_recall():
     x = torch.randn(2000, 2, generator=generator) + labels[:, None] * 1.5
     split = SplitTensors(torch.zeros(2000, 1, 1, 1), labels)
     rare = labels == 1
-    recall = {name: (train_linear(offset, x, split)(x).argmax(1)[rare] == 1).float().mean().item()
-              for name, offset in (("plain", None), ("balanced", log_prior(split, 2)))}
+    recall = {
+        name: (train_linear(offset, x, split)(x).argmax(1)[rare] == 1).float().mean().item()
+        for name, offset in (("plain", None), ("balanced", log_prior(split, 2)))
+    }
     assert recall["balanced"] > recall["plain"] + 0.2
 
 
 def test_a_run_with_balanced_softmax_trains_and_records_it(tmp_path):
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, epochs=1, max_steps_per_epoch=2,
-                         batch_size=16, device="cpu", loss="balanced-softmax")
+    config = TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        epochs=1,
+        max_steps_per_epoch=2,
+        batch_size=16,
+        device="cpu",
+        loss="balanced-softmax",
+    )
     records = list(fit(config, tmp_path, dataset=load_sample()))
     assert records[-1]["train_loss"] > 0 and TrainConfig.load(tmp_path / "config.json").loss == "balanced-softmax"

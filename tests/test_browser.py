@@ -2,6 +2,7 @@
 (relabel with the keyboard and undo, two annotators at once, a training run from the Train page, a hostile annotator
 name). The browser and studio fixtures come from tests/browser_fixtures.py; screenshots land in tests/artifacts/.
 """
+
 from __future__ import annotations
 
 import urllib.parse

@@ -3,6 +3,7 @@ data set or stop an admin's run; label events carry the signed-in account; undo 
 
 One studio for the module (an admin, two annotators, and a run the admin is running), on the shipped sample.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -12,8 +13,8 @@ import pytest
 
 from core.labels.relabels import RelabelStore
 from core.processes import process_start_time
-from core.training.config import TrainConfig
 from core.run_folder import RunFolder
+from core.training.config import TrainConfig
 from core.users.run_owners import record_owner
 from core.users.store import UserStore
 from tests import test_browser
@@ -33,7 +34,8 @@ def running_run(runs, run_id: str, owner: str) -> subprocess.Popen:
     RunFolder(folder).save_config(TrainConfig(epochs=1))
     (folder / "status.json").write_text(
         f'{{"state": "running", "phase": "training", "created": {time.time()}, "pid": {worker.pid}, '
-        f'"pid_start": "{process_start_time(worker.pid)}", "epoch": 1, "progress": 0.1}}')
+        f'"pid_start": "{process_start_time(worker.pid)}", "epoch": 1, "progress": 0.1}}'
+    )
     record_owner(run_id, owner, runs)
     return worker
 

@@ -1,5 +1,6 @@
 """Real-browser tests of Browse: a face opens in a dialog, filters and page live in the URL, a phone shows three
 faces a row. Headless Chromium via Playwright, on the shipped sample."""
+
 from __future__ import annotations
 
 import json

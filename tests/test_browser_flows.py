@@ -1,6 +1,7 @@
 """Real-browser tests of the studio's flows: choices kept across page changes, keys never typing into a field, the
 export zip, labelling from Browse's face dialog and bulk labelling. Headless Chromium via Playwright, on the
 shipped sample."""
+
 from __future__ import annotations
 
 import json
@@ -122,8 +123,12 @@ def test_label_from_the_face_dialog_with_the_relabel_keys(studio, browser):  # n
 def test_bulk_label_a_page_of_faces_at_once(studio, browser):  # noqa: F811
     url, root = studio
     store = RelabelStore(root / "data" / "labels.sqlite")
-    page = new_page(browser, url, "browse?annotator=bulker&" + urllib.parse.urlencode(
-        {"splits": json.dumps(["Training"])}), "images match")
+    page = new_page(
+        browser,
+        url,
+        "browse?annotator=bulker&" + urllib.parse.urlencode({"splits": json.dumps(["Training"])}),
+        "images match",
+    )
     page.get_by_role("button", name="Select all on this page").click()
     button = page.get_by_role("button", name="Label 48 selected")
     button.wait_for(timeout=60_000)

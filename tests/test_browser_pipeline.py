@@ -1,6 +1,7 @@
 """The Gradio app's "In your browser" tab (app/gradio/browser.py): the exported page served by the app with the
 isolation headers, a page that says why when it cannot be, and (slow) a share-link-like run: the app behind an
 HTTP-only proxy, a fake camera, labelled frames drawn and no request reaching the server while the camera runs."""
+
 from __future__ import annotations
 
 import shutil
@@ -74,14 +75,23 @@ def test_a_share_link_visitor_sees_labelled_frames_and_uploads_none(tmp_path):
     playwright_api = pytest.importorskip("playwright.sync_api")
     clip = fake_camera.write_clip(tmp_path / "happy.y4m", [happy], 1, frames=30)
     port = free_port()
-    process = serve([sys.executable, "-m", "app.gradio_app", "--port", str(port)], f"http://127.0.0.1:{port}/",
-                    tmp_path / "gradio.log")
+    process = serve(
+        [sys.executable, "-m", "app.gradio_app", "--port", str(port)],
+        f"http://127.0.0.1:{port}/",
+        tmp_path / "gradio.log",
+    )
     try:
         with http_proxy(port) as url, playwright_api.sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-                f"--use-file-for-fake-video-capture={clip}",
-                "--force-webrtc-ip-handling-policy=disable_non_proxied_udp"])
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[
+                    "--no-sandbox",
+                    "--use-fake-device-for-media-stream",
+                    "--use-fake-ui-for-media-stream",
+                    f"--use-file-for-fake-video-capture={clip}",
+                    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1600, "height": 1100})  # every tab in the bar, none in "..."
             page.goto(url)
             page.get_by_role("tab", name="In your browser").click(timeout=180_000)  # a loaded machine draws slowly

@@ -1,6 +1,7 @@
 """Real-browser test of the Predict page: numbered faces, a new upload replaces the last (the live mode is
 tests/test_live_browser.py's; the live app's link is not checked here yet). Its own module: it starts its own
 Chromium, which Playwright's sync API refuses while test_browser.py's shared browser is open in the same thread."""
+
 from __future__ import annotations
 
 import time
@@ -9,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from tests.browser_fixtures import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle, stop_server
-from tests.fake_camera import write_clip
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +29,7 @@ def test_predict_page_numbers_faces_and_a_new_upload_replaces_the_last(tmp_path,
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu"])
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = chromium.new_page(viewport={"width": 1280, "height": 720})
             page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
             start = time.monotonic()

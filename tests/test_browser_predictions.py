@@ -1,5 +1,6 @@
 """Real-browser test of the predictions job in Browse: start it, see its progress and ETA, cancel it, start it again,
 use its cache, and find the cache again after a restart of the studio (no second job). Chromium via Playwright."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,13 @@ def eight_samples(root) -> FerDataset:
     """The shipped sample eight times over (3,776 images, 15 chunks): long enough to cancel the job midway."""
     need_browser()
     sample = load_sample()
-    meta = pd.concat([sample.meta.assign(image_id=sample.meta["image_id"] + f"-{k}") for k in range(8)],
-                     ignore_index=True)
-    info = {k: v for k, v in sample.info.items() if k != "is_sample"} | {"source": "eight samples",
-                                                                         "created": time.time()}
+    meta = pd.concat(
+        [sample.meta.assign(image_id=sample.meta["image_id"] + f"-{k}") for k in range(8)], ignore_index=True
+    )
+    info = {k: v for k, v in sample.info.items() if k != "is_sample"} | {
+        "source": "eight samples",
+        "created": time.time(),
+    }
     save_dataset(FerDataset(np.concatenate([np.asarray(sample.images)] * 8), meta, info), root / "data")
     return load_dataset(root / "data")
 

@@ -1,4 +1,5 @@
 """Accuracy read from the shipped model cards (the Models page shows it where no evaluation report exists)."""
+
 from __future__ import annotations
 
 import pytest

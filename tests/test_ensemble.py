@@ -1,6 +1,7 @@
 """Ensembles as a model kind: the file (core/ensemble_format.py), its payload and model (core/models/checkpoint.py,
 core/models/ensemble.py), and every caller that takes a model: evaluate, the predictor, the catalog, the
 predictions job."""
+
 from __future__ import annotations
 
 import json
@@ -45,7 +46,8 @@ def test_the_ensemble_is_the_weighted_mean_of_its_members_in_every_path(members,
     report = evaluate_ensemble(path, dataset=load_sample())
     plain = evaluate_checkpoint(path, ["PrivateTest"], dataset=load_sample())
     assert plain["reports"]["PrivateTest"]["accuracy"] == pytest.approx(
-        report["rows"]["ensemble"]["PrivateTest"]["accuracy"])
+        report["rows"]["ensemble"]["PrivateTest"]["accuracy"]
+    )
     assert "**ensemble**" in ensemble_card("pair", report, "test CPU")
 
 

@@ -1,4 +1,5 @@
 """FERNet-DS (core/models/fernet_ds.py): registered, the right shapes, far fewer parameters than FERNet, trainable."""
+
 from __future__ import annotations
 
 import torch

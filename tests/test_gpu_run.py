@@ -1,4 +1,5 @@
 """The prepared GPU run (bench/gpu_run.py): the pack round trip, and the whole run on the CPU with --tiny."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -42,8 +43,9 @@ def test_the_tiny_run_trains_members_and_a_student_and_checks_runner_and_torchru
     monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     data = module.pack(load_sample(), tmp_path / "pack.npz")
     out = tmp_path / "out"
-    code = module.main(["run", "--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--tiny",
-                        "--members", "2"])
+    code = module.main(
+        ["run", "--data", str(data), "--out", str(out), "--work", str(tmp_path / "work"), "--tiny", "--members", "2"]
+    )
     summary = json.loads((out / "summary.json").read_text())
     assert code == 0, summary
     assert summary["steps"]["runner"]["state"] == "finished" and summary["steps"]["torchrun"]["returncode"] == 0

@@ -1,4 +1,5 @@
 """app/gradio/import_hook.py: Gradio is imported without rewriting its type stubs, and works as before."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,7 @@ print("def create_pyi" in inspect.getsource(meta), any(isinstance(f, StubRewrite
 
 
 def test_the_app_imports_gradio_with_stub_rewrites_skipped():
-    result = subprocess.run([sys.executable, "-c", CHECK], cwd=REPO_ROOT, capture_output=True, text=True,
-                            timeout=120)
+    result = subprocess.run([sys.executable, "-c", CHECK], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     # the module's source is still readable through the wrapped loader, and the hook is gone once used
     assert result.stdout.split() == ["True", "True", "Image", "True", "True", "False"]

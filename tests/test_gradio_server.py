@@ -1,5 +1,6 @@
 """Starting the Gradio app from the studio: a port another program holds makes it take a free one and say which;
 the studio's exit stops the app it started. (The app's real start and reuse: tests/test_gradio_app.py.)"""
+
 from __future__ import annotations
 
 import socket
@@ -19,15 +20,18 @@ def data(tmp_path, monkeypatch):
 
 def test_a_port_clash_picks_a_free_port_and_says_which(data, monkeypatch):
     started = []
-    monkeypatch.setattr(gradio_server, "start", lambda port, checkpoint, host, note=None: started.append(
-        (port, note)) or {"port": port, "note": note})
+    monkeypatch.setattr(
+        gradio_server,
+        "start",
+        lambda port, checkpoint, host, note=None: started.append((port, note)) or {"port": port, "note": note},
+    )
     with socket.socket() as other:  # another program listening on the port
         other.bind(("127.0.0.1", 0))
         other.listen()
         taken = other.getsockname()[1]
         assert not gradio_server.port_is_free("127.0.0.1", taken)
         state = gradio_server.ensure_started(taken)
-    (port, note), = started
+    ((port, note),) = started
     assert port != taken and gradio_server.port_is_free("127.0.0.1", port)
     assert note == f"Port {taken} is used by another program, so the live app runs on port {port}."
     assert state["note"] == note

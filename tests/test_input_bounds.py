@@ -5,6 +5,7 @@ devices, server paths named in a form (confined, no existence oracle), the run f
 it holds a run, one writer at a time), ONNX files (loadable, metadata matching the graph) and diverged models (no
 NaN model saved, no "happy (nan%)"). The CLI answers each with one `error: ...` line.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -16,24 +17,24 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bad_inputs as bad
 import numpy as np
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import bad_inputs as bad
 from core.cli.main import main
 from core.data import bounded_read
+from core.data.augment_options import AugmentOptions
 from core.data.bounded_read import BoundedStream
 from core.data.fer2013 import read_fer2013
 from core.errors import DataError, OptionError
 from core.limits import MAX_CSV_LINE_BYTES, MAX_INPUT_SIZE
-from core.paths import REPO_ROOT, SAMPLE_DIR
-from core.data.augment_options import AugmentOptions
 from core.options import option_fields
-from core.training.config import TrainConfig
+from core.paths import REPO_ROOT, SAMPLE_DIR
 from core.run_folder import RUN_LOCK
+from core.training.config import TrainConfig
 
 SHIPPED_ONNX = REPO_ROOT / "checkpoints" / "fer2013_fernet_int8.onnx"
 SHIPPED_PT = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"
@@ -59,13 +60,17 @@ def reference_verdict(text: bytes, max_bytes: int, max_line: int, max_lines: int
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.binary(max_size=400).map(lambda b: b.replace(b"\x00", b"\n")),
-       max_bytes=st.integers(1, 400), max_line=st.integers(1, 60), max_lines=st.integers(1, 30),
-       read_size=st.integers(1, 64))
-def test_the_bounded_stream_passes_text_within_bounds_unchanged_and_refuses_the_rest(text, max_bytes, max_line,
-                                                                                       max_lines, read_size):
-    stream = BoundedStream(io.BytesIO(text), Path("x.csv"), max_bytes=max_bytes, max_line=max_line,
-                           max_lines=max_lines)
+@given(
+    text=st.binary(max_size=400).map(lambda b: b.replace(b"\x00", b"\n")),
+    max_bytes=st.integers(1, 400),
+    max_line=st.integers(1, 60),
+    max_lines=st.integers(1, 30),
+    read_size=st.integers(1, 64),
+)
+def test_the_bounded_stream_passes_text_within_bounds_unchanged_and_refuses_the_rest(
+    text, max_bytes, max_line, max_lines, read_size
+):
+    stream = BoundedStream(io.BytesIO(text), Path("x.csv"), max_bytes=max_bytes, max_line=max_line, max_lines=max_lines)
     out = bytearray()
     try:
         while chunk := stream.read(read_size):
@@ -80,12 +85,20 @@ def test_the_bounded_stream_passes_text_within_bounds_unchanged_and_refuses_the_
 def test_a_100_mib_line_is_refused_after_its_first_64_kib_without_the_memory(tmp_path):
     path = bad.gzip_long_line(tmp_path, 100 << 20)
     assert path.stat().st_size < 300_000
-    script = ("import resource, sys; from core.data.fer2013 import read_fer2013; from core.errors import DataError\n"
-              "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-              "try:\n    read_fer2013(sys.argv[1])\nexcept DataError as exc:\n    print(exc)\n"
-              "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)")
-    done = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, cwd=REPO_ROOT,
-                          timeout=300, check=False)
+    script = (
+        "import resource, sys; from core.data.fer2013 import read_fer2013; from core.errors import DataError\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "try:\n    read_fer2013(sys.argv[1])\nexcept DataError as exc:\n    print(exc)\n"
+        "print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) // 1024)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=300,
+        check=False,
+    )
     message, grown_mib = done.stdout.strip().splitlines()
     assert "line 2: a line is longer than 65,536 bytes" in message, done.stderr
     assert int(grown_mib) < 20  # pandas held the whole line before: ~1.2 GB more in the studio
@@ -139,8 +152,11 @@ def numeric_fields(cls: type) -> list[str]:
 BAD_NUMBERS = [float("inf"), float("-inf"), float("nan"), True, "3", 10**12, -(10**12)]
 
 
-@pytest.mark.parametrize("cls, name", [(TrainConfig, n) for n in numeric_fields(TrainConfig)]
-                         + [(AugmentOptions, n) for n in numeric_fields(AugmentOptions)])
+@pytest.mark.parametrize(
+    "cls, name",
+    [(TrainConfig, n) for n in numeric_fields(TrainConfig)]
+    + [(AugmentOptions, n) for n in numeric_fields(AugmentOptions)],
+)
 @pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
 def test_every_numeric_option_refuses_non_finite_wrongly_typed_and_out_of_range_values(cls, name, value):
     with pytest.raises(OptionError, match=name):
@@ -148,8 +164,10 @@ def test_every_numeric_option_refuses_non_finite_wrongly_typed_and_out_of_range_
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(name=st.sampled_from(numeric_fields(TrainConfig)), value=st.floats(allow_nan=True, allow_infinity=True)
-       | st.integers(-(2**70), 2**70))
+@given(
+    name=st.sampled_from(numeric_fields(TrainConfig)),
+    value=st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(2**70), 2**70),
+)
 def test_a_numeric_option_is_accepted_only_when_finite_and_within_its_bounds(name, value):
     f, hint = next((f, hint) for f, hint in option_fields(TrainConfig) if f.name == name)
     low, high = f.metadata.get("min"), f.metadata.get("max")
@@ -162,18 +180,22 @@ def test_a_numeric_option_is_accepted_only_when_finite_and_within_its_bounds(nam
     assert (low is None or value >= low) and (high is None or value <= high)
 
 
-@pytest.mark.parametrize("flags, problem", [
-    (["--lr", "inf"], "lr must be a finite number"),
-    (["--lr", "nan"], "lr must be a finite number"),
-    (["--input-size", "100000"], f"input_size must be in \\[16, {MAX_INPUT_SIZE}\\]"),
-    (["--rotate", "nan"], "augment rotate must be a finite number"),
-    (["--device", "cuda:99"], "device cuda:99 is not on this machine"),
-    (["--device", "banana"], "unknown device 'banana'"),
-    (["--model-option", "colour=1"], "unknown option\\(s\\) colour"),
-    (["--model-option", "width=NaN"], "model option width of 'fernet' must be a finite number"),
-    (["--model-option", "width=1000"], "width must be in \\(0, 8\\]"),
-    (["--model", "emotion_cnn", "--input-size", "32"], "cannot take 32x32 inputs"),
-], ids=lambda x: " ".join(x) if isinstance(x, list) else None)
+@pytest.mark.parametrize(
+    "flags, problem",
+    [
+        (["--lr", "inf"], "lr must be a finite number"),
+        (["--lr", "nan"], "lr must be a finite number"),
+        (["--input-size", "100000"], f"input_size must be in \\[16, {MAX_INPUT_SIZE}\\]"),
+        (["--rotate", "nan"], "augment rotate must be a finite number"),
+        (["--device", "cuda:99"], "device cuda:99 is not on this machine"),
+        (["--device", "banana"], "unknown device 'banana'"),
+        (["--model-option", "colour=1"], "unknown option\\(s\\) colour"),
+        (["--model-option", "width=NaN"], "model option width of 'fernet' must be a finite number"),
+        (["--model-option", "width=1000"], "width must be in \\(0, 8\\]"),
+        (["--model", "emotion_cnn", "--input-size", "32"], "cannot take 32x32 inputs"),
+    ],
+    ids=lambda x: " ".join(x) if isinstance(x, list) else None,
+)
 def test_train_refuses_a_bad_option_with_one_line_exit_2_and_writes_nothing(flags, problem, tmp_path, capsys):
     out = tmp_path / "run"
     code = main(["train", *flags, "--epochs", "1", "--data-path", str(SAMPLE_DIR), "--out", str(out)])
@@ -182,11 +204,19 @@ def test_train_refuses_a_bad_option_with_one_line_exit_2_and_writes_nothing(flag
     assert not out.exists()
 
 
-@pytest.mark.parametrize("argv", [["predict", "--path", "x.png", "--stride", "0"],
-                                  ["label-issues", "--folds", "1"], ["label-issues", "--top", "-5"],
-                                  ["label-issues", "--epochs", "nan"], ["make-sample", "--per-class", "0"],
-                                  ["train", "--nproc-per-node", "0"], ["train", "--node-rank", "-1"]],
-                         ids=" ".join)
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["predict", "--path", "x.png", "--stride", "0"],
+        ["label-issues", "--folds", "1"],
+        ["label-issues", "--top", "-5"],
+        ["label-issues", "--epochs", "nan"],
+        ["make-sample", "--per-class", "0"],
+        ["train", "--nproc-per-node", "0"],
+        ["train", "--node-rank", "-1"],
+    ],
+    ids=" ".join,
+)
 def test_other_numeric_flags_are_bounded_by_argparse(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(argv)
@@ -227,8 +257,11 @@ def test_a_form_path_outside_the_allowed_folders_is_refused_alike_whether_or_not
     data, secret = confined_roots
 
     def config(path: Path) -> TrainConfig:
-        return TrainConfig(model_options={"weights": str(path)}) if field == "weights" else \
-            TrainConfig(**{field: str(path)})
+        return (
+            TrainConfig(model_options={"weights": str(path)})
+            if field == "weights"
+            else TrainConfig(**{field: str(path)})
+        )
 
     messages = []
     for path in (secret / "key.pt", secret / "missing.pt", data / ".." / "secret" / "key.pt", Path("/etc/shadow")):
@@ -280,14 +313,31 @@ def test_two_trainings_into_one_out_folder_cannot_both_write(tmp_path, capsys):
 
 
 def test_a_cli_run_whose_loss_becomes_nan_fails_with_a_status_and_saves_no_model(tmp_path, capsys, monkeypatch):
-    from core.training import loop
     from core.job_status import read_status
+    from core.training import loop
 
     real = loop.batch_loss
     monkeypatch.setattr(loop, "batch_loss", lambda *a, **k: real(*a, **k) * float("nan"))
     out = tmp_path / "run"
-    code = main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",
-                 "--max-steps-per-epoch", "2", "--batch-size", "8", "--classes", "fer3", "--out", str(out)])
+    code = main(
+        [
+            "train",
+            "--data-path",
+            str(SAMPLE_DIR),
+            "--model-option",
+            "width=0.25",
+            "--epochs",
+            "1",
+            "--max-steps-per-epoch",
+            "2",
+            "--batch-size",
+            "8",
+            "--classes",
+            "fer3",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 1 and "the training loss became nan at step 1" in error_line(capsys.readouterr().err)
     status = read_status(out)
     assert status["state"] == "failed" and "training diverged" in status["reason"]
@@ -326,7 +376,7 @@ ONNX_EXPECTED = {
     "no metadata": "has no FER Studio metadata",
     "metadata: 3 classes for 7 outputs": r"the model's output is logits \['batch', 7\]; its metadata names 3 classes",
     "metadata: input 64 for a 48 graph": r"the model's input is input \['batch', 1, 48, 48\]; its metadata says "
-                                         r"input \[N, 1, 64, 64\]",
+    r"input \[N, 1, 64, 64\]",
     "metadata: input 100000": "input size 100000 is outside 1..512",
     "metadata: not JSON": "metadata is not valid JSON",
 }

@@ -2,13 +2,24 @@
 
 (The runner's tests, tests/test_runner.py, drive the same protocol through real worker processes.)
 """
+
 from __future__ import annotations
 
 import time
 
 from core import job_status
-from core.job_status import (ACTIVE, FAILED, QUEUED, RUNNING, STOPPED, Eta, current_status, read_status,
-                             request_stop, write_status)
+from core.job_status import (
+    ACTIVE,
+    FAILED,
+    QUEUED,
+    RUNNING,
+    STOPPED,
+    Eta,
+    current_status,
+    read_status,
+    request_stop,
+    write_status,
+)
 
 
 def test_the_eta_counts_from_the_first_report_so_start_up_time_is_not_pace(monkeypatch):
@@ -24,7 +35,7 @@ def test_the_eta_counts_from_the_first_report_so_start_up_time_is_not_pace(monke
 
 
 def test_an_active_job_whose_process_is_gone_is_settled_as_failed(tmp_path):
-    write_status(tmp_path, {"state": RUNNING, "pid": 2 ** 22 + 1, "pid_start": "1", "created": time.time()})
+    write_status(tmp_path, {"state": RUNNING, "pid": 2**22 + 1, "pid_start": "1", "created": time.time()})
     settled = current_status(tmp_path)
     assert settled["state"] == FAILED and "ended without reporting" in settled["reason"]
     assert read_status(tmp_path)["state"] == FAILED  # written down, not only reported

@@ -3,17 +3,18 @@
 The faces are synthetic and easy (three stripe patterns), so tiny fold models learn them in a few steps and any
 image whose folder contradicts its pattern is a planted error that out-of-fold probabilities must expose.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from core.data.augment_options import NO_AUGMENT
 from core.data.classes import resolve_classes
 from core.data.folders import read_image_folders
 from core.jobs import label_issues
 from core.labels import issues
-from core.data.augment_options import NO_AUGMENT
 from core.training.config import TrainConfig
 from core.training.cross_validation import write_heldout
 from core.training.loop import fit
@@ -54,8 +55,18 @@ def planted_folder_set(tmp_path_factory):
 def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path):
     root, planted = planted_folder_set
     dataset = read_image_folders(root)
-    base = TrainConfig(model="fernet", model_options={"width": 0.25}, classes=",".join(CLASSES), epochs=4,
-                       batch_size=32, lr=0.05, augment=NO_AUGMENT, label_smoothing=0.0, device="cpu", amp="off")
+    base = TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        classes=",".join(CLASSES),
+        epochs=4,
+        batch_size=32,
+        lr=0.05,
+        augment=NO_AUGMENT,
+        label_smoothing=0.0,
+        device="cpu",
+        amp="off",
+    )
     runs = []
     for config in label_issues.fold_configs(base, folds=3):
         run = tmp_path / "runs" / f"f{config.fold}"
@@ -90,8 +101,13 @@ def check_cleaned_labels(dataset, table):
 def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
     runs = tmp_path / "runs"
     (runs / "a").mkdir(parents=True)
-    np.savez(runs / "a" / "heldout.npz", rows=np.array([0, 1]), probs=np.ones((2, 3)) / 3,
-             classes=np.array(CLASSES), n_images=np.array(3))
+    np.savez(
+        runs / "a" / "heldout.npz",
+        rows=np.array([0, 1]),
+        probs=np.ones((2, 3)) / 3,
+        classes=np.array(CLASSES),
+        n_images=np.array(3),
+    )
     with pytest.raises(ValueError, match="cover 2 of 3"):
         label_issues.collect_oof(["a"], 3, root=runs)
 
@@ -99,6 +115,7 @@ def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
 def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
+
     sample = load_sample()
     probs = np.random.default_rng(0).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     shipped = shipped_oof.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
@@ -119,6 +136,7 @@ def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkey
 def test_a_shipped_reference_reranks_but_leaves_flags_and_suggestions_out_of_fold(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
+
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(7), len(sample)).astype(np.float32)
@@ -140,6 +158,7 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
 
     from core.data.store import load_sample
     from core.labels import shipped_oof
+
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(2).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     stale = issues.score_issues(sample, probs, classes).assign(quality=0.5)
@@ -150,19 +169,22 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
     assert not (label_issues.load_issues(sample)["quality"] == 0.5).all()
 
 
-def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing_can_recompute_it(tmp_path,
-                                                                                                   monkeypatch):
+def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing_can_recompute_it(
+    tmp_path, monkeypatch
+):
     import os
 
     from core.data.store import load_sample
     from core.labels import shipped_oof
+
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(3).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     other = sample.subset(np.arange(len(sample) - 1))  # the shipped file is made on `sample`, not on this one
     stored = issues.save_issues(other, issues.score_issues(other, probs[:-1], classes).assign(quality=0.5))
     os.utime(stored, (1, 1))  # older than the shipped file, but its fold runs are gone
-    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF",
-                        shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz"))
+    monkeypatch.setattr(
+        shipped_oof, "SHIPPED_OOF", shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz")
+    )
     assert (label_issues.load_issues(other)["quality"] == 0.5).all()
 
 

@@ -1,4 +1,5 @@
 """The label store: derived current labels, undo, history, disagreements, exports, and concurrent writers."""
+
 from __future__ import annotations
 
 import os
@@ -47,8 +48,14 @@ def dataset(small_csvs) -> FerDataset:
 
 def start_writer(path: Path, annotator: str, n: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), annotator, str(n)], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), annotator, str(n)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_relabel_then_current_labels(store):
@@ -99,8 +106,12 @@ def test_history_is_newest_first_with_undone_flags(store):
     history = store.history()
     assert history["id"].is_monotonic_decreasing and len(history) == 4
     assert history["kind"].tolist() == ["undo", "label", "label", "label"]
-    assert history.set_index("id")["undone"].to_dict() == {history["id"][0]: False, ids[2]: False, ids[1]: True,
-                                                           ids[0]: False}
+    assert history.set_index("id")["undone"].to_dict() == {
+        history["id"][0]: False,
+        ids[2]: False,
+        ids[1]: True,
+        ids[0]: False,
+    }
     assert history["undoes"][0] == ids[1] and pd.isna(history["undoes"][1])
     assert store.history(annotator="bob")["image_id"].tolist() == ["a"]
     assert store.history(annotator="alice", image_id="b")["kind"].tolist() == ["undo", "label"]
@@ -113,15 +124,19 @@ def test_two_annotators_disagreeing_both_appear(store):
     store.relabel("img2", "fear", "alice")
     store.relabel("img2", "fear", "bob")
     table = store.disagreements()
-    assert table[["image_id", "annotator", "label"]].values.tolist() == [["img1", "alice", "sad"],
-                                                                          ["img1", "bob", "happy"]]
+    assert table[["image_id", "annotator", "label"]].values.tolist() == [
+        ["img1", "alice", "sad"],
+        ["img1", "bob", "happy"],
+    ]
     store.relabel("img1", "happy", "alice")  # alice changes her mind: her latest label counts
     assert store.disagreements().empty
     assert store.annotators() == ["alice", "bob"]
 
 
-@pytest.mark.parametrize("label, annotator", [("smiling", "alice"), ("sad", ""), ("sad", "   "), ("sad", "x" * 65),
-                                              ("", "alice"), (None, "alice")])
+@pytest.mark.parametrize(
+    "label, annotator",
+    [("smiling", "alice"), ("sad", ""), ("sad", "   "), ("sad", "x" * 65), ("", "alice"), (None, "alice")],
+)
 def test_invalid_label_or_annotator_raises(store, label, annotator):
     with pytest.raises(ValueError):
         store.relabel("img", label, annotator)
@@ -178,8 +193,12 @@ def test_fer2013_export_takes_a_plain_mapping_and_refuses_folder_data(dataset, t
     out = export_fer2013_csv(dataset, tmp_path / "fer.csv", relabels={"fer0000006": "happy", "elsewhere": "sad"})
     table = pd.read_csv(out, keep_default_na=False)
     assert table["emotion"][6] == FER2013_CLASSES.index("happy") and table["relabeled"].sum() == 1
-    folder = FerDataset(dataset.images[:2], pd.DataFrame({"image_id": ["train/sad/a.png", "train/sad/b.png"],
-                                                          "split": ["Training"] * 2, "label": ["sad"] * 2}))
+    folder = FerDataset(
+        dataset.images[:2],
+        pd.DataFrame(
+            {"image_id": ["train/sad/a.png", "train/sad/b.png"], "split": ["Training"] * 2, "label": ["sad"] * 2}
+        ),
+    )
     with pytest.raises(ValueError, match="no FER2013 images"):
         export_fer2013_csv(folder, tmp_path / "folder.csv", relabels={})
 
@@ -285,10 +304,14 @@ def test_a_store_from_before_batches_gains_the_column(tmp_path):
 
     path = tmp_path / "old.sqlite"
     with sqlite3.connect(path) as old:
-        old.execute("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, "
-                    "old_label TEXT, new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, undoes INTEGER)")
-        old.execute("INSERT INTO events (image_id, new_label, annotator, time, kind) VALUES ('a', 'sad', 'x', 't', "
-                    "'label')")
+        old.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, "
+            "old_label TEXT, new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, "
+            "undoes INTEGER)"
+        )
+        old.execute(
+            "INSERT INTO events (image_id, new_label, annotator, time, kind) VALUES ('a', 'sad', 'x', 't', 'label')"
+        )
     store = RelabelStore(path)
     store.relabel_many(["b"], "happy", "x")
     assert store.current_labels() == {"a": "sad", "b": "happy"} and store.undo("x")["count"] == 1

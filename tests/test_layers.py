@@ -4,6 +4,7 @@ LAYERS below is the one statement of the order. Within a layer modules may impor
 except where APART keeps two packages apart. The import graph is read from the source with `ast`, imports inside
 functions included, so a lazy import cannot hide a circle or an upward import.
 """
+
 from __future__ import annotations
 
 import ast
@@ -55,6 +56,7 @@ def imported_names(path: Path) -> list[str]:
 
 def import_graph(modules: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the project modules it imports (a name resolves to the longest module that it starts with)."""
+
     def owner(name: str) -> str | None:
         while name and name not in modules:
             name = name.rpartition(".")[0]
@@ -104,9 +106,12 @@ def test_no_import_circle(graph):
 
 
 def test_no_module_imports_from_a_layer_above_its_own(graph):
-    upward = [f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
-              for module, targets in sorted(graph.items()) for target in sorted(targets)
-              if layer_of(target) > layer_of(module)]
+    upward = [
+        f"{module} ({LAYERS[layer_of(module)][0]}) imports {target} ({LAYERS[layer_of(target)][0]})"
+        for module, targets in sorted(graph.items())
+        for target in sorted(targets)
+        if layer_of(target) > layer_of(module)
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -114,15 +119,24 @@ def test_packages_kept_apart_do_not_import_each_other(graph):
     def inside(module: str, package: str) -> bool:
         return module == package or module.startswith(package + ".")
 
-    crossing = [f"{module} imports {target}" for module, targets in sorted(graph.items()) for target in targets
-                for lower, upper in APART if inside(module, lower) and inside(target, upper)]
+    crossing = [
+        f"{module} imports {target}"
+        for module, targets in sorted(graph.items())
+        for target in targets
+        for lower, upper in APART
+        if inside(module, lower) and inside(target, upper)
+    ]
     assert not crossing, "\n".join(crossing)
 
 
 def test_the_checks_see_a_circle_an_upward_import_and_a_lazy_one(tmp_path):
     """The graph reader on a tree made here: a lazy import inside a function counts, and so would a circle."""
-    for name, text in {"core/__init__.py": "", "core/low.py": "def f():\n    from core.jobs.high import g\n",
-                       "core/jobs/__init__.py": "", "core/jobs/high.py": "from core import low\n"}.items():
+    for name, text in {
+        "core/__init__.py": "",
+        "core/low.py": "def f():\n    from core.jobs.high import g\n",
+        "core/jobs/__init__.py": "",
+        "core/jobs/high.py": "from core import low\n",
+    }.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     graph = import_graph(module_files(tmp_path))

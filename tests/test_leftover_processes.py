@@ -1,4 +1,5 @@
 """The session-end check (tests/leftover_processes.py) finds what the tests started, detached or not, and stops it."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The Gradio app ends with the studio that started it, even when the studio is killed outright."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,12 @@ CHILD = "import time; from app.lifeline import watch_parent; watch_parent(poll_s
 def test_the_child_ends_within_a_second_or_so_of_its_parent_being_killed():
     studio = subprocess.Popen(["sleep", "600"])  # the stand-in studio
     token = f"{studio.pid}:{process_start_time(studio.pid)}"
-    child = subprocess.Popen([sys.executable, "-c", CHILD], cwd=REPO_ROOT, start_new_session=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO_ROOT), PARENT_ENV: token})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), PARENT_ENV: token},
+    )
     try:
         time.sleep(2)
         assert child.poll() is None  # alive while its parent is

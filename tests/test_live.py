@@ -1,5 +1,6 @@
 """The live webcam path: tracking with box smoothing, LiveAnnotator (annotate at once, analyse in the background)
 and the WebRTC answer's checks. The browser end to end is in tests/test_live_browser.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -85,8 +86,7 @@ def test_a_bad_offer_is_a_clear_error_and_leaves_no_peer(tiny_checkpoint):
         with pytest.raises(ValueError, match="no video track"):
             asyncio.run(webrtc.answer({"type": "offer", "sdp": "garbage"}, annotator))
         with pytest.raises(ValueError, match="could not answer the offer"):
-            asyncio.run(webrtc.answer({"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"},
-                                      annotator))
+            asyncio.run(webrtc.answer({"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"}, annotator))
         assert webrtc.PEERS == {} and webrtc.stats("nobody") is None
     finally:
         annotator.close()

@@ -1,6 +1,7 @@
 """The live webcam mode in a real browser: headless Chromium with a fake camera (a clip made from the shared photos)
 sees labelled frames in the Gradio app's Live tab and on the studio's Predict page. No timings are asserted
 (bench/bench_live.py measures them)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -34,7 +35,6 @@ LABEL_SHARE_JS = """([selector, colour]) => {
 }"""
 
 
-
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory) -> Path:
     happy = shared_data_dir() / "photos" / "happy.jpeg"
@@ -50,16 +50,23 @@ def camera_browser(clip):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}"])
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+            ],
+        )
         yield chromium
         chromium.close()
 
 
 def serve(command: list[str], url: str, log: Path):
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while time.monotonic() < deadline:
@@ -88,20 +95,25 @@ def wait_for_label(frame, selector: str, timeout: float = 120) -> float:
 def test_gradio_live_tab_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = serve([sys.executable, "-m", "app.gradio_app", "--checkpoint", str(SHIPPED), "--port", str(port)], url,
-                   tmp_path / "gradio.log")
+    server = serve(
+        [sys.executable, "-m", "app.gradio_app", "--checkpoint", str(SHIPPED), "--port", str(port)],
+        url,
+        tmp_path / "gradio.log",
+    )
     try:
         page = camera_browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.get_by_role("tab", name="Live").click()
         page.get_by_role("button", name="Start camera").click()
         assert wait_for_label(page.main_frame, "#fer-live-video") > 0.002, "no happy label drawn on the live video"
-        page.wait_for_function("() => document.querySelector('#fer-live-status').innerText.includes('1 face')",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#fer-live-status').innerText.includes('1 face')", timeout=60_000
+        )
         page.screenshot(path=str(REPO_ROOT / "tests" / "artifacts" / "gradio_live.png"))
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_function("() => document.querySelector('#fer-live-status').innerText.includes('Stopped')",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#fer-live-status').innerText.includes('Stopped')", timeout=60_000
+        )
     finally:
         stop_server(server, timeout=30)
 
@@ -109,13 +121,29 @@ def test_gradio_live_tab_shows_labelled_frames(camera_browser, tmp_path):
 def test_studio_predict_page_live_section_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = serve([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                    "--server.headless", "true", "--browser.gatherUsageStats", "false"], url, tmp_path / "st.log")
+    server = serve(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/main.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        url,
+        tmp_path / "st.log",
+    )
     try:
         page = camera_browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(url + f"predict?model={SHIPPED}")
         page.frame_locator("iframe[title*='webrtc']").first.get_by_role("button", name="START").click(
-            timeout=120_000)  # the page first loads the model, on busy cores
+            timeout=120_000
+        )  # the page first loads the model, on busy cores
         page.wait_for_timeout(2000)
         frame = next(f for f in page.frames if "webrtc" in f.url)
         assert wait_for_label(frame, "video") > 0.002, "no happy label drawn on the studio's live video"

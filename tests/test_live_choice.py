@@ -1,4 +1,5 @@
 """The live default chosen from the CPU's features (core/inference/catalog.live_model_choice)."""
+
 from __future__ import annotations
 
 import shutil

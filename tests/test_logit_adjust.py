@@ -1,4 +1,5 @@
 """Post-hoc logit adjustment for rare classes (core/evaluation/logit_adjust.py) and its path through the spec."""
+
 from __future__ import annotations
 
 import shutil
@@ -69,12 +70,17 @@ def test_adjust_stores_the_bias_that_evaluate_and_the_predictor_apply(tiny_check
     assert result["tau"] > 0 and len(spec.logit_bias) == 7 and spec.temperature == result["temperature"]
     assert np.argmax(spec.logit_bias) == np.argmin(result["prior"])  # the rarest class is lifted most
     report = evaluate_checkpoint(checkpoint, ["PublicTest"], dataset=sample)
-    assert report["reports"]["PublicTest"]["accuracy"] == pytest.approx(result["splits"]["PublicTest"]["after"]
-                                                                         ["accuracy"])
+    assert report["reports"]["PublicTest"]["accuracy"] == pytest.approx(
+        result["splits"]["PublicTest"]["after"]["accuracy"]
+    )
     faces = np.asarray(sample.images[:8])
     raw = Predictor.load(tiny_checkpoint).classify_crops(faces)
-    np.testing.assert_allclose(Predictor.load(checkpoint).classify_crops(faces),
-                               postprocess(raw, spec.temperature, spec.logit_bias), rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(
+        Predictor.load(checkpoint).classify_crops(faces),
+        postprocess(raw, spec.temperature, spec.logit_bias),
+        rtol=1e-4,
+        atol=1e-6,
+    )
     section = adjustment_section(result)
     assert section.startswith(ADJUSTMENT_HEADING) and "macro recall" in section and "disgust" in section
 

@@ -1,4 +1,5 @@
 """The training loop (core/training/loop.py): fit, checkpoints, stop and resume, label sources."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,15 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
+from core.jobs.label_sources import check_trainable, with_label_source
 from core.labels.relabels import RelabelStore
+from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.run_folder import RunFolder
+from core.training.config import TrainConfig
 from core.training.curves import epoch_curve, step_curve
 from core.training.loop import fit
-from core.run_folder import RunFolder
-from core.jobs.label_sources import check_trainable, with_label_source
 from core.training.tensors import prepare_splits
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
@@ -27,9 +28,13 @@ def bright_dark_dataset(n: int = 96) -> FerDataset:
     rng = np.random.default_rng(0)
     happy = np.arange(n) % 2 == 0
     images = np.where(happy[:, None, None], rng.integers(160, 256, (n, 48, 48)), rng.integers(0, 96, (n, 48, 48)))
-    meta = pd.DataFrame({"image_id": [f"x{i}" for i in range(n)],
-                         "split": np.array(["Training", "PublicTest", "PrivateTest"])[np.arange(n) % 3],
-                         "label": np.where(happy, "happy", "sad")})
+    meta = pd.DataFrame(
+        {
+            "image_id": [f"x{i}" for i in range(n)],
+            "split": np.array(["Training", "PublicTest", "PrivateTest"])[np.arange(n) % 3],
+            "label": np.where(happy, "happy", "sad"),
+        }
+    )
     return FerDataset(images.astype(np.uint8), meta, {})
 
 
@@ -101,8 +106,9 @@ def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
     assert steps == pytest.approx(straight_steps, rel=1e-9) and epochs == pytest.approx(straight_epochs, rel=1e-9)
 
 
-@pytest.mark.parametrize("labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8),
-                                                  ("fer2013", "fer6", 6)])
+@pytest.mark.parametrize(
+    "labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8), ("fer2013", "fer6", 6)]
+)
 def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
     config = TrainConfig(**TINY, label_source=labels, classes=classes, epochs=1, max_steps_per_epoch=2)
     record = next(fit(config, tmp_path, dataset=load_sample()))
@@ -156,6 +162,7 @@ def test_a_class_without_training_images_is_refused_naming_a_source_that_has_it(
 
 def test_class_weight_power_softens_the_inverse_frequency_weights():
     from core.training.tensors import class_weights
+
     targets = torch.tensor([0] * 90 + [1] * 10)
     full, root = class_weights(targets, 2), class_weights(targets, 2, power=0.5)
     assert full[1] / full[0] == pytest.approx(9.0)

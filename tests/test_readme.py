@@ -1,4 +1,5 @@
 """The README against the tree: its Layout table names real paths and every package, and its commands parse."""
+
 from __future__ import annotations
 
 import argparse
@@ -98,7 +99,7 @@ def test_readme_command_lines_parse(line):
     """Each command line in a code block parses with the CLI's own parser (flags, choices, required options)."""
     words = shlex.split(line)
     assert words[0] == ".venv/bin/python", f"{line!r}: write the venv's python, the system one lacks the requirements"
-    argv = words[words.index("core") + 1:]
+    argv = words[words.index("core") + 1 :]
     if argv in (["--help"], ["COMMAND", "--help"]):
         return
     try:

@@ -1,4 +1,5 @@
 """The run folder owns its file names; evaluation reports never land in checkpoints/."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import os
 from core.evaluation.report import default_report_dir
 from core.paths import CHECKPOINTS_DIR
 from core.processes import process_start_time, still_running
-from core.training.config import TrainConfig
 from core.run_folder import CONFIG, METRICS, RunFolder, is_run_folder, report_name
+from core.training.config import TrainConfig
 
 
 def test_config_round_trips_and_marks_the_folder_a_run(tmp_path):

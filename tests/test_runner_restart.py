@@ -4,6 +4,7 @@ app process still lists the run as running and draws new epochs on its curves.
 Two versions: the Train page's own code starting the run in a launcher process (AppTest; always runs), and the
 real `streamlit run` server driven by headless Chromium (skipped where Chromium or Playwright is missing).
 """
+
 from __future__ import annotations
 
 import base64
@@ -99,8 +100,9 @@ def signal_group(group: int, *signals: int) -> None:
 
 
 def test_run_started_by_the_page_survives_its_app_process_group(runs):
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
-                                start_new_session=True)  # its own group, like an app started from a terminal
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )  # its own group, like an app started from a terminal
     try:
         run_id = launcher.stdout.readline().strip()
         assert run_id, "the launcher did not start a run"
@@ -126,24 +128,44 @@ def free_port() -> int:
 
 def start_studio(port: int) -> subprocess.Popen:
     """`streamlit run app/main.py` in its own process group, answering on `port`."""
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", MAIN, "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true",
-                               "--browser.gatherUsageStats", "false"], cwd=REPO_ROOT, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            MAIN,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/_stcore/health"
 
     def healthy() -> bool:
         with suppress(OSError):
             return urllib.request.urlopen(url, timeout=2).status == 200
         return False
+
     wait_until(healthy, timeout=90)
     return server
 
 
 def curve_points(page) -> int:
     """Epochs on the live loss curve, as the browser's Plotly holds them."""
-    return page.evaluate("() => { const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');"
-                         " return plot && plot._fullData ? plot._fullData[0].x.length : 0; }")
+    return page.evaluate(
+        "() => { const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');"
+        " return plot && plot._fullData ? plot._fullData[0].x.length : 0; }"
+    )
 
 
 def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):

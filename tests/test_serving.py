@@ -4,6 +4,7 @@ without an account it serves nothing beyond localhost.
 The outside calls are caught by starting Streamlit under a guard that records every name looked up and every
 address connected to that is not this machine (its start-up IP lookups are a DNS query and an HTTP GET).
 """
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,13 @@ def start_guarded(tmp_path: Path, cwd: Path, *flags: str) -> tuple[set[str], Pat
     calls.touch()
     env = {**os.environ, "FER_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(REPO_ROOT)}
     with open(out, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-c", GUARD, str(calls), "run", MAIN, "--server.port", str(port),
-                                   *flags], cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-c", GUARD, str(calls), "run", MAIN, "--server.port", str(port), *flags],
+            cwd=cwd,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -128,8 +134,10 @@ def test_without_accounts_nothing_is_served_beyond_localhost(tmp_path, monkeypat
     assert {t.label for t in app.text_input} == {"Name", "Password"} and not app.error
 
 
-@pytest.mark.parametrize("address, beyond", [("127.0.0.1", False), ("localhost", False), ("::1", False),
-                                             ("0.0.0.0", True), ("", True), ("192.168.1.5", True)])
+@pytest.mark.parametrize(
+    "address, beyond",
+    [("127.0.0.1", False), ("localhost", False), ("::1", False), ("0.0.0.0", True), ("", True), ("192.168.1.5", True)],
+)
 def test_which_addresses_count_as_beyond_localhost(monkeypatch, address, beyond):
     from app import auth
 

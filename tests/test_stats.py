@@ -1,4 +1,5 @@
 """Label tables shared by `info` and the Data page."""
+
 from __future__ import annotations
 
 from core.data.classes import FER2013_CLASSES
@@ -10,7 +11,7 @@ def test_agreement_table_is_in_class_order_and_keeps_every_image():
     dataset = load_sample()
     table = label_agreement_table(dataset)
     assert list(table.columns) == [*FER2013_CLASSES, "contempt", "not a face", "unknown", NO_MAJORITY]
-    assert list(table.columns[:len(table.index)]) == list(table.index)  # agreement on the diagonal
+    assert list(table.columns[: len(table.index)]) == list(table.index)  # agreement on the diagonal
     assert list(table.index) == [c for c in FER2013_CLASSES if c in set(dataset.meta["label"])]
     assert table.to_numpy().sum() == len(dataset)  # images with no majority are counted too
     happy = dataset.meta[(dataset.meta["label"] == "happy") & (dataset.meta["ferplus"] == "happy")]

@@ -1,4 +1,5 @@
 """Accounts: names normalised, passwords only as bcrypt hashes, roles, the run owners and the `users` command."""
+
 from __future__ import annotations
 
 import io
@@ -21,8 +22,9 @@ def store(tmp_path, monkeypatch):
     return UserStore()
 
 
-@pytest.mark.parametrize("typed", ["Alice", "ALICE", " alice ", "alice\u200b", "\u200dAl\u00adice", "\uff21lice",
-                                   "alice\x00"])
+@pytest.mark.parametrize(
+    "typed", ["Alice", "ALICE", " alice ", "alice\u200b", "\u200dAl\u00adice", "\uff21lice", "alice\x00"]
+)
 def test_case_width_and_invisible_characters_make_no_new_person(typed):
     assert normalise_name(typed) == "alice"
 
@@ -32,8 +34,9 @@ def test_inner_spaces_collapse_and_unicode_casefolds():
     assert normalise_name("STRASSE") == normalise_name("Straße") == "strasse"
 
 
-@pytest.mark.parametrize("typed, problem", [("", "required"), ("\u200b\u200c", "required"),
-                                            ("x" * (MAX_NAME_CHARS + 1), "at most 64")])
+@pytest.mark.parametrize(
+    "typed, problem", [("", "required"), ("\u200b\u200c", "required"), ("x" * (MAX_NAME_CHARS + 1), "at most 64")]
+)
 def test_empty_or_too_long_names_are_refused_in_one_line_never_cut(typed, problem):
     with pytest.raises(ValueError, match=problem) as error:
         normalise_name(typed)
@@ -51,8 +54,9 @@ def test_passwords_are_kept_only_as_bcrypt_hashes(store):
     assert store.verify("alice", "Correct horse") is None and store.verify("nobody", "correct horse") is None
 
 
-@pytest.mark.parametrize("password, problem", [("short", "at least 8"), (" padded pw ", "space"),
-                                               ("é" * 40, "at most 72 bytes")])
+@pytest.mark.parametrize(
+    "password, problem", [("short", "at least 8"), (" padded pw ", "space"), ("é" * 40, "at most 72 bytes")]
+)
 def test_unusable_passwords_are_refused(password, problem):
     with pytest.raises(ValueError, match=problem):
         hash_password(password)

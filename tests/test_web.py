@@ -5,6 +5,7 @@ Python pipeline finds and gives the same probabilities on the project's photos, 
 the byte, the upload path, a fake webcam, file:// and that nothing loads from elsewhere.
 Skipped where Chromium, Playwright or npm (when web/node_modules is missing) is absent.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -14,8 +15,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.paths import REPO_ROOT, shared_data_dir
 from core.export.web import WEB_DIR, serve_folder
+from core.paths import REPO_ROOT, shared_data_dir
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,7 +49,7 @@ def camera_frames(count: int = 6) -> list[np.ndarray]:
     for i in range(count):
         frame = np.full((480, 640, 3), 110, np.uint8)
         if faces:
-            frame[96:384, 176 + i:464 + i] = faces[(i // 3) % len(faces)]
+            frame[96:384, 176 + i : 464 + i] = faces[(i // 3) % len(faces)]
         frames.append(frame)
     return frames
 
@@ -73,8 +74,11 @@ def page(site, tmp_path_factory):
 
     video = write_y4m(tmp_path_factory.mktemp("camera") / "face.y4m", camera_frames())
     server, url = serve_folder(site)
-    args = CHROMIUM_ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                            f"--use-file-for-fake-video-capture={video}"]
+    args = CHROMIUM_ARGS + [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
         tab = browser.new_page()
@@ -128,8 +132,10 @@ def test_photos_give_the_python_pipelines_faces_and_probabilities(page, predicto
         pytest.skip(f"no photos in {PHOTOS}")
     for name, rgb, side in cases:
         rgba = np.asarray(rgb.convert("RGBA"))
-        got = page.evaluate("([d, w, h, s]) => window.ferPredict(d, w, h, {maxSide: s})",
-                            [rgba.ravel().tolist(), rgb.width, rgb.height, side])["faces"]
+        got = page.evaluate(
+            "([d, w, h, s]) => window.ferPredict(d, w, h, {maxSide: s})",
+            [rgba.ravel().tolist(), rgb.width, rgb.height, side],
+        )["faces"]
         expected = python_faces(predictor, rgb, side)
         assert len(got) == len(expected) > 0, name
         for js, py in zip(got, expected):
@@ -146,10 +152,13 @@ def test_aligned_crops_are_pils_to_a_grey_level(page, predictor):
         pytest.skip(f"no photos in {PHOTOS}")
     name, rgb, side = cases[0]
     rgba = np.asarray(rgb.convert("RGBA"))
-    got = page.evaluate("([d, w, h, s]) => window.ferPredict(d, w, h, {maxSide: s})",
-                        [rgba.ravel().tolist(), rgb.width, rgb.height, side])["faces"][0]
-    [face] = [f for f in get_detector("cpu", max_side=side, backend="onnx").detect(rgb)
-              if abs(f.box[0] - got["box"][0]) < 1]
+    got = page.evaluate(
+        "([d, w, h, s]) => window.ferPredict(d, w, h, {maxSide: s})",
+        [rgba.ravel().tolist(), rgb.width, rgb.height, side],
+    )["faces"][0]
+    [face] = [
+        f for f in get_detector("cpu", max_side=side, backend="onnx").detect(rgb) if abs(f.box[0] - got["box"][0]) < 1
+    ]
     expected = face_crops(rgb, [face], predictor.input_size, align=True)[0]
     assert np.abs(np.array(got["crop"]).reshape(expected.shape) - expected.astype(int)).max() <= 1
 
@@ -206,8 +215,9 @@ def test_fake_webcam_draws_labelled_frames(page):
     page.screenshot(path=ARTIFACTS / "web_webcam.png", full_page=True)
     assert last["source"] == "camera" and len(last["faces"]) == 1
     assert abs(sum(last["faces"][0]["probabilities"]) - 1) < 1e-4
-    page.wait_for_function("document.getElementById('live-stats').textContent.includes('frames a second')",
-                           timeout=30_000)
+    page.wait_for_function(
+        "document.getElementById('live-stats').textContent.includes('frames a second')", timeout=30_000
+    )
     page.click("#camera-stop")
     assert page.is_enabled("#camera-start")
 

@@ -1,11 +1,12 @@
 """The training ETA counts the evaluation after training, estimated from an epoch's PublicTest evaluation."""
+
 from __future__ import annotations
 
 import threading
 
-from core.training.config import TrainConfig
 from core.job_status import read_status
 from core.jobs.worker import final_evaluation_seconds, progress_reporter
+from core.training.config import TrainConfig
 
 
 def test_the_final_evaluation_scales_an_epochs_evaluation_by_images_and_views():

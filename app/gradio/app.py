@@ -6,6 +6,7 @@
 Everything ML is `core`: `Predictor` finds and classifies faces, `annotate` draws them. This file only wires
 them to widgets. `build_app` makes the UI without serving it (tests use it); `main` parses flags and serves.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,24 +24,28 @@ from PIL import Image
 
 from app.charts import faces_chart
 from app.gc_pauses import freeze_long_lived
-from app.lifeline import watch_parent
 from app.gradio.browser import browser_routes, browser_tab
 from app.gradio.live import live_tab
 from app.gradio.models import MODEL_TTA, predictor_for, tta_mode
-from core.inference.catalog import (CheckpointEntry, default_live_checkpoint, describe, list_checkpoints,
-                                    live_model_choice)
-from core.inference.draw import annotate
-from core.errors import DataError
+from app.lifeline import watch_parent
 from core.data.images import open_image
+from core.data.preprocessing import TTA_MODES
+from core.errors import DataError
+from core.inference.catalog import (
+    CheckpointEntry,
+    default_live_checkpoint,
+    describe,
+    list_checkpoints,
+    live_model_choice,
+)
+from core.inference.draw import annotate
 from core.inference.predictor import PredictionResult, reading_order, summary
 from core.inference.tracking import Track, smooth_faces
-from core.data.preprocessing import TTA_MODES
 
 TITLE = "FER Studio — live prediction"
 STREAM_EVERY = 0.15  # seconds between webcam frames; MTCNN + a small CNN take ~0.1 s a frame on 2 CPU cores
 STREAM_TIME_LIMIT = 600  # seconds one webcam session may hold a worker before it has to be restarted
-NO_SHARE = ("No public link: Gradio's share service could not be reached (no internet?). "
-            "Serving locally at {url}")
+NO_SHARE = "No public link: Gradio's share service could not be reached (no internet?). Serving locally at {url}"
 
 
 def read_upload(upload: dict[str, Any]) -> Image.Image:
@@ -53,12 +58,12 @@ def read_upload(upload: dict[str, Any]) -> Image.Image:
         problem = exc.problem.replace(path, name)  # the server's temporary path means nothing to the user
         if "above the limit" in problem:
             raise gr.Error(f"{name} is too large: {problem}. Resize it and try again.") from None
-        raise gr.Error(f"Could not read {name} as an image: {problem}. "
-                       "Upload a photo (JPEG, PNG, WebP ...).") from None
+        raise gr.Error(f"Could not read {name} as an image: {problem}. Upload a photo (JPEG, PNG, WebP ...).") from None
 
 
-def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: str, *,
-                   allowed: frozenset[str] = frozenset()) -> tuple[Image.Image, go.Figure | None, str]:
+def predict_upload(
+    upload: dict[str, Any] | None, model_path: str | None, tta: str, *, allowed: frozenset[str] = frozenset()
+) -> tuple[Image.Image, go.Figure | None, str]:
     """Upload tab: annotated image, probability chart, message."""
     if not upload or not upload.get("path"):
         raise gr.Error("Upload an image first.")
@@ -67,8 +72,14 @@ def predict_upload(upload: dict[str, Any] | None, model_path: str | None, tta: s
     return annotate(image, result), faces_chart(result), summary(result)
 
 
-def predict_frame(frame: Image.Image | None, model_path: str | None, tta: str, tracks: list[Track] | None, *,
-                  allowed: frozenset[str] = frozenset()) -> tuple[Image.Image | None, list[Track], str]:
+def predict_frame(
+    frame: Image.Image | None,
+    model_path: str | None,
+    tta: str,
+    tracks: list[Track] | None,
+    *,
+    allowed: frozenset[str] = frozenset(),
+) -> tuple[Image.Image | None, list[Track], str]:
     """Webcam tab, once per frame: annotated frame with smoothed labels, tracks for the next frame, message."""
     if frame is None:
         return None, [], ""
@@ -112,36 +123,59 @@ def upload_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) ->
     chart = gr.Plot(label="Probabilities per face (numbered left to right, top to bottom)")
     # preprocess=False: core decodes the file itself, so oversized or broken files get core's checks and
     # messages instead of being decoded by Gradio first
-    gr.on([button.click, image.upload], functools.partial(predict_upload, allowed=allowed),
-          inputs=[image, model, tta], outputs=[annotated, chart, message], api_name="predict", preprocess=False)
+    gr.on(
+        [button.click, image.upload],
+        functools.partial(predict_upload, allowed=allowed),
+        inputs=[image, model, tta],
+        outputs=[annotated, chart, message],
+        api_name="predict",
+        preprocess=False,
+    )
 
 
 def webcam_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
-    gr.Markdown("**Fallback for browsers without WebRTC or WebAssembly:** each frame is uploaded and sent back "
-                "annotated, about 3 frames a second. Press Record to start.")
+    gr.Markdown(
+        "**Fallback for browsers without WebRTC or WebAssembly:** each frame is uploaded and sent back "
+        "annotated, about 3 frames a second. Press Record to start."
+    )
     tracks = gr.State([])
     with gr.Row():
         camera = gr.Image(sources=["webcam"], streaming=True, type="pil", label="Webcam")
         live = gr.Image(label="Live prediction", type="pil", interactive=False)
     message = gr.Markdown()
-    camera.stream(functools.partial(predict_frame, allowed=allowed), inputs=[camera, model, tta, tracks],
-                  outputs=[live, tracks, message], stream_every=STREAM_EVERY, time_limit=STREAM_TIME_LIMIT,
-                  concurrency_limit=2, show_progress="hidden", api_name="predict_frame")
+    camera.stream(
+        functools.partial(predict_frame, allowed=allowed),
+        inputs=[camera, model, tta, tracks],
+        outputs=[live, tracks, message],
+        stream_every=STREAM_EVERY,
+        time_limit=STREAM_TIME_LIMIT,
+        concurrency_limit=2,
+        show_progress="hidden",
+        api_name="predict_frame",
+    )
 
 
 def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
-    """The whole UI, not yet serving. `default_checkpoint` None picks the catalog's live default (the shipped int8 model)."""
+    """The whole UI, not yet serving. `default_checkpoint` None picks the catalog's live default (the shipped int8
+    model)."""
     choices, value = model_choices(default_checkpoint)
     allowed = frozenset(path for _, path in choices)
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:  # no telemetry calls from a local tool
-        gr.Markdown(f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model. "
-                    f"Default model for this CPU: {live_model_choice().reason}.")
+        gr.Markdown(
+            f"# {TITLE}\nFaces are found with MTCNN, cropped like FER2013 and classified by the model. "
+            f"Default model for this CPU: {live_model_choice().reason}."
+        )
         if not choices:
             gr.Markdown("**No model yet.** Train one in the studio or pass `--checkpoint PATH`.")
         with gr.Row():
             model = gr.Dropdown(choices, value=value, label="Model", scale=4)
-            tta = gr.Dropdown([("the model's own", MODEL_TTA), *TTA_MODES], value=MODEL_TTA, label="TTA", scale=1,
-                              info="test-time augmentation: flip also classifies the mirrored face, tencrop crops")
+            tta = gr.Dropdown(
+                [("the model's own", MODEL_TTA), *TTA_MODES],
+                value=MODEL_TTA,
+                label="TTA",
+                scale=1,
+                info="test-time augmentation: flip also classifies the mirrored face, tencrop crops",
+            )
         with gr.Tabs():
             with gr.Tab("Upload"):
                 upload_tab(model, tta, allowed)
@@ -151,6 +185,7 @@ def build_app(default_checkpoint: Path | None = None) -> gr.Blocks:
                 browser_tab()
             with gr.Tab("Webcam (fallback)"):
                 webcam_tab(model, tta, allowed)
+
         # the app outlives training runs (the studio starts it once): list newly finished ones on each page load
         # ?model=PATH (the studio's link carries its current model) picks that model when it is listed
         def on_load(request: gr.Request) -> gr.Dropdown:
@@ -191,9 +226,17 @@ def launch_app(args: argparse.Namespace) -> gr.Blocks:
     # the in-browser page (a static site, exported on its first request, once per model file) is served by the app
     routes = browser_routes(args.checkpoint or default_live_checkpoint())
     # Gradio itself catches a failed share tunnel and goes on serving locally; we only add the explanation
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, auth=args.auth,
-                max_file_size=args.max_file_size, prevent_thread_lock=True, ssr_mode=False, quiet=False,
-                app_kwargs={"routes": routes})
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        auth=args.auth,
+        max_file_size=args.max_file_size,
+        prevent_thread_lock=True,
+        ssr_mode=False,
+        quiet=False,
+        app_kwargs={"routes": routes},
+    )
     if args.share and not demo.share_url:
         print(NO_SHARE.format(url=demo.local_url), flush=True)
     return demo

@@ -8,6 +8,7 @@ cross-origin isolation headers (threads in onnxruntime-web when the page is open
 data folder on its first request (once per model file: the app's start does not wait for it, nor import torch to
 export a .pt); `browser_tab()` embeds it. When the export fails, the route serves a page that says why.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,10 @@ from core.export.web import ISOLATION_HEADERS, export_web  # noqa: E402
 from core.paths import data_dir  # noqa: E402
 
 BROWSER_PATH = "/browser"  # where the page is served on the app
-WHEN = ("**For share links and privacy:** your browser finds and classifies the faces itself; no frame leaves "
-        "your computer. Works over any link, needs WebAssembly.")
+WHEN = (
+    "**For share links and privacy:** your browser finds and classifies the faces itself; no frame leaves "
+    "your computer. Works over any link, needs WebAssembly."
+)
 TYPES = {".mjs": "text/javascript", ".wasm": "application/wasm", ".onnx": "application/octet-stream"}
 
 
@@ -63,8 +66,10 @@ def browser_site(checkpoint: Path) -> Path:
 
 
 def unavailable_page(reason: str) -> HTMLResponse:
-    return HTMLResponse(f"<!doctype html><meta charset='utf-8'><title>Not available</title>"
-                        f"<p>The in-browser page could not be prepared: {html.escape(reason)}</p>")
+    return HTMLResponse(
+        f"<!doctype html><meta charset='utf-8'><title>Not available</title>"
+        f"<p>The in-browser page could not be prepared: {html.escape(reason)}</p>"
+    )
 
 
 class LazySite:
@@ -96,8 +101,11 @@ def browser_routes(checkpoint: Path | None) -> list[Mount]:
 
 def browser_tab() -> None:
     """The tab's content: one line on when to use it, the page in a frame, and a link to it on its own."""
-    gr.Markdown(f"{WHEN} [Open it on its own page]({BROWSER_PATH[1:]}/index.html) (faster: it can use several "
-                "threads there).")
+    gr.Markdown(
+        f"{WHEN} [Open it on its own page]({BROWSER_PATH[1:]}/index.html) (faster: it can use several threads there)."
+    )
     # relative URL: right behind a share link or a proxy that serves the app under a sub-path too
-    gr.HTML(f'<iframe id="fer-browser-frame" src="{BROWSER_PATH[1:]}/index.html" allow="camera" '
-            'title="FER Studio in your browser" style="width:100%;height:900px;border:0"></iframe>')
+    gr.HTML(
+        f'<iframe id="fer-browser-frame" src="{BROWSER_PATH[1:]}/index.html" allow="camera" '
+        'title="FER Studio in your browser" style="width:100%;height:900px;border:0"></iframe>'
+    )

@@ -3,6 +3,7 @@
 Every tab (Upload, Live, Webcam) goes through `predictor_for` and `tta_mode`, so an API caller cannot make the
 server open an arbitrary file or pass an unknown mode.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,9 @@ def tta_mode(choice: str | None) -> str | None:
     if choice in (None, "", MODEL_TTA):
         return None
     if choice not in TTA_MODES:
-        raise gr.Error(f"Unknown test-time augmentation {choice!r}: use {MODEL_TTA!r} or one of "
-                       f"{', '.join(TTA_MODES)}.")
+        raise gr.Error(
+            f"Unknown test-time augmentation {choice!r}: use {MODEL_TTA!r} or one of {', '.join(TTA_MODES)}."
+        )
     return choice
 
 

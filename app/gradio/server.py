@@ -10,6 +10,7 @@ tabs never start two servers. The port is GRADIO_PORT (7860, or $FER_GRADIO_PORT
 it, a free port is taken instead and the state's `note` says which. The app ends with the studio that started it
 (`app.lifeline`).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -22,12 +23,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from core.paths import REPO_ROOT, data_dir
 from core.files import exclusive_lock, write_json
+from core.paths import REPO_ROOT, data_dir
 from core.processes import process_start_time, still_running
 
 GRADIO_PORT = int(os.environ.get("FER_GRADIO_PORT", "7860"))
@@ -75,8 +77,9 @@ def locked() -> Iterator[None]:
         yield
 
 
-def ensure_gradio(port: int = GRADIO_PORT, checkpoint: Path | None = None, host: str = "127.0.0.1",
-                  timeout: float = START_TIMEOUT) -> str:
+def ensure_gradio(
+    port: int = GRADIO_PORT, checkpoint: Path | None = None, host: str = "127.0.0.1", timeout: float = START_TIMEOUT
+) -> str:
     """The URL of the running app, starting it first if needed (then waiting up to `timeout` s for it).
 
     An app that is already running is reused as it is, whatever port or checkpoint it was started with."""
@@ -97,8 +100,12 @@ def ensure_started(port: int = GRADIO_PORT, checkpoint: Path | None = None, host
             stop_process(int(state["pid"]))  # alive but deaf long after its start: hung, or its port was taken
         if answers(local_url(host, port)) or not port_is_free(host, port):
             taken, port = port, free_port(host)
-            return start(port, checkpoint, host,
-                         note=f"Port {taken} is used by another program, so the live app runs on port {port}.")
+            return start(
+                port,
+                checkpoint,
+                host,
+                note=f"Port {taken} is used by another program, so the live app runs on port {port}.",
+            )
         return start(port, checkpoint, host)
 
 
@@ -121,7 +128,7 @@ def free_port(host: str) -> int:
 
 
 def readiness(state: dict[str, Any]) -> str:
-    """"ready" (its URL answers), "starting" (the process runs but does not answer yet) or "failed" (it ended;
+    """ "ready" (its URL answers), "starting" (the process runs but does not answer yet) or "failed" (it ended;
     `log_tail` says why)."""
     if answers(state["url"], timeout=1.0):
         return "ready"
@@ -139,12 +146,24 @@ def start(port: int, checkpoint: Path | None, host: str, note: str | None = None
     with open(log_file(), "a") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n")
         log.flush()
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=REPO_ROOT, start_new_session=True,
-                                   env={**os.environ, PARENT_ENV: parent_token()})
-    state = {"pid": process.pid, "pid_start": process_start_time(process.pid), "port": port,
-             "url": local_url(host, port),
-             "started": time.time(), "checkpoint": str(checkpoint) if checkpoint else None, "note": note}
+        process = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+            env={**os.environ, PARENT_ENV: parent_token()},
+        )
+    state = {
+        "pid": process.pid,
+        "pid_start": process_start_time(process.pid),
+        "port": port,
+        "url": local_url(host, port),
+        "started": time.time(),
+        "checkpoint": str(checkpoint) if checkpoint else None,
+        "note": note,
+    }
     write_json(state_file(), state)
     atexit.register(stop_if_still, state["pid"], state["pid_start"])
     return state
@@ -172,8 +191,9 @@ def wait_until_answering(state: dict[str, Any], timeout: float) -> None:
         time.sleep(0.3)
     stop_process(int(state["pid"]))
     state_file().unlink(missing_ok=True)
-    raise RuntimeError(f"the Gradio app did not answer at {state['url']} within {timeout:.0f} s; "
-                       f"see {log_file()}:\n{log_tail()}")
+    raise RuntimeError(
+        f"the Gradio app did not answer at {state['url']} within {timeout:.0f} s; see {log_file()}:\n{log_tail()}"
+    )
 
 
 def log_tail(lines: int = 15) -> str:

@@ -5,6 +5,7 @@ Groups are the connected components of the pair graph (scipy's union-find-like `
 chain of near copies is one group. A group's id is its position in the order of its smallest row; -1 marks an
 image with no copy.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -50,21 +51,43 @@ def group_table(dataset: FerDataset, ids: np.ndarray) -> pd.DataFrame:
     (two different labels among the group's images; an image without a FERPlus majority does not count)."""
     meta = dataset.meta
     grouped = np.flatnonzero(ids != NO_GROUP)
-    frame = pd.DataFrame({"group": ids[grouped], "row": grouped, "split": meta["split"].to_numpy()[grouped],
-                          "label": meta["label"].astype(str).to_numpy()[grouped],
-                          "ferplus": (meta["ferplus"].astype(str).to_numpy()[grouped] if dataset.has_ferplus
-                                      else np.full(len(grouped), "", dtype=object))})
+    frame = pd.DataFrame(
+        {
+            "group": ids[grouped],
+            "row": grouped,
+            "split": meta["split"].to_numpy()[grouped],
+            "label": meta["label"].astype(str).to_numpy()[grouped],
+            "ferplus": (
+                meta["ferplus"].astype(str).to_numpy()[grouped]
+                if dataset.has_ferplus
+                else np.full(len(grouped), "", dtype=object)
+            ),
+        }
+    )
     if frame.empty:
-        return pd.DataFrame(columns=["group", "size", "rows", "splits", "labels", "ferplus", "label_conflict",
-                                     "ferplus_conflict", "conflict"])
+        return pd.DataFrame(
+            columns=[
+                "group",
+                "size",
+                "rows",
+                "splits",
+                "labels",
+                "ferplus",
+                "label_conflict",
+                "ferplus_conflict",
+                "conflict",
+            ]
+        )
     by_group = frame.groupby("group", sort=True)
-    table = pd.DataFrame({
-        "size": by_group.size(),
-        "rows": by_group["row"].agg(lambda rows: [int(r) for r in rows]),
-        "splits": by_group["split"].agg(lambda values: ",".join(sorted(set(values)))),
-        "labels": by_group["label"].agg(lambda values: ",".join(sorted(set(values) - {""}))),
-        "ferplus": by_group["ferplus"].agg(lambda values: ",".join(sorted(set(values) - {""}))),
-    }).reset_index()
+    table = pd.DataFrame(
+        {
+            "size": by_group.size(),
+            "rows": by_group["row"].agg(lambda rows: [int(r) for r in rows]),
+            "splits": by_group["split"].agg(lambda values: ",".join(sorted(set(values)))),
+            "labels": by_group["label"].agg(lambda values: ",".join(sorted(set(values) - {""}))),
+            "ferplus": by_group["ferplus"].agg(lambda values: ",".join(sorted(set(values) - {""}))),
+        }
+    ).reset_index()
     table["label_conflict"] = table["labels"].str.contains(",", regex=False)
     table["ferplus_conflict"] = table["ferplus"].str.contains(",", regex=False)
     table["conflict"] = table["label_conflict"] | table["ferplus_conflict"]

@@ -5,6 +5,7 @@ The features are the input of the model's last linear layer, caught with a forwa
 architecture gives them; no test-time augmentation, the checkpoint's own resize and normalisation. Cosine pairs
 come from float32 matrix products of L2-normalised features, one block of rows against the rows after it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,7 +55,7 @@ def compute_features(images: np.ndarray, checkpoint: Path, track: ProgressCallba
     try:
         with torch.inference_mode():
             for start in track(starts, len(starts), "features"):
-                model(torch.from_numpy(to_model_input(np.asarray(images[start:start + CHUNK]), spec)))
+                model(torch.from_numpy(to_model_input(np.asarray(images[start : start + CHUNK]), spec)))
                 parts.append(caught.pop().float().numpy())
     finally:
         hook.remove()
@@ -78,8 +79,9 @@ def dataset_features(dataset: FerDataset, checkpoint: Path, track: ProgressCallb
     return features
 
 
-def cosine_pairs(features: np.ndarray, threshold: float, track: ProgressCallback = no_progress,
-                 block: int = BLOCK) -> tuple[np.ndarray, np.ndarray]:
+def cosine_pairs(
+    features: np.ndarray, threshold: float, track: ProgressCallback = no_progress, block: int = BLOCK
+) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of rows (i < j) whose features have cosine similarity >= `threshold`."""
     if not -1.0 <= threshold <= 1.0:
         raise ValueError(f"the cosine threshold must be in -1..1, got {threshold}")
@@ -88,7 +90,7 @@ def cosine_pairs(features: np.ndarray, threshold: float, track: ProgressCallback
     firsts, seconds = [], []
     starts = range(0, len(unit), block)
     for start in track(starts, len(starts), "similar features"):
-        similarity = unit[start:start + block] @ unit[start:].T
+        similarity = unit[start : start + block] @ unit[start:].T
         i, j = np.nonzero(np.triu(similarity >= threshold, k=1))
         firsts.append(i + start)
         seconds.append(j + start)

@@ -3,6 +3,7 @@
 The features are reduced to PCA_DIMENSIONS first (a fraction of UMAP's neighbour search time, the same map to
 the eye), then laid out by umap-learn with a fixed seed.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,8 +40,12 @@ def layout(features: np.ndarray) -> np.ndarray:
         raise ValueError(f"a map needs at least 4 images, got {len(features)}")
     dimensions = min(PCA_DIMENSIONS, features.shape[1], len(features))
     reduced = PCA(n_components=dimensions, random_state=SEED).fit_transform(features)
-    umap = UMAP(n_neighbors=min(NEIGHBOURS, len(features) - 1), min_dist=MIN_DISTANCE, random_state=SEED,
-                init="spectral" if len(features) > 2 * NEIGHBOURS else "random")
+    umap = UMAP(
+        n_neighbors=min(NEIGHBOURS, len(features) - 1),
+        min_dist=MIN_DISTANCE,
+        random_state=SEED,
+        init="spectral" if len(features) > 2 * NEIGHBOURS else "random",
+    )
     return umap.fit_transform(reduced).astype(np.float32)
 
 

@@ -9,6 +9,7 @@ Near pairs are found by multi-index hashing: the 64 bits are cut into four 16-bi
 Hamming distance t agree within t // 4 bits on at least one chunk (pigeonhole), so only rows whose chunk values are
 that close are compared, looked up with sorted arrays; every candidate is then checked on all 64 bits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,8 +28,7 @@ BATCH = 4096
 
 def pixel_digests(images: np.ndarray) -> np.ndarray:
     """The SHA-1 of each image's pixels (and shape), as hex strings: equal digests are exact duplicates."""
-    return np.array([hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest() for image in images],
-                    dtype=object)
+    return np.array([hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest() for image in images], dtype=object)
 
 
 def perceptual_hashes(images: np.ndarray, track: ProgressCallback = no_progress) -> np.ndarray:
@@ -37,7 +37,7 @@ def perceptual_hashes(images: np.ndarray, track: ProgressCallback = no_progress)
     starts = range(0, len(images), BATCH)
     parts = []
     for start in track(starts, len(starts), "perceptual hashes"):
-        small = lanczos_resize(np.asarray(images[start:start + BATCH]), side)
+        small = lanczos_resize(np.asarray(images[start : start + BATCH]), side)
         # only the 8 lowest frequencies are kept: the second DCT runs on those rows alone (the same numbers)
         dct = scipy.fftpack.dct(scipy.fftpack.dct(small, axis=1)[:, :HASH_SIZE], axis=2)[:, :, :HASH_SIZE]
         low = dct.reshape(len(small), -1)
@@ -78,8 +78,7 @@ def near_hash_pairs(hashes: np.ndarray, threshold: int) -> tuple[np.ndarray, np.
     hash values within the threshold through those first rows (multi-index hashing over the distinct values)."""
     if not 0 <= threshold < 64:
         raise ValueError(f"the Hamming threshold must be in 0..63, got {threshold}")
-    values, first_rows, inverse = np.unique(np.asarray(hashes, dtype=np.uint64), return_index=True,
-                                            return_inverse=True)
+    values, first_rows, inverse = np.unique(np.asarray(hashes, dtype=np.uint64), return_index=True, return_inverse=True)
     copies = np.flatnonzero(first_rows[inverse] != np.arange(len(inverse)))
     a, b = distinct_near_pairs(values, threshold)
     left = np.concatenate([first_rows[inverse[copies]], first_rows[a]])
@@ -117,6 +116,6 @@ def near_hash_pairs_naive(hashes: np.ndarray, threshold: int) -> set[tuple[int, 
     hashes = np.asarray(hashes, dtype=np.uint64)
     pairs = set()
     for i in range(len(hashes)):
-        distance = hamming(hashes[i], hashes[i + 1:])
+        distance = hamming(hashes[i], hashes[i + 1 :])
         pairs.update((i, i + 1 + int(j)) for j in np.flatnonzero(distance <= threshold))
     return pairs

@@ -1,4 +1,5 @@
 """The test images without a copy in Training: what `evaluate --exclude-leaks` scores a checkpoint on."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@
 A test image leaks when its duplicate group holds a Training image; scoring a model on the test images that do
 not leak tells how much of its accuracy could come from having seen those faces while training.
 """
+
 from __future__ import annotations
 
 import numpy as np

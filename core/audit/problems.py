@@ -5,6 +5,7 @@ Statistics per image: mean and standard deviation of the gray levels and the ent
 all vectorised over the data set. "Not a face" is FERPlus's answer where the image has votes (half or more of them
 say not a face); an image without votes gets no not-a-face verdict from the votes.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,7 +28,7 @@ def image_statistics(images: np.ndarray, track: ProgressCallback = no_progress) 
     starts = range(0, len(images), BATCH)
     means, stds, entropies = [], [], []
     for start in track(starts, len(starts), "image statistics"):
-        batch = np.asarray(images[start:start + BATCH]).reshape(min(BATCH, len(images) - start), -1)
+        batch = np.asarray(images[start : start + BATCH]).reshape(min(BATCH, len(images) - start), -1)
         pixels = batch.astype(np.float32)
         means.append(pixels.mean(axis=1))
         stds.append(pixels.std(axis=1))
@@ -36,8 +37,13 @@ def image_statistics(images: np.ndarray, track: ProgressCallback = no_progress) 
         share = histogram / batch.shape[1]
         entropies.append(-(share * np.log2(np.where(share > 0, share, 1.0))).sum(axis=1))
     empty = np.zeros(0, np.float32)
-    return pd.DataFrame({"mean": np.concatenate(means or [empty]), "std": np.concatenate(stds or [empty]),
-                         "entropy": np.concatenate(entropies or [empty]).astype(np.float32)})
+    return pd.DataFrame(
+        {
+            "mean": np.concatenate(means or [empty]),
+            "std": np.concatenate(stds or [empty]),
+            "entropy": np.concatenate(entropies or [empty]).astype(np.float32),
+        }
+    )
 
 
 def not_a_face_votes(dataset: FerDataset) -> tuple[np.ndarray, np.ndarray]:
@@ -55,8 +61,15 @@ def find_problems(dataset: FerDataset, statistics: pd.DataFrame) -> pd.DataFrame
     """One boolean column per problem (PROBLEMS), one row per image."""
     mean, std, entropy = (statistics[c].to_numpy() for c in ("mean", "std", "entropy"))
     not_a_face, _ = not_a_face_votes(dataset)
-    return pd.DataFrame({"uniform": std < UNIFORM_STD, "dark": mean < DARK_MEAN, "bright": mean > BRIGHT_MEAN,
-                         "low_information": entropy < LOW_ENTROPY_BITS, "not_a_face": not_a_face})
+    return pd.DataFrame(
+        {
+            "uniform": std < UNIFORM_STD,
+            "dark": mean < DARK_MEAN,
+            "bright": mean > BRIGHT_MEAN,
+            "low_information": entropy < LOW_ENTROPY_BITS,
+            "not_a_face": not_a_face,
+        }
+    )
 
 
 def problem_counts(problems: pd.DataFrame) -> dict[str, int]:
@@ -74,5 +87,10 @@ def pixel_problems(problems: pd.DataFrame) -> np.ndarray:
 def precision_recall(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float | int]:
     """Precision and recall of `flagged` against `truth` (both boolean per image)."""
     hits = int((flagged & truth).sum())
-    return {"flagged": int(flagged.sum()), "true": int(truth.sum()), "hits": hits,
-            "precision": hits / max(int(flagged.sum()), 1), "recall": hits / max(int(truth.sum()), 1)}
+    return {
+        "flagged": int(flagged.sum()),
+        "true": int(truth.sum()),
+        "hits": hits,
+        "precision": hits / max(int(flagged.sum()), 1),
+        "recall": hits / max(int(truth.sum()), 1),
+    }

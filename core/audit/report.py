@@ -5,6 +5,7 @@ The folder (`audit_dir`, one per imported data set) holds rows.parquet (one row 
 statistics and problems), groups.parquet (one row per duplicate group) and summary.json (the counts and the
 settings they were found with).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -51,8 +52,12 @@ def audit_dir(dataset: FerDataset, root: Path | None = None) -> Path:
     return Path(root or data_dir()) / "audit" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def run_audit(dataset: FerDataset, settings: AuditSettings = AuditSettings(), track: ProgressCallback = no_progress,
-              features: np.ndarray | None = None) -> Audit:
+def run_audit(
+    dataset: FerDataset,
+    settings: AuditSettings = AuditSettings(),
+    track: ProgressCallback = no_progress,
+    features: np.ndarray | None = None,
+) -> Audit:
     """Audit every image of `dataset`; `features` (N, D), when given, also join faces of cosine >= settings.cosine."""
     began = time.perf_counter()
     images, meta, n = dataset.images, dataset.meta, len(dataset)
@@ -70,9 +75,19 @@ def run_audit(dataset: FerDataset, settings: AuditSettings = AuditSettings(), tr
     problems = find_problems(dataset, statistics)
     splits = meta["split"].astype(str).to_numpy()
     leaked, leaked_exact = leaked_rows(splits, near_ids), leaked_rows(splits, exact_ids)
-    rows = pd.DataFrame({"row": np.arange(n), "image_id": meta["image_id"].astype(str).to_numpy(), "split": splits,
-                         "phash": [f"{h:016x}" for h in hashes], "exact_group": exact_ids, "hash_group": hash_ids,
-                         "near_group": near_ids, "leak": leaked, "leak_exact": leaked_exact})
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "image_id": meta["image_id"].astype(str).to_numpy(),
+            "split": splits,
+            "phash": [f"{h:016x}" for h in hashes],
+            "exact_group": exact_ids,
+            "hash_group": hash_ids,
+            "near_group": near_ids,
+            "leak": leaked,
+            "leak_exact": leaked_exact,
+        }
+    )
     rows = pd.concat([rows, statistics, problems], axis=1)
     groups = group_table(dataset, near_ids)
     summary = summarise(dataset, rows, groups, settings, features is not None)
@@ -80,9 +95,11 @@ def run_audit(dataset: FerDataset, settings: AuditSettings = AuditSettings(), tr
     return Audit(rows, groups, summary)
 
 
-def summarise(dataset: FerDataset, rows: pd.DataFrame, groups: pd.DataFrame, settings: AuditSettings,
-              used_features: bool) -> dict[str, Any]:
+def summarise(
+    dataset: FerDataset, rows: pd.DataFrame, groups: pd.DataFrame, settings: AuditSettings, used_features: bool
+) -> dict[str, Any]:
     """The counts `python -m core audit --json` prints."""
+
     def grouped(column: str) -> dict[str, int]:
         ids = rows[column].to_numpy()
         images = int((ids != NO_GROUP).sum())
@@ -93,9 +110,12 @@ def summarise(dataset: FerDataset, rows: pd.DataFrame, groups: pd.DataFrame, set
     summary = {
         "images": len(rows),
         "settings": {**asdict(settings), "checkpoint": settings.checkpoint if used_features else None},
-        "duplicates": {"exact": grouped("exact_group"), "near_hash": grouped("hash_group"),
-                       "near": grouped("near_group"),
-                       "conflicting_groups": int(groups["conflict"].sum()) if len(groups) else 0},
+        "duplicates": {
+            "exact": grouped("exact_group"),
+            "near_hash": grouped("hash_group"),
+            "near": grouped("near_group"),
+            "conflicting_groups": int(groups["conflict"].sum()) if len(groups) else 0,
+        },
         "leaks": leak_counts(splits, rows["leak"].to_numpy()),
         "leaks_exact": leak_counts(splits, rows["leak_exact"].to_numpy()),
         "problems": problem_counts(rows),
@@ -121,5 +141,6 @@ def load_audit(folder: Path) -> Audit | None:
     """The audit written in `folder`, or None when there is none (yet)."""
     if not (folder / SUMMARY).is_file():
         return None
-    return Audit(pd.read_parquet(folder / ROWS), pd.read_parquet(folder / GROUPS),
-                 json.loads((folder / SUMMARY).read_text()))
+    return Audit(
+        pd.read_parquet(folder / ROWS), pd.read_parquet(folder / GROUPS), json.loads((folder / SUMMARY).read_text())
+    )

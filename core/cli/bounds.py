@@ -1,5 +1,6 @@
 """argparse types for the numeric flags that are not TrainConfig fields: a whole number within bounds, so a bad
 value is argparse's own one-line usage error (exit 2), like a malformed flag."""
+
 from __future__ import annotations
 
 import argparse

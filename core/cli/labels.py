@@ -1,4 +1,5 @@
 """The `label-issues` command: start the cross-validated label-error job, then list what it found."""
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,15 @@ def start(dataset, args: argparse.Namespace) -> int:
     recipe, model = DEFAULT_RECIPE, args.model or DEFAULT_RECIPE.model
     options = dict(parse_option(o) for o in args.model_option)  # the recipe's options belong to its model only
     options = options or (dict(recipe.model_options) if model == recipe.model else {})
-    base = dataclasses.replace(recipe, model=model, model_options=options, classes=args.classes,
-                               label_source=args.label_source, epochs=args.epochs or recipe.epochs,
-                               device=args.device)
+    base = dataclasses.replace(
+        recipe,
+        model=model,
+        model_options=options,
+        classes=args.classes,
+        label_source=args.label_source,
+        epochs=args.epochs or recipe.epochs,
+        device=args.device,
+    )
     ids = label_issues.start_job(dataset, base, folds=args.folds)
     print(f"started {len(ids)} fold runs (one at a time per device): {', '.join(ids)}")
     if not args.wait:
@@ -77,8 +84,10 @@ def wait_for(dataset, label_source: str) -> int:
 
 def report_progress(runs: list[dict] | None) -> int:
     if runs is None:
-        print("no label-issue result for this data set yet: start one with `python -m core label-issues --compute`",
-              file=sys.stderr)
+        print(
+            "no label-issue result for this data set yet: start one with `python -m core label-issues --compute`",
+            file=sys.stderr,
+        )
         return 1
     for run in runs:
         progress = f" {100 * float(run.get('progress') or 0):.0f}%" if run.get("state") == RUNNING else ""
@@ -89,8 +98,11 @@ def report_progress(runs: list[dict] | None) -> int:
 def print_precision(dataset, table, label_source: str) -> int:
     found = label_issues.oof_probabilities(dataset, label_source)
     if found is None:
-        print("scoring the ranking needs its out-of-fold probabilities: the fold runs are gone; run "
-              "`python -m core label-issues --compute` again", file=sys.stderr)
+        print(
+            "scoring the ranking needs its out-of-fold probabilities: the fold runs are gone; run "
+            "`python -m core label-issues --compute` again",
+            file=sys.stderr,
+        )
         return 1
     probs, classes = found
     reference = shipped_reference(dataset, label_source, classes)
@@ -123,22 +135,43 @@ def add_label_commands(commands) -> None:
     p.add_argument("--compute", action="store_true", help="start the K-fold job (background runs, resumable)")
     p.add_argument("--folds", type=int_in(2, MAX_FOLDS), default=DEFAULT_FOLDS)
     p.add_argument("--model", help=f"the architecture each fold trains (default {DEFAULT_RECIPE.model})")
-    p.add_argument("--model-option", action="append", default=[], metavar="KEY=VALUE",
-                   help=f"model options (default {DEFAULT_RECIPE.model_options})")
-    p.add_argument("--epochs", type=int_in(1, MAX_EPOCHS),
-                   help=f"epochs per fold (default {DEFAULT_RECIPE.epochs})")
+    p.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"model options (default {DEFAULT_RECIPE.model_options})",
+    )
+    p.add_argument("--epochs", type=int_in(1, MAX_EPOCHS), help=f"epochs per fold (default {DEFAULT_RECIPE.epochs})")
     p.add_argument("--classes", default="fer7")
-    p.add_argument("--label-source", "--labels", dest="label_source", default="fer2013", choices=LABEL_SOURCES,
-                   help="the labels to check")
+    p.add_argument(
+        "--label-source",
+        "--labels",
+        dest="label_source",
+        default="fer2013",
+        choices=LABEL_SOURCES,
+        help="the labels to check",
+    )
     p.add_argument("--device", default="auto", help="auto (a GPU when there is one), cpu, cuda, cuda:1 ...")
     p.add_argument("--wait", action="store_true", help="with --compute: show a progress bar until the folds finish")
-    p.add_argument("--top", type=int_in(1, 10_000_000), default=50,
-                   help="how many of the lowest-quality labels to list")
+    p.add_argument(
+        "--top", type=int_in(1, 10_000_000), default=50, help="how many of the lowest-quality labels to list"
+    )
     p.add_argument("--out", type=Path, help="write the listed rows to this CSV")
-    p.add_argument("--consensus", action="store_true", help="multi-annotator consensus (FERPlus votes + the studio's "
-                   "annotators, CROWDLAB): annotator quality; per-image consensus with --out")
-    p.add_argument("--ship", action="store_true", help="(maintainers) ship the finished out-of-fold probabilities "
-                   "to checkpoints/ with a card")
-    p.add_argument("--precision", action="store_true",
-                   help="score the ranking against the FERPlus majority (FER2013 with FERPlus votes only)")
+    p.add_argument(
+        "--consensus",
+        action="store_true",
+        help="multi-annotator consensus (FERPlus votes + the studio's "
+        "annotators, CROWDLAB): annotator quality; per-image consensus with --out",
+    )
+    p.add_argument(
+        "--ship",
+        action="store_true",
+        help="(maintainers) ship the finished out-of-fold probabilities to checkpoints/ with a card",
+    )
+    p.add_argument(
+        "--precision",
+        action="store_true",
+        help="score the ranking against the FERPlus majority (FER2013 with FERPlus votes only)",
+    )
     p.set_defaults(run=cmd_label_issues)

@@ -1,4 +1,6 @@
-"""The `train` and `evaluate` commands. Flags follow the reference projects' (`--data-path`, `--batch-size`, `--print_freq`)."""
+"""The `train` and `evaluate` commands. Flags follow the reference projects' (`--data-path`, `--batch-size`,
+`--print_freq`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -11,11 +13,11 @@ from pathlib import Path
 
 from core.cli.bounds import int_in
 from core.cli.config_flags import add_config_flags, config_from_args
-from core.data.preprocessing import TTA_MODES
-from core.training.config import LABEL_SOURCES, TrainConfig
 from core.data.fer2013 import SPLITS
+from core.data.preprocessing import TTA_MODES
 from core.paths import runs_dir
 from core.run_folder import RunFolder, report_name
+from core.training.config import LABEL_SOURCES, TrainConfig
 
 LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
 
@@ -23,8 +25,9 @@ LAUNCHER_FLAGS = ("--nproc-per-node", "--nnodes", "--node-rank", "--master")
 def step_printer(config: TrainConfig):
     """A tqdm bar per epoch on a terminal; a plain line every print_freq steps otherwise."""
     if not sys.stderr.isatty():
-        return lambda r: print(f"epoch {r['epoch']} step {r['step']}/{r['steps']} loss {r['loss']:.4f} "
-                               f"lr {r['lr']:.2e}", flush=True)
+        return lambda r: print(
+            f"epoch {r['epoch']} step {r['step']}/{r['steps']} loss {r['loss']:.4f} lr {r['lr']:.2e}", flush=True
+        )
     from tqdm import tqdm
 
     bars: dict[int, tqdm] = {}
@@ -37,14 +40,15 @@ def step_printer(config: TrainConfig):
         bar.set_postfix(loss=f"{record['loss']:.4f}", lr=f"{record['lr']:.2e}")
         if record["step"] == record["steps"]:
             bar.close()
+
     return show
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     # lazy: torch, and the label stores, load only for the command that trains
+    from core.jobs.cli_run import check_out, claimed_run
     from core.jobs.label_sources import training_data
     from core.jobs.worker import progress_reporter
-    from core.jobs.cli_run import check_out, claimed_run
     from core.training.loop import fit
     from core.training.preflight import preflight
 
@@ -54,13 +58,16 @@ def cmd_train(args: argparse.Namespace) -> int:
     rank = int(os.environ.get("RANK", "0"))
     if rank == 0:
         check_out(out, args.resume)  # first: a folder holding a run, or none to resume, is refused before anything
-    config = TrainConfig.load(RunFolder(out, create=False).config_path) if args.resume \
+    config = (
+        TrainConfig.load(RunFolder(out, create=False).config_path)
+        if args.resume
         else config_from_args(args, TrainConfig)
+    )
     preflight(config)
     dataset = training_data(config)
     if rank != 0:  # rank 0 alone writes files
         record = {}
-        for record in fit(config, out, dataset=dataset, resume=args.resume):
+        for record in fit(config, out, dataset=dataset, resume=args.resume):  # noqa: B007 (the last one is kept)
             pass
         print_digest(record, rank)
         return 0
@@ -72,8 +79,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         RunFolder(out).write_command("python -m core " + " ".join(args.argv))
         printer, status = step_printer(config), progress_reporter(out, config, threading.Event())
         record = {}
-        for record in fit(config, out, dataset=dataset, on_step=lambda r: (printer(r), status(r)),
-                          resume=args.resume):
+        for record in fit(config, out, dataset=dataset, on_step=lambda r: (printer(r), status(r)), resume=args.resume):
             print(epoch_line(record, config.epochs), flush=True)
         print_digest(record, rank)
         evaluating()
@@ -88,9 +94,12 @@ def print_digest(record: dict, rank: int) -> None:
 
 def epoch_line(record: dict, epochs: int) -> str:
     public = f"{record['public_accuracy']:.4f}" if record["public_accuracy"] is not None else "-"
-    return (f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f} "
-            f"acc {record['train_accuracy']:.4f} | PublicTest acc {public} | {record['seconds']:.0f} s"
-            + (" | best" if record["best"] else "") + (" | stopped" if record["stopped"] else ""))
+    return (
+        f"epoch {record['epoch']}/{epochs}: train loss {record['train_loss']:.4f} "
+        f"acc {record['train_accuracy']:.4f} | PublicTest acc {public} | {record['seconds']:.0f} s"
+        + (" | best" if record["best"] else "")
+        + (" | stopped" if record["stopped"] else "")
+    )
 
 
 def launch_distributed(args: argparse.Namespace, out: Path) -> int:
@@ -115,16 +124,33 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from core.audit.leak_free import leak_free
         from core.training.tensors import load_training_dataset
 
-        dataset, left_out = leak_free(load_training_dataset(str(args.data_path) if args.data_path else None),
-                                      args.audit)
+        dataset, left_out = leak_free(
+            load_training_dataset(str(args.data_path) if args.data_path else None), args.audit
+        )
         if not args.json:
             print(f"left out {left_out:,} test images with a copy in Training (python -m core audit)")
-    return report(args.checkpoint, [args.split] if args.split else list(SPLITS), args.tta, args.data_path,
-                  args.out, as_json=args.json, labels=args.label_source, dataset=dataset)
+    return report(
+        args.checkpoint,
+        [args.split] if args.split else list(SPLITS),
+        args.tta,
+        args.data_path,
+        args.out,
+        as_json=args.json,
+        labels=args.label_source,
+        dataset=dataset,
+    )
 
 
-def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path | None, out: Path | None,
-           as_json: bool = False, labels: str | None = None, dataset=None) -> int:
+def report(
+    checkpoint: Path,
+    splits: list[str],
+    tta: str | None,
+    data_path: Path | None,
+    out: Path | None,
+    as_json: bool = False,
+    labels: str | None = None,
+    dataset=None,
+) -> int:
     """Evaluate, print the reference-style table (or JSON); the report and confusion PNGs are written (report.py).
     `dataset`: the data with the labels the checkpoint is scored on (else read from `data_path` or the import)."""
     # lazy: torch loads only for the commands that evaluate
@@ -140,8 +166,10 @@ def report(checkpoint: Path, splits: list[str], tta: str | None, data_path: Path
         print(json.dumps(result, indent=2))
     else:
         trained = f" (trained on {result['trained_on']})" if result["trained_on"] != result["label_source"] else ""
-        print(f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} "
-              f"labels{trained}, tta {result['tta']}")
+        print(
+            f"{checkpoint}: {result['model']}, {len(result['classes'])} classes, {result['label_source']} "
+            f"labels{trained}, tta {result['tta']}"
+        )
         print(reference_table(result["reports"]))
         print(f"confusion matrices and {report_name(checkpoint)} written to {folder}")
     return 0
@@ -154,8 +182,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(f"{args.checkpoint}: temperature {report['temperature']:.3f} (fitted on PublicTest), tta {report['tta']}")
     for split, split_report in report["reports"].items():
         calibration = split_report["calibration"]
-        print(f"  {split}: ECE {calibration['ece_before']:.4f} -> {calibration['ece']:.4f}, "
-              f"NLL {calibration['nll_before']:.4f} -> {calibration['nll']:.4f}")
+        print(
+            f"  {split}: ECE {calibration['ece_before']:.4f} -> {calibration['ece']:.4f}, "
+            f"NLL {calibration['nll_before']:.4f} -> {calibration['nll']:.4f}"
+        )
     return 0
 
 
@@ -180,9 +210,12 @@ def add_train_commands(commands) -> None:
     add_config_flags(p, TrainConfig)  # every TrainConfig field: --batch-size, --no-augment, --model-option ...
     p.add_argument("--out", type=Path, help="run folder (default runs/<time>-<model>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    p.add_argument("--nproc-per-node", type=int_in(1, 1024), default=1,
-                   help="processes per machine (GPUs, or CPU workers); "
-                   ">1 launches torchrun with DistributedDataParallel")
+    p.add_argument(
+        "--nproc-per-node",
+        type=int_in(1, 1024),
+        default=1,
+        help="processes per machine (GPUs, or CPU workers); >1 launches torchrun with DistributedDataParallel",
+    )
     p.add_argument("--nnodes", type=int_in(1, 1024), default=1, help="machines taking part (multi-node)")
     p.add_argument("--node-rank", type=int_in(0, 1023), default=0, help="this machine's index among --nnodes")
     p.add_argument("--master", default="127.0.0.1:29500", help="ADDRESS:PORT of node 0 (multi-node)")
@@ -193,13 +226,16 @@ def add_train_commands(commands) -> None:
     p.add_argument("--name", required=True, help="file name in checkpoints/ (NAME.pt, NAME.md)")
     p.set_defaults(run=cmd_ship)
 
-    p = commands.add_parser("ship-int8", help="(maintainers) write CHECKPOINT's int8 ONNX version and its card "
-                            "beside it")
+    p = commands.add_parser(
+        "ship-int8", help="(maintainers) write CHECKPOINT's int8 ONNX version and its card beside it"
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.set_defaults(run=cmd_ship_int8)
 
-    p = commands.add_parser("calibrate", help="fit temperature scaling on PublicTest and store it in the checkpoint "
-                            "(and its model card, if it has one)")
+    p = commands.add_parser(
+        "calibrate",
+        help="fit temperature scaling on PublicTest and store it in the checkpoint (and its model card, if it has one)",
+    )
     p.add_argument("--checkpoint", type=Path, required=True)
     p.set_defaults(run=cmd_calibrate)
 
@@ -208,14 +244,29 @@ def add_train_commands(commands) -> None:
     p.add_argument("--split", choices=SPLITS, help="one split (default: all three)")
     p.add_argument("--tta", choices=TTA_MODES, help="default: what the checkpoint records")
     p.add_argument("--data-path", type=Path, help="evaluate on this data instead of the checkpoint's")
-    p.add_argument("--out", type=Path, help="where to write the report and PNGs (default: beside a run's "
-                   "checkpoint; for shipped ones <data>/reports/NAME)")
-    p.add_argument("--labels", "--label-source", dest="label_source", choices=LABEL_SOURCES,
-                   help="score on these labels of the same images instead of the checkpoint's own (e.g. ferplus: "
-                   "the FERPlus majority; images labelled outside the model's classes are left out)")
-    p.add_argument("--exclude-leaks", action="store_true", help="score only test images without a copy (exact or "
-                   "near) in Training, as `python -m core audit` finds them")
-    p.add_argument("--audit", type=Path, help="with --exclude-leaks: the audit folder to read (default: the data "
-                   "set's, or one run now)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the report and PNGs (default: beside a run's "
+        "checkpoint; for shipped ones <data>/reports/NAME)",
+    )
+    p.add_argument(
+        "--labels",
+        "--label-source",
+        dest="label_source",
+        choices=LABEL_SOURCES,
+        help="score on these labels of the same images instead of the checkpoint's own (e.g. ferplus: "
+        "the FERPlus majority; images labelled outside the model's classes are left out)",
+    )
+    p.add_argument(
+        "--exclude-leaks",
+        action="store_true",
+        help="score only test images without a copy (exact or near) in Training, as `python -m core audit` finds them",
+    )
+    p.add_argument(
+        "--audit",
+        type=Path,
+        help="with --exclude-leaks: the audit folder to read (default: the data set's, or one run now)",
+    )
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(run=cmd_evaluate)

@@ -3,6 +3,7 @@
 The password is read from stdin when stdin is not a terminal (`echo "$PW" | python -m core users add ...`), else
 asked twice without echo. Nothing here prints a password or its hash.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,10 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 def cmd_users_list(args: argparse.Namespace) -> int:
     accounts = user_store(args).accounts()
     if not accounts:
-        print("no accounts: the studio is a one-person tool on 127.0.0.1 (add one with "
-              "`python -m core users add NAME --role admin`)")
+        print(
+            "no accounts: the studio is a one-person tool on 127.0.0.1 (add one with "
+            "`python -m core users add NAME --role admin`)"
+        )
     for account in accounts:
         how = "password" if account.password_hash else "identity provider"
         print(f"{account.name:<32} {account.role:<10} {how:<18} since {account.created}")
@@ -62,8 +65,11 @@ def add_user_commands(commands) -> None:
     p = users.add_parser("add", help="add an account (password from stdin when piped, else asked)")
     p.add_argument("name", help="account name (normalised: case, width and invisible characters do not count)")
     p.add_argument("--role", choices=ROLES, required=True)
-    p.add_argument("--oidc", action="store_true",
-                   help="no password: the account signs in through the identity provider (name = its e-mail)")
+    p.add_argument(
+        "--oidc",
+        action="store_true",
+        help="no password: the account signs in through the identity provider (name = its e-mail)",
+    )
     p.add_argument("--replace", action="store_true", help="change an existing account's role and password")
     p.set_defaults(run=cmd_users_add)
     p = users.add_parser("list", help="list the accounts and their roles")

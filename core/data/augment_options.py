@@ -1,5 +1,6 @@
 """Augmentation settings: plain dataclass fields (saved in a run's config.json), kept apart from the torch code in
 `core.data.augment` so that reading a config needs no torch."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +21,13 @@ class AugmentOptions:
     scale: float = option(0.1, "zoom in/out by up to this fraction (< 1)", min=0.0)
     brightness: float = option(0.2, "multiply by 1 +- this", min=0.0, max=1.0)
     contrast: float = option(0.2, "blend with the per-image mean by 1 +- this", min=0.0, max=1.0)
-    erase: float = option(0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0",
-                          min=0.0, max=1.0)
+    erase: float = option(
+        0.25, "probability of erasing one rectangle (2%-20% of the area), filled with noise or 0", min=0.0, max=1.0
+    )
     invert: float = option(0.0, "probability of inverting (reference 003 used RandomInvert(0.2))", min=0.0, max=1.0)
-    color_jitter: bool = option(False, "reference 003's strong ColorJitter: brightness and contrast 0.5 instead of the "
-                                       "two fields above")
+    color_jitter: bool = option(
+        False, "reference 003's strong ColorJitter: brightness and contrast 0.5 instead of the two fields above"
+    )
 
     def __post_init__(self) -> None:
         check_bounds(self, "augment ")

@@ -3,6 +3,7 @@
 pandas reads the whole file (or line) into memory before it could complain; wrapping the handle it reads from
 makes a 200 KB .gz holding a 1 GiB line stop after its first MAX_CSV_LINE_BYTES, not after its gigabyte.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -20,8 +21,15 @@ class BoundedStream(io.RawIOBase):
     """Reads `source`, raising DataError once the text passes `max_bytes`, a line passes `max_line` bytes or the
     text has more than `max_lines` lines (defaults: core.limits)."""
 
-    def __init__(self, source: BinaryIO, path: Path, *, max_bytes: int | None = None, max_line: int | None = None,
-                 max_lines: int | None = None):
+    def __init__(
+        self,
+        source: BinaryIO,
+        path: Path,
+        *,
+        max_bytes: int | None = None,
+        max_line: int | None = None,
+        max_lines: int | None = None,
+    ):
         self.source, self.path = source, path
         self.max_bytes = max_bytes or MAX_CSV_BYTES
         self.max_line = max_line or MAX_CSV_LINE_BYTES
@@ -43,8 +51,10 @@ class BoundedStream(io.RawIOBase):
     def check(self, chunk: bytes) -> None:
         self.total += len(chunk)
         if self.total > self.max_bytes:
-            raise DataError(f"the text is larger than {self.max_bytes:,} bytes (decompressed); a FER2013 csv is "
-                            "about 301 MB", path=self.path)
+            raise DataError(
+                f"the text is larger than {self.max_bytes:,} bytes (decompressed); a FER2013 csv is about 301 MB",
+                path=self.path,
+            )
         start = 0
         while (end := chunk.find(b"\n", start)) != -1:
             self.end_line(self.line_length + end - start)
@@ -56,8 +66,11 @@ class BoundedStream(io.RawIOBase):
     def end_line(self, length: int) -> None:
         self.lines += 1
         if length > self.max_line:
-            raise DataError(f"a line is longer than {self.max_line:,} bytes (a FER2013 row is under 10,000)",
-                            path=self.path, line=self.lines)
+            raise DataError(
+                f"a line is longer than {self.max_line:,} bytes (a FER2013 row is under 10,000)",
+                path=self.path,
+                line=self.lines,
+            )
         if self.lines > self.max_lines:
             raise DataError(f"more than {self.max_lines - 1:,} rows (FER2013 has 35,887)", path=self.path)
 

@@ -1,4 +1,5 @@
 """Reading the original Kaggle fer2013.csv (`emotion,pixels,Usage`, plain or gzipped) into uint8 faces."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.data.classes import FER2013_CLASSES
 from core.data.bounded_read import open_bounded
-from core.errors import DataError
+from core.data.classes import FER2013_CLASSES
 from core.data.images import FACE_SIDE
+from core.errors import DataError
 from core.progress import ProgressCallback, no_progress
 
 SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")  # the FER2013 protocol, in order
@@ -53,8 +54,14 @@ def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would silently drop data
             with open_bounded(path) as stream:  # bounded while it streams: see core.limits
-                frame = pd.read_csv(stream, dtype=str, keep_default_na=False, skipinitialspace=True,
-                                    index_col=False, skip_blank_lines=False)
+                frame = pd.read_csv(
+                    stream,
+                    dtype=str,
+                    keep_default_na=False,
+                    skipinitialspace=True,
+                    index_col=False,
+                    skip_blank_lines=False,
+                )
     except DataError:
         raise
     except pd.errors.ParserWarning:

@@ -2,6 +2,7 @@
 
 They are vectorised over the metadata table, so filtering all 35,887 images is quick.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,9 +33,14 @@ class ImageFilter:
     rows: tuple[int, ...] = ()  # only these rows (a selection on the map)
 
 
-def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarray | None = None,
-                classes: list[str] | None = None, quality: LabelQuality | None = None,
-                audit: AuditFlags | None = None) -> np.ndarray:
+def filter_rows(
+    dataset: FerDataset,
+    spec: ImageFilter,
+    probabilities: np.ndarray | None = None,
+    classes: list[str] | None = None,
+    quality: LabelQuality | None = None,
+    audit: AuditFlags | None = None,
+) -> np.ndarray:
     """Positions of the images that pass every filter, in data-set order."""
     meta = dataset.meta
     keep = np.ones(len(meta), dtype=bool)
@@ -117,4 +123,4 @@ def page(rows: np.ndarray, number: int, size: int = 48) -> np.ndarray:
     """The rows of 1-based page `number` (clamped to the pages that exist)."""
     pages = max(1, -(-len(rows) // size))
     number = min(max(1, number), pages)
-    return rows[(number - 1) * size:number * size]
+    return rows[(number - 1) * size : number * size]

@@ -1,4 +1,5 @@
 """The data set a run or an evaluation reads, from the one path a config names (or none: the imported one)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """Tables that describe a data set's labels, shared by `python -m core info` and the Data page."""
+
 from __future__ import annotations
 
 import pandas as pd

@@ -4,6 +4,7 @@ card but no evaluation report (the shipped ones, and the int8 files whose card c
 Two table shapes are read: `| | Training Set | Public Test Set | Private Test Set |` with an `Accuracy Score` row
 (the heading above names the variant), and `| split | <variant> | ... |` whose cells are percentages.
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,7 @@ def cells(line: str) -> list[str]:
 
 
 def number(text: str) -> float | None:
-    """"0.7144" or "71.44%" as a share; None for anything else."""
+    """ "0.7144" or "71.44%" as a share; None for anything else."""
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(%?)", text.replace("**", "").strip())
     if match is None:
         return None

@@ -2,6 +2,7 @@
 
 torch is imported by the functions that need it: reading the metadata back (the onnxruntime predictor) must not.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,13 +30,22 @@ def export_onnx(checkpoint: str | Path, out: str | Path, opset: int = 17) -> Pat
     size = Preprocessing.from_payload(payload).input_size
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    torch.onnx.export(model, (torch.zeros(1, payload["in_chans"], size, size),), str(out), input_names=["input"],
-                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
-                      opset_version=opset, dynamo=False)
+    torch.onnx.export(
+        model,
+        (torch.zeros(1, payload["in_chans"], size, size),),
+        str(out),
+        input_names=["input"],
+        output_names=["logits"],
+        dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        opset_version=opset,
+        dynamo=False,
+    )
     exported = onnx.load(str(out))
     # "preprocessing" is the spec; input_size, normalization and tta repeat it for readers of older exports
-    meta = {k: payload[k] for k in ("model", "classes", "preprocessing", "input_size", "in_chans", "normalization",
-                                    "tta", "label_source")}
+    meta = {
+        k: payload[k]
+        for k in ("model", "classes", "preprocessing", "input_size", "in_chans", "normalization", "tta", "label_source")
+    }
     entry = exported.metadata_props.add()
     entry.key, entry.value = METADATA_KEY, json.dumps(meta)
     onnx.checker.check_model(exported)
@@ -83,19 +93,20 @@ def session_metadata(session, path: str | Path) -> dict[str, Any]:
     side = meta["input_size"]
     if [i.name for i in inputs] != ["input"] or not dims_match(inputs[0].shape, [None, meta["in_chans"], side, side]):
         found = ", ".join(f"{i.name} {i.shape}" for i in inputs)
-        raise DataError(f"the model's input is {found}; its metadata says input [N, {meta['in_chans']}, {side}, "
-                        f"{side}]", path=path)
+        raise DataError(
+            f"the model's input is {found}; its metadata says input [N, {meta['in_chans']}, {side}, {side}]", path=path
+        )
     if not outputs or not dims_match(outputs[0].shape, [None, len(meta["classes"])]):
         found = ", ".join(f"{o.name} {o.shape}" for o in outputs)
-        raise DataError(f"the model's output is {found}; its metadata names {len(meta['classes'])} classes",
-                        path=path)
+        raise DataError(f"the model's output is {found}; its metadata names {len(meta['classes'])} classes", path=path)
     return meta
 
 
 def dims_match(shape: list, expected: list) -> bool:
     """A shape as onnxruntime reports it (ints, or names/None for dynamic axes) against `expected` (None: any)."""
     return len(shape) == len(expected) and all(
-        want is None or not isinstance(have, int) or have == want for have, want in zip(shape, expected))
+        want is None or not isinstance(have, int) or have == want for have, want in zip(shape, expected)
+    )
 
 
 def parse_metadata(props: dict[str, str], path: str | Path) -> dict[str, Any]:
@@ -111,8 +122,12 @@ def checked_metadata(meta: Any, path: str | Path) -> dict[str, Any]:
     """The metadata when it names at least two distinct classes, an input side in 1..core.limits.MAX_INPUT_SIZE
     and one or three channels; DataError otherwise."""
     classes = meta.get("classes") if isinstance(meta, dict) else None
-    if not (isinstance(classes, list) and len(classes) >= 2 and all(isinstance(c, str) and c for c in classes)
-            and len(set(classes)) == len(classes)):
+    if not (
+        isinstance(classes, list)
+        and len(classes) >= 2
+        and all(isinstance(c, str) and c for c in classes)
+        and len(set(classes)) == len(classes)
+    ):
         raise DataError("its metadata names no list of distinct classes", path=path)
     try:
         side = Preprocessing.from_payload(meta).input_size

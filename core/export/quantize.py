@@ -8,11 +8,13 @@ Percentile lost 0.2 points) and calibrates fastest.
 Weights use 7 bits (onnxruntime's `reduce_range`) by default: on x86 CPUs without VNNI (SSE, AVX2, AVX-512 without
 VNNI) onnxruntime multiplies uint8 activations by int8 weights with VPMADDUBSW, whose int16 pair sums saturate
 with 8-bit weights (255 * 127 * 2 > 32767) and cost accuracy there; with 7-bit weights they cannot (255 * 63 * 2 <
-32767), so the integer result is exact, the same as VNNI's, and the file scores the same on every x86 CPU. The FER Studio metadata is carried over, with a
+32767), so the integer result is exact, the same as VNNI's, and the file scores the same on every x86 CPU. The FER
+Studio metadata is carried over, with a
 "quantization" entry that says how the file was made, so the predictor, evaluate and the catalog read it as any
 export. `quantize_checkpoint` is the whole path from a .pt checkpoint (export, quantize, compare) that the
 `export-onnx --int8` and `ship-int8` commands share.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,8 +47,13 @@ def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarra
 
     `reduce_range`: 7-bit weights (see the module docstring), exact on every x86 CPU; False: full 8-bit weights,
     exact only on VNNI / AMX CPUs."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     meta = read_metadata(onnx_path)
@@ -54,8 +61,9 @@ def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarra
 
     class Faces(CalibrationDataReader):
         def __init__(self) -> None:
-            self.feed = iter({"input": batches[i:i + CALIBRATION_BATCH]}
-                             for i in range(0, len(batches), CALIBRATION_BATCH))
+            self.feed = iter(
+                {"input": batches[i : i + CALIBRATION_BATCH]} for i in range(0, len(batches), CALIBRATION_BATCH)
+            )
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.feed, None)
@@ -65,13 +73,30 @@ def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarra
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared.onnx"  # shape inference + graph folding, as onnxruntime advises
         quant_pre_process(str(onnx_path), str(prepared))
-        quantize_static(str(prepared), str(out), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax, reduce_range=reduce_range)
+        quantize_static(
+            str(prepared),
+            str(out),
+            Faces(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            reduce_range=reduce_range,
+        )
     weights = "int8 per channel, 7-bit range (reduce_range)" if reduce_range else "int8 per channel"
-    set_metadata(out, {**meta, "quantization": {"format": "QDQ int8", "weights": weights,
-                                                "activations": "uint8 MinMax",
-                                                "calibration": f"{len(faces)} Training faces"}})
+    set_metadata(
+        out,
+        {
+            **meta,
+            "quantization": {
+                "format": "QDQ int8",
+                "weights": weights,
+                "activations": "uint8 MinMax",
+                "calibration": f"{len(faces)} Training faces",
+            },
+        },
+    )
     return out
 
 
@@ -94,8 +119,12 @@ def agreement(fp32_path: str | Path, int8_path: str | Path, faces: np.ndarray) -
 
     spec = Preprocessing.from_dict(read_metadata(fp32_path)["preprocessing"])
     batch = to_model_input(faces, spec)
-    tops = [onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"input": batch})[0]
-            .argmax(axis=1) for p in (fp32_path, int8_path)]
+    tops = [
+        onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+        .run(None, {"input": batch})[0]
+        .argmax(axis=1)
+        for p in (fp32_path, int8_path)
+    ]
     return float((tops[0] == tops[1]).mean())
 
 
@@ -108,8 +137,13 @@ class Int8Export:
     agreement: float | None  # share of the check faces on which the top class equals the fp32 export's
 
 
-def quantize_checkpoint(checkpoint: str | Path, out: str | Path, dataset: FerDataset,
-                        check_faces: np.ndarray | None = None, reduce_range: bool = True) -> Int8Export:
+def quantize_checkpoint(
+    checkpoint: str | Path,
+    out: str | Path,
+    dataset: FerDataset,
+    check_faces: np.ndarray | None = None,
+    reduce_range: bool = True,
+) -> Int8Export:
     """Write the int8 ONNX version of a .pt checkpoint to `out`, calibrated on `dataset`'s Training faces, and
     measure on `check_faces` (uint8, N x H x W; None: not measured) how often its top class equals the fp32
     export's."""

@@ -16,6 +16,7 @@ threads where the page is cross-origin isolated (COOP + COEP headers, see `ISOLA
 Serve the folder from any static host, e.g. `python -m http.server --directory site 8000`. Opened from file://
 the page cannot run (browsers refuse to fetch the model and the WebAssembly from file://) and says so.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,12 +49,15 @@ def runtime_dist(web_dir: Path = WEB_DIR) -> Path:
         return dist
     npm = shutil.which("npm")
     if npm is None:
-        raise FileNotFoundError(f"onnxruntime-web is not installed in {web_dir / 'node_modules'} and npm is not "
-                                "on PATH: install Node.js + npm, or run `npm ci --prefix web` where npm exists")
+        raise FileNotFoundError(
+            f"onnxruntime-web is not installed in {web_dir / 'node_modules'} and npm is not "
+            "on PATH: install Node.js + npm, or run `npm ci --prefix web` where npm exists"
+        )
     errors = []
     for command in (["ci"], ["install"]):  # ci follows package-lock.json exactly; install if the lock is unusable
-        done = subprocess.run([npm, *command, "--prefix", str(web_dir), "--no-audit", "--no-fund"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [npm, *command, "--prefix", str(web_dir), "--no-audit", "--no-fund"], capture_output=True, text=True
+        )
         if done.returncode == 0 and all((dist / name).is_file() for name in RUNTIME_FILES):
             return dist
         errors.append(f"npm {command[0]}: {(done.stderr or done.stdout).strip()[-500:]}")
@@ -67,8 +71,11 @@ def runtime_version(dist: Path) -> str:
 def web_config(meta: dict[str, Any], ort_version: str) -> dict[str, Any]:
     """What app.js needs to know about the model, from the metadata inside the exported ONNX file."""
     keys = ("model", "classes", "label_source")
-    return {**{k: meta[k] for k in keys if k in meta}, "preprocessing": Preprocessing.from_payload(meta).to_dict(),
-            "onnxruntime_web": ort_version}
+    return {
+        **{k: meta[k] for k in keys if k in meta},
+        "preprocessing": Preprocessing.from_payload(meta).to_dict(),
+        "onnxruntime_web": ort_version,
+    }
 
 
 def export_web(checkpoint: str | Path, out_dir: str | Path, web_dir: Path = WEB_DIR) -> Path:
@@ -101,8 +108,11 @@ def site_size(out_dir: str | Path) -> int:
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".mjs": "text/javascript",
-                      ".wasm": "application/wasm"}  # module scripts and wasm streaming need these types
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".mjs": "text/javascript",
+        ".wasm": "application/wasm",
+    }  # module scripts and wasm streaming need these types
     isolated = False  # send ISOLATION_HEADERS (threads in the page)
 
     def end_headers(self) -> None:
@@ -115,8 +125,9 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-def serve_folder(folder: str | Path, port: int = 0,
-                 isolated: bool = False) -> tuple[http.server.ThreadingHTTPServer, str]:
+def serve_folder(
+    folder: str | Path, port: int = 0, isolated: bool = False
+) -> tuple[http.server.ThreadingHTTPServer, str]:
     """Serve `folder` on 127.0.0.1 (a free port by default) from a daemon thread; returns (server, url).
     `isolated` adds the COOP/COEP headers. Stop it with server.shutdown(). For tests and benchmarks; users can run
     `python -m http.server`."""

@@ -4,6 +4,7 @@ Each entry carries what a picker needs to show (classes, architecture, accuracy)
 nothing is guessed from file names. A file that does not load is left out, never an error: one broken download
 must not hide the other models.
 """
+
 from __future__ import annotations
 
 import functools
@@ -13,11 +14,11 @@ from typing import Any, Literal, NamedTuple
 
 from core.checkpoint_format import peek_checkpoint
 from core.device import cpu_has_int8_dot
-from core.job_status import FINISHED, read_status
 from core.ensemble_format import ENSEMBLE_SUFFIX, ensemble_stem
+from core.export.onnx import read_metadata
+from core.job_status import FINISHED, read_status
 from core.paths import CHECKPOINTS_DIR, runs_dir
 from core.run_folder import RunFolder, is_run_folder
-from core.export.onnx import read_metadata
 
 Source = Literal["shipped", "run", "file"]
 # The live default depends on the CPU (bench/live_models.py on each kind, docs/models.md): where int8 dot products
@@ -41,11 +42,17 @@ def live_model_choice(int8_dot: bool | None = None) -> LiveChoice:
     if int8_dot is None:
         int8_dot = cpu_has_int8_dot()
     if int8_dot:
-        return LiveChoice(LIVE_MODEL, f"{LIVE_MODEL}: this CPU has int8 dot-product units (VNNI/AMX), where the int8 "
-                          "model is the fastest at 71 % PrivateTest")
-    return LiveChoice(LIVE_MODEL_WITHOUT_INT8_DOT, f"{LIVE_MODEL_WITHOUT_INT8_DOT}: this CPU has no int8 dot-product "
-                      "units (AVX2 or older), where the shipped 8-bit export scores 69.6 % PrivateTest (71.1 % on "
-                      "VNNI CPUs); its 7-bit re-export (ship-int8) scores 71.3 % here and is not shipped yet")
+        return LiveChoice(
+            LIVE_MODEL,
+            f"{LIVE_MODEL}: this CPU has int8 dot-product units (VNNI/AMX), where the int8 "
+            "model is the fastest at 71 % PrivateTest",
+        )
+    return LiveChoice(
+        LIVE_MODEL_WITHOUT_INT8_DOT,
+        f"{LIVE_MODEL_WITHOUT_INT8_DOT}: this CPU has no int8 dot-product "
+        "units (AVX2 or older), where the shipped 8-bit export scores 69.6 % PrivateTest (71.1 % on "
+        "VNNI CPUs); its 7-bit re-export (ship-int8) scores 71.3 % here and is not shipped yet",
+    )
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,11 @@ def list_checkpoints(checkpoints_dir: Path | None = None, runs_root: Path | None
 
 def shipped_checkpoints(checkpoints_dir: Path | None = None) -> list[CheckpointEntry]:
     folder = Path(checkpoints_dir or CHECKPOINTS_DIR)
-    files = sorted([*folder.glob("*.pt"), *folder.glob("*.onnx"), *folder.glob(f"*{ENSEMBLE_SUFFIX}")],
-                   key=ensemble_stem) if folder.is_dir() else []
+    files = (
+        sorted([*folder.glob("*.pt"), *folder.glob("*.onnx"), *folder.glob(f"*{ENSEMBLE_SUFFIX}")], key=ensemble_stem)
+        if folder.is_dir()
+        else []
+    )
     entries = [describe(path, "shipped", name=ensemble_stem(path)) for path in files]
     return [entry for entry in entries if entry is not None]
 
@@ -90,8 +100,11 @@ def run_checkpoints(runs_root: Path | None = None) -> list[CheckpointEntry]:
     base = Path(runs_root or runs_dir())
     folders = [p for p in base.iterdir() if is_run_folder(p)] if base.is_dir() else []
     statuses = [(read_status(folder), folder) for folder in folders]
-    finished = sorted(((status.get("created", 0), folder) for status, folder in statuses
-                       if status.get("state") == FINISHED), key=lambda pair: pair[0], reverse=True)
+    finished = sorted(
+        ((status.get("created", 0), folder) for status, folder in statuses if status.get("state") == FINISHED),
+        key=lambda pair: pair[0],
+        reverse=True,
+    )
     entries = [describe(RunFolder(folder, create=False).best, "run", name=folder.name) for _, folder in finished]
     return [entry for entry in entries if entry is not None]
 
@@ -105,10 +118,15 @@ def describe(path: str | Path, source: Source = "file", name: str | None = None)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     metrics = meta.get("metrics") or {}
-    return CheckpointEntry(name=name or default_name(path), path=path, source=source,
-                           classes=list(meta["classes"]), model=str(meta.get("model", "")),
-                           public_accuracy=as_float(metrics.get("public_accuracy")),
-                           private_accuracy=as_float(metrics.get("private_accuracy")))
+    return CheckpointEntry(
+        name=name or default_name(path),
+        path=path,
+        source=source,
+        classes=list(meta["classes"]),
+        model=str(meta.get("model", "")),
+        public_accuracy=as_float(metrics.get("public_accuracy")),
+        private_accuracy=as_float(metrics.get("private_accuracy")),
+    )
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ autocast (CPUs with bf16 units), onnxruntime on an ONNX export, and onnxruntime 
 measures them against each other. The studio runs this as a background job (`core.jobs.prediction_job`);
 `dataset_probabilities` is the in-process path the CLI uses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import FerDataset
-from core.device import cpu_has_bf16, cpu_has_int8_dot
 from core.data.preprocessing import Preprocessing
+from core.device import cpu_has_bf16, cpu_has_int8_dot
 from core.ensemble_format import is_ensemble_file
 from core.files import write_atomically
 from core.inference.predictor import Predictor
@@ -74,8 +75,9 @@ def float_backend() -> str:
     return "bf16" if cpu_has_bf16() else "onnx"
 
 
-def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
-                    dataset: FerDataset | None = None) -> FacesToProbabilities:
+def faces_predictor(
+    checkpoint: Path, backend: str | None, workdir: Path, dataset: FerDataset | None = None
+) -> FacesToProbabilities:
     """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend` (None: `default_backend()`), with
     the checkpoint's TTA and temperature; "onnx" and "int8" write their exports into `workdir`, and "int8" takes
     its activation ranges on `dataset`'s Training faces."""
@@ -102,11 +104,13 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
         batch = torch.from_numpy(np.array(faces)[:, None])  # a copy: memory-mapped faces are read-only
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return predict_probabilities(model, batch, spec, batch_size=len(faces)).float().numpy()
+
     return predict
 
 
-def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
-                     dataset: FerDataset) -> tuple[FacesToProbabilities, str]:
+def chosen_predictor(
+    checkpoint: Path, backend: str | None, workdir: Path, dataset: FerDataset
+) -> tuple[FacesToProbabilities, str]:
     """`faces_predictor` and the backend it runs on. The default int8 backend quantizes the model first; a model
     onnxruntime cannot quantize falls back to the next default (with a logged warning, in a job's log.txt), so the
     predictions still come. A backend asked for by name never falls back."""
@@ -135,12 +139,13 @@ def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | N
     return Predictor.load(made.path).classify_crops
 
 
-def compute_probabilities(images: np.ndarray, predict: FacesToProbabilities, track: ProgressCallback = no_progress,
-                          chunk: int = CHUNK) -> np.ndarray:
+def compute_probabilities(
+    images: np.ndarray, predict: FacesToProbabilities, track: ProgressCallback = no_progress, chunk: int = CHUNK
+) -> np.ndarray:
     """Probabilities for every image, one `chunk` at a time through `track`; fewer rows when `track` stops early
     (a cancelled job), so callers check the length before caching."""
     starts = range(0, len(images), chunk)
-    parts = [predict(np.asarray(images[i:i + chunk])) for i in track(starts, len(starts), "predicting")]
+    parts = [predict(np.asarray(images[i : i + chunk])) for i in track(starts, len(starts), "predicting")]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 0), np.float32)
 
 
@@ -151,8 +156,9 @@ def save_cache(dataset: FerDataset, checkpoint: Path, probabilities: np.ndarray)
     return write_atomically(cache, lambda handle: np.save(handle, probabilities), binary=True)
 
 
-def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str | None = None,
-                          track: ProgressCallback = no_progress) -> np.ndarray:
+def dataset_probabilities(
+    dataset: FerDataset, checkpoint: Path, backend: str | None = None, track: ProgressCallback = no_progress
+) -> np.ndarray:
     """The model's class probabilities for every image (N, C), as `evaluate` scores them, computed in this process
     once and cached on disk (the studio starts `prediction_job` instead, so no page waits)."""
     cached = load_cached(dataset, checkpoint)

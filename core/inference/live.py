@@ -9,6 +9,7 @@ analyses the faces keep their smoothed boxes and labels (`core.inference.trackin
 The transport (WebRTC through aiortc, or any loop over frames) only calls `annotate(frame)`; `close()` ends the
 analysis thread.
 """
+
 from __future__ import annotations
 
 import threading
@@ -41,8 +42,13 @@ class LiveStats:
 class LiveAnnotator:
     """Annotates a stream of RGB frames (H, W, 3 uint8) with one predictor; thread-safe, one per stream."""
 
-    def __init__(self, predictor: Predictor, tta: str | None = None, window: int = SMOOTH_WINDOW,
-                 box_weight: float = LIVE_BOX_WEIGHT):
+    def __init__(
+        self,
+        predictor: Predictor,
+        tta: str | None = None,
+        window: int = SMOOTH_WINDOW,
+        box_weight: float = LIVE_BOX_WEIGHT,
+    ):
         self.predictor, self.tta, self.window, self.box_weight = predictor, tta, window, box_weight
         self.stats = LiveStats()
         self._faces: list[FacePrediction] = []

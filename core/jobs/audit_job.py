@@ -4,6 +4,7 @@ results on disk (the audit folder; the map cache), so a page never waits and a r
 `python -m core.jobs.audit_job JOB_DIR` is the process. A job folder holds job.json (what to do: kind "audit" or "map",
 the data set folder, the checkpoint, the thresholds), status.json (the runner's format and helpers) and log.txt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,11 +22,10 @@ from typing import Any
 from core.audit.report import AuditSettings, audit_dir, run_audit, save_audit
 from core.data.dataset import FerDataset
 from core.files import exclusive_lock, write_json
+from core.job_status import ACTIVE, LOG, STATUS, is_alive, read_status, request_stop, settle_dead, update_status
 from core.jobs.prediction_job import load_job_dataset, status_track
 from core.paths import REPO_ROOT
 from core.processes import spawn
-from core.job_status import (ACTIVE, LOG, STATUS, is_alive, read_status, request_stop, settle_dead,
-                             update_status)
 
 JOB = "job.json"
 KINDS = ("audit", "map")
@@ -35,7 +35,11 @@ def job_dir(dataset: FerDataset, kind: str, checkpoint: Path | None = None) -> P
     """The job's folder in the data set's audit folder; a map job per checkpoint."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    name = kind if checkpoint is None else f"{kind}-{hashlib.sha1(str(Path(checkpoint).resolve()).encode()).hexdigest()[:12]}"
+    name = (
+        kind
+        if checkpoint is None
+        else f"{kind}-{hashlib.sha1(str(Path(checkpoint).resolve()).encode()).hexdigest()[:12]}"
+    )
     return audit_dir(dataset) / "jobs" / name
 
 
@@ -49,8 +53,9 @@ def job_status(folder: Path) -> dict[str, Any] | None:
     return status
 
 
-def start(dataset: FerDataset, kind: str, checkpoint: Path | None = None,
-          settings: AuditSettings | None = None) -> dict[str, Any]:
+def start(
+    dataset: FerDataset, kind: str, checkpoint: Path | None = None, settings: AuditSettings | None = None
+) -> dict[str, Any]:
     """Start the job unless it runs already (then this is a no-op); return its status."""
     from core.data.store import current_dataset_dir
 
@@ -62,11 +67,21 @@ def start(dataset: FerDataset, kind: str, checkpoint: Path | None = None,
             return current
         source = None if dataset.is_sample else current_dataset_dir()
         settings = settings or AuditSettings(checkpoint=str(checkpoint) if checkpoint else None)
-        write_json(folder / JOB, {"kind": kind, "dataset_dir": source and str(source), "images": len(dataset),
-                                  "checkpoint": checkpoint and str(Path(checkpoint).resolve()),
-                                  "hamming": settings.hamming, "cosine": settings.cosine})
-        write_json(folder / STATUS, {"state": "queued", "phase": "starting", "created": time.time(),
-                                     "progress": 0.0, "images": len(dataset)})
+        write_json(
+            folder / JOB,
+            {
+                "kind": kind,
+                "dataset_dir": source and str(source),
+                "images": len(dataset),
+                "checkpoint": checkpoint and str(Path(checkpoint).resolve()),
+                "hamming": settings.hamming,
+                "cosine": settings.cosine,
+            },
+        )
+        write_json(
+            folder / STATUS,
+            {"state": "queued", "phase": "starting", "created": time.time(), "progress": 0.0, "images": len(dataset)},
+        )
         pid, pid_start = spawn([sys.executable, "-m", "core.jobs.audit_job", str(folder)], folder / LOG, REPO_ROOT)
         return update_status(folder, pid=pid, pid_start=pid_start)
 
@@ -84,6 +99,7 @@ def phased_track(folder: Path, stop: threading.Event):
     def phased(items: Iterable, total: int, description: str) -> Iterator:
         update_status(folder, phase=description, progress=0.0)
         yield from track(items, total, description)
+
     return phased
 
 
@@ -104,8 +120,9 @@ def run(folder: Path, stop: threading.Event) -> str:
                 from core.audit.embeddings import dataset_features
 
                 features = dataset_features(dataset, checkpoint, track)
-            audit = run_audit(dataset, AuditSettings(job["hamming"], job["cosine"], job.get("checkpoint")), track,
-                              features)
+            audit = run_audit(
+                dataset, AuditSettings(job["hamming"], job["cosine"], job.get("checkpoint")), track, features
+            )
             done = not stop.is_set()
             if done:
                 save_audit(audit, audit_dir(dataset))

@@ -5,6 +5,7 @@ write it; a folder that already holds a run is refused unless `--resume` asks to
 with the runner's helpers (states, phases, pid), so the studio lists a CLI run like one it started: running while it
 trains, finished, failed (with the reason) or stopped (ctrl-C; it resumes from last.pt).
 """
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,8 @@ from pathlib import Path
 
 from core import files
 from core.errors import DataError
-from core.processes import process_start_time
 from core.job_status import ACTIVE, EVALUATING, STATUS, TRAINING, current_status, read_status, update_status
+from core.processes import process_start_time
 from core.run_folder import BEST, CONFIG, LAST, METRICS, RUN_LOCK, is_run_folder
 
 RUN_FILES = (CONFIG, METRICS, BEST, LAST)  # any of them: the folder holds a run (a status.json alone: one refused)
@@ -54,16 +55,30 @@ def claimed_run(out: Path, resume: bool, device: str) -> Iterator[Callable[[], N
         check_out(out, resume)  # again under the lock: the other process may have just finished its first epoch
         now = time.time()
         created = read_status(out).get("created", now) if resume else now
-        update_status(out, state="running", phase=TRAINING, created=created, started=now, queued=now,
-                      pid=os.getpid(), pid_start=process_start_time(os.getpid()), device=device, source="cli",
-                      reason=None, finished=None, stop_requested=None, eta_seconds=None)
+        update_status(
+            out,
+            state="running",
+            phase=TRAINING,
+            created=created,
+            started=now,
+            queued=now,
+            pid=os.getpid(),
+            pid_start=process_start_time(os.getpid()),
+            device=device,
+            source="cli",
+            reason=None,
+            finished=None,
+            stop_requested=None,
+            eta_seconds=None,
+        )
         try:
             yield lambda: update_status(out, phase=EVALUATING, eta_seconds=None)
         except KeyboardInterrupt:
             update_status(out, state="stopped", phase="stopped", finished=time.time(), reason="interrupted (ctrl-C)")
             raise
         except BaseException as exc:
-            update_status(out, state="failed", phase="failed", finished=time.time(),
-                          reason=f"{type(exc).__name__}: {exc}")
+            update_status(
+                out, state="failed", phase="failed", finished=time.time(), reason=f"{type(exc).__name__}: {exc}"
+            )
             raise
         update_status(out, state="finished", phase="finished", finished=time.time(), eta_seconds=None)

@@ -6,6 +6,7 @@ Its record sits beside the scores, `<data>/label_issues/<fingerprint>/job.json` 
 For the full FER2013 the out-of-fold probabilities ship in `checkpoints/` (`core.labels.shipped_oof`), so the full
 import has label quality without training anything.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,10 +20,10 @@ from core.data.dataset import FerDataset
 from core.files import write_atomically
 from core.job_status import ENDED_EARLY, FINISHED
 from core.jobs import runner
+from core.labels import shipped_oof
 from core.labels.consensus import consensus
 from core.labels.issues import ISSUES_FILE, results_dir, save_issues, score_issues
 from core.labels.relabels import RelabelStore
-from core.labels import shipped_oof
 from core.paths import runs_dir
 from core.run_folder import HELDOUT
 from core.training.config import TrainConfig
@@ -68,8 +69,13 @@ def start_job(dataset: FerDataset, base: TrainConfig, folds: int = 5) -> list[st
 
 def record_job(dataset: FerDataset, run_ids: list[str], base: TrainConfig, folds: int) -> Path:
     """Write job.json: which runs hold this data set's folds, and the recipe they share."""
-    job = {"runs": run_ids, "folds": folds, "label_source": base.label_source, "classes": list(base.class_names()),
-           "config": base.to_dict()}
+    job = {
+        "runs": run_ids,
+        "folds": folds,
+        "label_source": base.label_source,
+        "classes": list(base.class_names()),
+        "config": base.to_dict(),
+    }
     path = results_dir(dataset, base.label_source) / JOB_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: json.dump(job, handle, indent=2))
@@ -96,7 +102,9 @@ def collect_oof(run_ids: list[str], n_images: int, root: Path | None = None) -> 
     for run_id in run_ids:
         with np.load(Path(root or runs_dir()) / run_id / HELDOUT) as part:
             if int(part["n_images"]) != n_images:
-                raise ValueError(f"{run_id} was trained on a data set of {int(part['n_images'])} images, not {n_images}")
+                raise ValueError(
+                    f"{run_id} was trained on a data set of {int(part['n_images'])} images, not {n_images}"
+                )
             classes = classes or [str(c) for c in part["classes"]]
             probs = np.zeros((n_images, len(classes)), dtype=np.float32) if probs is None else probs
             probs[part["rows"]] = part["probs"]
@@ -112,16 +120,21 @@ def load_issues(dataset: FerDataset, label_source: str = "fer2013") -> pd.DataFr
     than the shipped file that applies to this data set is computed again (a newer release ranks differently)."""
     path = results_dir(dataset, label_source) / ISSUES_FILE
     shipped = shipped_oof.SHIPPED_OOF  # read at each call: tests point it elsewhere
-    stale = (path.is_file() and shipped.is_file() and path.stat().st_mtime < shipped.stat().st_mtime
-             and shipped_oof.read_shipped(dataset, label_source) is not None)
+    stale = (
+        path.is_file()
+        and shipped.is_file()
+        and path.stat().st_mtime < shipped.stat().st_mtime
+        and shipped_oof.read_shipped(dataset, label_source) is not None
+    )
     if path.is_file() and not stale:
         return pd.read_parquet(path)
     probs_classes = oof_probabilities(dataset, label_source)
     if probs_classes is None:
         return pd.read_parquet(path) if path.is_file() else None
     probs, classes = probs_classes
-    table = score_issues(dataset, probs, classes, label_source,
-                         shipped_oof.shipped_reference(dataset, label_source, classes))
+    table = score_issues(
+        dataset, probs, classes, label_source, shipped_oof.shipped_reference(dataset, label_source, classes)
+    )
     save_issues(dataset, table, label_source)
     return table
 

@@ -4,6 +4,7 @@ fer2013, ferplus and ferplus-soft are columns of every import; relabeled (the an
 issues dropped or corrected) and consensus (annotators and out-of-fold probabilities combined) are made here from
 stored results, so training only ever trains on the labels it is handed.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,14 +31,14 @@ def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
     if config.label_source == "cleaned" and "cleaned" not in dataset.meta.columns:
         table = load_issues(dataset)
         if table is None:
-            raise ValueError("no label issues for this data set yet: run `python -m core label-issues --compute` "
-                             "first")
+            raise ValueError("no label issues for this data set yet: run `python -m core label-issues --compute` first")
         return cleaned_dataset(dataset, table, config.cleaning)
     if config.label_source == "consensus" and "consensus" not in dataset.meta.columns:
         found = load_consensus(dataset)
         if found is None:
-            raise ValueError("consensus labels need out-of-fold probabilities: run "
-                             "`python -m core label-issues --compute` first")
+            raise ValueError(
+                "consensus labels need out-of-fold probabilities: run `python -m core label-issues --compute` first"
+            )
         return with_consensus(dataset, found[0])
     return dataset
 
@@ -53,8 +54,9 @@ def check_trainable(dataset: FerDataset, config: TrainConfig) -> None:
     check_training_classes(with_label_source(dataset, config), config)
 
 
-def scoring_data(checkpoint: str | Path, labels: str | None = None,
-                 dataset: FerDataset | None = None) -> FerDataset | None:
+def scoring_data(
+    checkpoint: str | Path, labels: str | None = None, dataset: FerDataset | None = None
+) -> FerDataset | None:
     """The data to evaluate `checkpoint` on, with the column of the labels it is scored on (`labels`, else those it
     was trained on); None (evaluation reads the data set itself) when those are a column of every import."""
     if Path(checkpoint).suffix.lower() == ".onnx":

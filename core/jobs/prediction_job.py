@@ -4,9 +4,11 @@ ETA, cancel, and a result cached on disk (`dataset_predictions`' cache file), so
 `python -m core.jobs.prediction_job JOB_DIR` is the process. Its folder sits beside the cache file it will
 write, `<data>/predictions/<key>.job/`: job.json (checkpoint, data set folder, backend), status.json and log.txt.
 status.json follows `core.job_status` (states queued / running / finished / failed / stopped, pid and start time,
-progress, eta_seconds), so a job whose process died unseen is reported as failed, never as running forever. It does not queue behind training runs: it is short,
+progress, eta_seconds), so a job whose process died unseen is reported as failed, never as running forever. It does
+not queue behind training runs: it is short,
 and waiting for a training run to end would hold it for hours.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,10 +25,30 @@ from typing import Any
 from core.data.dataset import FerDataset
 from core.data.store import current_dataset_dir, load_sample, read_dataset_dir
 from core.files import exclusive_lock, write_json
-from core.inference.dataset_predictions import (chosen_predictor, compute_probabilities,
-                                                predictions_cache_path, save_cache)
-from core.job_status import (ACTIVE, FAILED, FINISHED, LOADING, PREDICTING, QUEUED, RUNNING, STATUS, STOPPED, Eta,
-                             current_status, launch, read_status, request_stop, update_status, write_status)
+from core.inference.dataset_predictions import (
+    chosen_predictor,
+    compute_probabilities,
+    predictions_cache_path,
+    save_cache,
+)
+from core.job_status import (
+    ACTIVE,
+    FAILED,
+    FINISHED,
+    LOADING,
+    PREDICTING,
+    QUEUED,
+    RUNNING,
+    STATUS,
+    STOPPED,
+    Eta,
+    current_status,
+    launch,
+    read_status,
+    request_stop,
+    update_status,
+    write_status,
+)
 
 JOB = "job.json"
 MODULE = "core.jobs.prediction_job"  # what the job's process runs (`python -m`)
@@ -56,11 +78,27 @@ def start(dataset: FerDataset, checkpoint: Path, backend: str | None = None) -> 
         if predictions_cache_path(dataset, checkpoint).is_file():
             return {"state": FINISHED, "progress": 1.0}
         source = None if dataset.is_sample else current_dataset_dir()
-        write_json(folder / JOB, {"checkpoint": str(Path(checkpoint).resolve()), "backend": backend,
-                                  "dataset_dir": source and str(source), "images": len(dataset),
-                                  "cache": str(predictions_cache_path(dataset, checkpoint))})
-        write_status(folder, {"state": QUEUED, "phase": LOADING, "created": time.time(), "progress": 0.0,
-                              "images": len(dataset), "backend": backend})
+        write_json(
+            folder / JOB,
+            {
+                "checkpoint": str(Path(checkpoint).resolve()),
+                "backend": backend,
+                "dataset_dir": source and str(source),
+                "images": len(dataset),
+                "cache": str(predictions_cache_path(dataset, checkpoint)),
+            },
+        )
+        write_status(
+            folder,
+            {
+                "state": QUEUED,
+                "phase": LOADING,
+                "created": time.time(),
+                "progress": 0.0,
+                "images": len(dataset),
+                "backend": backend,
+            },
+        )
         return launch(folder, [sys.executable, "-m", MODULE, str(folder)])
 
 
@@ -74,6 +112,7 @@ def cancel(dataset: FerDataset, checkpoint: Path) -> None:
 def status_track(folder: Path, stop: threading.Event):
     """A core `ProgressCallback` that writes progress and an ETA to status.json after every chunk, and ends early
     once a stop was asked (by signal, or on disk before the signal handler was in place)."""
+
     def track(items: Iterable, total: int, description: str) -> Iterator:
         eta = Eta(start=0)
         for done, item in enumerate(items):
@@ -83,6 +122,7 @@ def status_track(folder: Path, stop: threading.Event):
             if done:
                 update_status(folder, **eta.report(done, total))
             yield item
+
     return track
 
 

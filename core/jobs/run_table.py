@@ -1,5 +1,6 @@
 """The Train page's table of runs (name, model, classes, labels, best PublicTest accuracy, duration) and deleting a
 run. Pure: no Streamlit."""
+
 from __future__ import annotations
 
 import shutil
@@ -35,12 +36,18 @@ def run_rows(root: Path | None = None) -> list[dict[str, Any]]:
             config = folder.load_config()
         except (OSError, ValueError, TypeError):  # a run folder whose config cannot be read still shows
             config = None
-        rows.append({"name": status["id"], "state": phase(status), "model": config.model if config else None,
-                     "classes": config.classes if config else None,
-                     "label source": config.label_source if config else None,
-                     "best PublicTest": best_public_accuracy(folder), "duration (min)":
-                     None if duration_seconds(status) is None else round(duration_seconds(status) / 60, 1),
-                     "has model": status.get("state") == "finished" and folder.best.is_file()})
+        rows.append(
+            {
+                "name": status["id"],
+                "state": phase(status),
+                "model": config.model if config else None,
+                "classes": config.classes if config else None,
+                "label source": config.label_source if config else None,
+                "best PublicTest": best_public_accuracy(folder),
+                "duration (min)": None if duration_seconds(status) is None else round(duration_seconds(status) / 60, 1),
+                "has model": status.get("state") == "finished" and folder.best.is_file(),
+            }
+        )
     return rows
 
 

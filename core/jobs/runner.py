@@ -7,6 +7,7 @@ best.pt, stopping…). Everything lives on disk, so a browser refresh or an app 
 run at a time per device: later runs wait, first come first served. A run whose process died without a word is
 reported as failed, never as running.
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,8 +16,18 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from core.job_status import (ACTIVE, QUEUED, current_status, kill as kill_job, launch as launch_job, merge_status,
-                             read_status, request_stop, status_lock, write_status)
+from core.job_status import (
+    ACTIVE,
+    QUEUED,
+    current_status,
+    merge_status,
+    read_status,
+    request_stop,
+    status_lock,
+    write_status,
+)
+from core.job_status import kill as kill_job
+from core.job_status import launch as launch_job
 from core.paths import check_run_name, runs_dir
 from core.run_folder import LAST, RunFolder, is_run_folder
 from core.training.config import TrainConfig
@@ -84,9 +95,21 @@ def resume(run_id: str, root: Path | None = None) -> None:
         current = read_status(run)
         if current.get("state") in ACTIVE:
             raise ValueError(f"run {run_id} is {current['state']}; only stopped or failed runs resume")
-        merge_status(run, {"state": QUEUED, "phase": QUEUED, "eta_seconds": None, "queued": time.time(),
-                           "reason": None, "finished": None, "pid": None, "pid_start": None, "stop_requested": None,
-                           "queue": None})
+        merge_status(
+            run,
+            {
+                "state": QUEUED,
+                "phase": QUEUED,
+                "eta_seconds": None,
+                "queued": time.time(),
+                "reason": None,
+                "finished": None,
+                "pid": None,
+                "pid_start": None,
+                "stop_requested": None,
+                "queue": None,
+            },
+        )
     launch(run, resume=True)
 
 

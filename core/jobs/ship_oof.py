@@ -1,6 +1,7 @@
 """(maintainers) Shipping the full FER2013's out-of-fold probabilities: the finished label-issue job's, with the
 reference model's beside them, and a card saying how they were made and how well their ranking finds the labels
 FERPlus contradicts."""
+
 from __future__ import annotations
 
 import json
@@ -47,38 +48,56 @@ def ship_oof(dataset: FerDataset, label_source: str = "fer2013", path: Path = SH
     return path
 
 
-def oof_card(dataset: FerDataset, probs: np.ndarray, classes: list[str], job: dict, label_source: str,
-             reference: np.ndarray | None = None) -> str:
+def oof_card(
+    dataset: FerDataset,
+    probs: np.ndarray,
+    classes: list[str],
+    job: dict,
+    label_source: str,
+    reference: np.ndarray | None = None,
+) -> str:
     """The markdown card of shipped out-of-fold probabilities."""
     labels = given_labels(dataset, label_source, classes)
     scored = labels >= 0
     accuracy = float((probs[scored].argmax(axis=1) == labels[scored]).mean())
     config = job["config"]
-    lines = [f"# {SHIPPED_OOF.stem}", "",
-             f"Out-of-fold class probabilities for all {len(dataset):,} FER2013 images (float16, {len(classes)} "
-             f"classes: {', '.join(classes)}), so the full import shows label quality at once.", "",
-             f"- made by `python -m core label-issues --compute --folds {job['folds']} --model {config['model']} "
-             + "".join(f"--model-option {k}={v} " for k, v in config["model_options"].items())
-             + f"--epochs {config['epochs']}`: {job['folds']} runs through the runner, each trained on every image "
-             "(all three splits) outside one fold and predicting that fold (flip TTA)",
-             f"- labels used: {label_source} only; the models never saw FERPlus votes, which stay the yardstick",
-             f"- out-of-fold accuracy against the {label_source} labels: {accuracy:.2%}",
-             f"- data set fingerprint `{fingerprint(dataset, label_source)}` (the probabilities apply to that import only)",
-             f"- runs: {', '.join(job['runs'])}"]
+    lines = [
+        f"# {SHIPPED_OOF.stem}",
+        "",
+        f"Out-of-fold class probabilities for all {len(dataset):,} FER2013 images (float16, {len(classes)} "
+        f"classes: {', '.join(classes)}), so the full import shows label quality at once.",
+        "",
+        f"- made by `python -m core label-issues --compute --folds {job['folds']} --model {config['model']} "
+        + "".join(f"--model-option {k}={v} " for k, v in config["model_options"].items())
+        + f"--epochs {config['epochs']}`: {job['folds']} runs through the runner, each trained on every image "
+        "(all three splits) outside one fold and predicting that fold (flip TTA)",
+        f"- labels used: {label_source} only; the models never saw FERPlus votes, which stay the yardstick",
+        f"- out-of-fold accuracy against the {label_source} labels: {accuracy:.2%}",
+        f"- data set fingerprint `{fingerprint(dataset, label_source)}` (the probabilities apply to that import only)",
+        f"- runs: {', '.join(job['runs'])}",
+    ]
     if reference is not None:
-        lines.append(f"- `reference`: the shipped `{REFERENCE_CHECKPOINT.name}`'s probabilities (flip TTA), which the "
-                     "quality ranking blends in (core/labels/issues.py, `REFERENCE_WEIGHT`)")
+        lines.append(
+            f"- `reference`: the shipped `{REFERENCE_CHECKPOINT.name}`'s probabilities (flip TTA), which the "
+            "quality ranking blends in (core/labels/issues.py, `REFERENCE_WEIGHT`)"
+        )
     if dataset.has_ferplus:
         lines += ["", *precision_section(dataset, probs, classes, label_source, reference)]
     return "\n".join(lines) + "\n"
 
 
-def precision_section(dataset: FerDataset, probs: np.ndarray, classes: list[str], label_source: str,
-                      reference: np.ndarray | None) -> list[str]:
+def precision_section(
+    dataset: FerDataset, probs: np.ndarray, classes: list[str], label_source: str, reference: np.ndarray | None
+) -> list[str]:
     """The card's precision table: the ranking (blended when `reference` is given) against the FERPlus majority."""
     ranked = score_issues(dataset, probs, classes, label_source, reference)
     oof_only = None if reference is None else score_issues(dataset, probs, classes, label_source)
     table = precision_table(dataset, ranked, reference, given_labels(dataset, label_source, classes), oof_only)
-    return ["## Precision against the FERPlus majority", "",
-            "Share of the ranked labels whose FERPlus majority is another emotion (images without a majority "
-            "count as correct, so this is a lower bound):", "", precision_markdown(table)]
+    return [
+        "## Precision against the FERPlus majority",
+        "",
+        "Share of the ranked labels whose FERPlus majority is another emotion (images without a majority "
+        "count as correct, so this is a lower bound):",
+        "",
+        precision_markdown(table),
+    ]

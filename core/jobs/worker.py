@@ -1,9 +1,11 @@
 """The process behind one training run: `python -m core.jobs.worker RUN_DIR [--resume]`.
 
 It waits for its turn on the device (first queued, first served), trains with `fit`, keeps status.json up to
-date (progress, ETA), hands training the labels its config names (`label_sources`), turns SIGTERM into a graceful stop, and records why it failed when it does. It runs in its
+date (progress, ETA), hands training the labels its config names (`label_sources`), turns SIGTERM into a graceful
+stop, and records why it failed when it does. It runs in its
 own session, so the app that started it can be killed (or ctrl-C'd) without taking the run with it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +17,29 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from core.data.fer2013 import SPLITS
+from core.device import resolve_device  # torch loads inside it: after the SIGTERM handler
 from core.files import exclusive_lock
-from core.job_status import (EVALUATING, FAILED, FINISHED, HELDOUT, QUEUED, RUNNING, STATUS, STOPPED, TRAINING, Eta,
-                             is_alive, merge_status, queued_at, read_status, status_lock, stopped_while_queued,
-                             update_status)
+from core.job_status import (
+    EVALUATING,
+    FAILED,
+    FINISHED,
+    HELDOUT,
+    QUEUED,
+    RUNNING,
+    STATUS,
+    STOPPED,
+    TRAINING,
+    Eta,
+    is_alive,
+    merge_status,
+    queued_at,
+    read_status,
+    status_lock,
+    stopped_while_queued,
+    update_status,
+)
 from core.run_folder import RunFolder
 from core.training.config import TrainConfig
-from core.device import resolve_device  # torch loads inside it: after the SIGTERM handler
 
 
 def device_key(name: str) -> str:
@@ -37,8 +55,12 @@ def my_turn(run: Path, queue: str) -> bool:
         if other == run or not (other / STATUS).is_file():
             continue
         theirs = read_status(other)
-        if theirs.get("state") == QUEUED and theirs.get("queue") in (None, queue) and is_alive(theirs) \
-                and queued_at(theirs) < mine:
+        if (
+            theirs.get("state") == QUEUED
+            and theirs.get("queue") in (None, queue)
+            and is_alive(theirs)
+            and queued_at(theirs) < mine
+        ):
             return False
     return True
 
@@ -82,8 +104,10 @@ def progress_reporter(run: Path, config: TrainConfig, stop: threading.Event, fin
             progress["eta_seconds"] = None
         elif progress["eta_seconds"] is not None:
             progress["eta_seconds"] = round(progress["eta_seconds"] + final.get("seconds", 0))
-        update_status(run, epoch=record["epoch"], step=record["step"], steps=record["steps"], loss=record["loss"],
-                      **progress)
+        update_status(
+            run, epoch=record["epoch"], step=record["step"], steps=record["steps"], loss=record["loss"], **progress
+        )
+
     return report
 
 
@@ -101,16 +125,28 @@ def train(run: Path, config: TrainConfig, resume: bool, stop: threading.Event) -
     update_status(run, state=RUNNING, phase=TRAINING, started=time.time(), reason=None)
     dataset = training_data(config)
     stopped, final = False, {}
-    for record in fit(config, run, dataset=dataset, on_step=progress_reporter(run, config, stop, final),
-                      should_stop=stop.is_set, resume=resume):
-        print(f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
-              f"PublicTest acc {record['public_accuracy']}", flush=True)
+    for record in fit(
+        config,
+        run,
+        dataset=dataset,
+        on_step=progress_reporter(run, config, stop, final),
+        should_stop=stop.is_set,
+        resume=resume,
+    ):
+        print(
+            f"epoch {record['epoch']}/{config.epochs}: train acc {record['train_accuracy']:.4f} "
+            f"PublicTest acc {record['public_accuracy']}",
+            flush=True,
+        )
         stopped = record["stopped"]
         final["seconds"] = final_evaluation_seconds(record, config)
     if stopped:
         return STOPPED
-    update_status(run, phase=HELDOUT if config.folds else EVALUATING,
-                  eta_seconds=None if config.folds else round(final.get("seconds", 0)) or None)
+    update_status(
+        run,
+        phase=HELDOUT if config.folds else EVALUATING,
+        eta_seconds=None if config.folds else round(final.get("seconds", 0)) or None,
+    )
     if config.folds:  # cross-validation: the held-out fold's probabilities are the result
         write_heldout(run, config, dataset)
         return FINISHED
@@ -144,8 +180,14 @@ def main(argv: list[str] | None = None) -> int:
             update_status(args.run, state=state, phase=state, finished=time.time(), eta_seconds=None)
         except Exception as exc:  # the reason goes to status.json, the traceback to log.txt
             traceback.print_exc()
-            update_status(args.run, state=FAILED, phase=FAILED, finished=time.time(), eta_seconds=None,
-                          reason=f"{type(exc).__name__}: {exc}")
+            update_status(
+                args.run,
+                state=FAILED,
+                phase=FAILED,
+                finished=time.time(),
+                eta_seconds=None,
+                reason=f"{type(exc).__name__}: {exc}",
+            )
             return 1
     return 0
 

@@ -15,6 +15,7 @@ estimate needs out-of-sample probabilities and the reference model has seen the 
 Results live under `<data>/label_issues/<fingerprint>/` (a fingerprint of the data set's faces and labels):
 issues.parquet here, and the job's record of its fold runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -65,8 +66,13 @@ def given_labels(dataset: FerDataset, label_source: str, classes: list[str]) -> 
     return dataset.class_indices(label_source, tuple(classes))
 
 
-def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str], label_source: str = "fer2013",
-                 reference: np.ndarray | None = None) -> pd.DataFrame:
+def score_issues(
+    dataset: FerDataset,
+    probs: np.ndarray,
+    classes: list[str],
+    label_source: str = "fer2013",
+    reference: np.ndarray | None = None,
+) -> pd.DataFrame:
     """One row per labelled image: quality (low = suspect; ranked on the blend with `reference` when given), the
     issue flag and the suggested label (both from the out-of-fold `probs` alone); sorted worst first."""
     from cleanlab.filter import find_label_issues
@@ -80,16 +86,23 @@ def score_issues(dataset: FerDataset, probs: np.ndarray, classes: list[str], lab
     # threads (a training worker resuming on cleaned labels hung here); one process takes about a second anyway
     flagged = find_label_issues(labels[rows], probs[rows], filter_by="prune_by_noise_rate", n_jobs=1)
     meta = dataset.meta.iloc[rows]
-    table = pd.DataFrame({
-        "row": rows, "image_id": meta["image_id"].to_numpy(), "split": meta["split"].to_numpy(),
-        "label": np.asarray(classes, dtype=object)[labels[rows]],
-        "suggested": np.asarray(classes, dtype=object)[probs[rows].argmax(axis=1)],
-        "quality": quality.astype(np.float32), "is_issue": flagged})
+    table = pd.DataFrame(
+        {
+            "row": rows,
+            "image_id": meta["image_id"].to_numpy(),
+            "split": meta["split"].to_numpy(),
+            "label": np.asarray(classes, dtype=object)[labels[rows]],
+            "suggested": np.asarray(classes, dtype=object)[probs[rows].argmax(axis=1)],
+            "quality": quality.astype(np.float32),
+            "is_issue": flagged,
+        }
+    )
     return table.sort_values(["quality", "row"], kind="stable").reset_index(drop=True)
 
 
-def cleaned_dataset(dataset: FerDataset, table: pd.DataFrame, mode: str = "drop",
-                    label_source: str = "fer2013") -> FerDataset:
+def cleaned_dataset(
+    dataset: FerDataset, table: pd.DataFrame, mode: str = "drop", label_source: str = "fer2013"
+) -> FerDataset:
     """A copy with a `cleaned` column: the given labels, with the Training images `table` (`score_issues`) flags
     dropped ("") or given the suggested label; PublicTest and PrivateTest keep their original labels, as the
     protocol scores those."""
@@ -104,5 +117,3 @@ def save_issues(dataset: FerDataset, table: pd.DataFrame, label_source: str = "f
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, lambda handle: table.to_parquet(handle, index=False), binary=True)
     return path
-
-

@@ -5,6 +5,7 @@ Beside the fold models' probabilities the file holds the reference model's (the 
 the quality ranking blends in: core/labels/issues.py), so the full import is ranked without loading torch. Both
 apply only to the data set whose fingerprint the file records.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,12 +48,21 @@ def shipped_reference(dataset: FerDataset, label_source: str, classes: list[str]
     return found["reference"]
 
 
-def write_shipped_oof(dataset: FerDataset, probs: np.ndarray, classes: list[str], path: Path = SHIPPED_OOF,
-                      label_source: str = "fer2013", reference: np.ndarray | None = None) -> Path:
+def write_shipped_oof(
+    dataset: FerDataset,
+    probs: np.ndarray,
+    classes: list[str],
+    path: Path = SHIPPED_OOF,
+    label_source: str = "fer2013",
+    reference: np.ndarray | None = None,
+) -> Path:
     """Store out-of-fold (and reference) probabilities in float16 (35,887 x 7 is about 0.5 MB each) with the
     data set's fingerprint."""
-    arrays = {"probs": probs.astype(np.float16), "classes": np.array(classes),
-              "fingerprint": np.array(fingerprint(dataset, label_source))}
+    arrays = {
+        "probs": probs.astype(np.float16),
+        "classes": np.array(classes),
+        "fingerprint": np.array(fingerprint(dataset, label_source)),
+    }
     if reference is not None:
         arrays["reference"] = reference.astype(np.float16)
     np.savez_compressed(path, **arrays)

@@ -5,6 +5,7 @@ augmentation views, then calibrated with its own temperature and logit bias. The
 mean probability, so anything that takes logits (evaluate, the predictor, distillation as a teacher) gets exactly
 the ensemble's probabilities back from a softmax.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,8 +18,13 @@ from core.data.preprocessing import Preprocessing, view_torch
 
 
 class EnsembleModel(nn.Module):
-    def __init__(self, members: Sequence[nn.Module], specs: Sequence[Preprocessing], weights: Sequence[float],
-                 input_spec: Preprocessing) -> None:
+    def __init__(
+        self,
+        members: Sequence[nn.Module],
+        specs: Sequence[Preprocessing],
+        weights: Sequence[float],
+        input_spec: Preprocessing,
+    ) -> None:
         super().__init__()
         if not len(members) == len(specs) == len(weights):
             raise ValueError("an ensemble needs one spec and one weight per member")
@@ -37,6 +43,8 @@ class EnsembleModel(nn.Module):
         return probs
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mean = sum(weight * self.member_probabilities(member, spec, x)
-                   for member, spec, weight in zip(self.members, self.specs, self.weights))
+        mean = sum(
+            weight * self.member_probabilities(member, spec, x)
+            for member, spec, weight in zip(self.members, self.specs, self.weights)
+        )
         return mean.clamp_min(1e-12).log()

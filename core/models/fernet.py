@@ -4,6 +4,7 @@ Four VGG-style stages (two conv3x3-BN-ReLU, then a 2x2 max-pool) halve the map
 48 -> 24 -> 12 -> 6 -> 3; global average pooling then makes the net independent of the
 input size (anything from 16x16 up). About 1.2M parameters at ``width=1.0``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,6 @@ from core.models.blocks import conv_bn_relu
 from core.models.registry import register_model
 
 BASE_CHANNELS = (32, 64, 128, 256)
-
-
 
 
 def scale_channels(channels: int, width: float) -> int:

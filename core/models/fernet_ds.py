@@ -4,6 +4,7 @@ The same layout as FERNet (48 -> 24 -> 12 -> 6 -> 3, global average pooling), so
 ensemble of them with `--teacher`; each 3x3 conv after the first is a depthwise 3x3 and a pointwise 1x1
 (MobileNet's factorisation): several times fewer multiply-adds than FERNet at the same width.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,9 +19,11 @@ def separable(in_chans: int, out_chans: int) -> nn.Sequential:
     """Depthwise 3x3, BN, ReLU, then pointwise 1x1, BN, ReLU."""
     return nn.Sequential(
         nn.Conv2d(in_chans, in_chans, kernel_size=3, padding=1, groups=in_chans, bias=False),
-        nn.BatchNorm2d(in_chans), nn.ReLU(inplace=True),
+        nn.BatchNorm2d(in_chans),
+        nn.ReLU(inplace=True),
         nn.Conv2d(in_chans, out_chans, kernel_size=1, bias=False),
-        nn.BatchNorm2d(out_chans), nn.ReLU(inplace=True),
+        nn.BatchNorm2d(out_chans),
+        nn.ReLU(inplace=True),
     )
 
 
@@ -48,8 +51,12 @@ class FERNetDS(nn.Module):
         return self.classifier(self.dropout(self.pool(self.features(x)).flatten(1)))
 
 
-@register_model("fernet_ds", input_size=48, source="FER Studio",
-                description="FERNet with depthwise-separable convs (~0.14M params at width 1.0), for live CPU use")
+@register_model(
+    "fernet_ds",
+    input_size=48,
+    source="FER Studio",
+    description="FERNet with depthwise-separable convs (~0.14M params at width 1.0), for live CPU use",
+)
 def build_fernet_ds(num_classes: int, in_chans: int, *, width: float = 1.0, dropout: float = 0.3) -> nn.Module:
     """FERNet-DS; ``width`` scales every stage's channels."""
     return FERNetDS(num_classes, in_chans, width=width, dropout=dropout)

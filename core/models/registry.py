@@ -4,23 +4,31 @@ Modelled on torchvision's ``register_model``/``get_model`` and timm's ``create_m
 Every registered model takes ``(N, in_chans, input_size, input_size)`` images and returns
 logits of shape ``(N, num_classes)``; the loss and the predictor apply the softmax.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
 from core.errors import OptionError
 
-__all__ = ["ModelSpec", "register_model", "create_model", "check_input_side", "list_models", "model_spec",
-           "parameter_count"]
+__all__ = [
+    "ModelSpec",
+    "register_model",
+    "create_model",
+    "check_input_side",
+    "list_models",
+    "model_spec",
+    "parameter_count",
+]
 
 Builder = Callable[..., nn.Module]
-
 
 
 @dataclass(frozen=True)
@@ -88,8 +96,10 @@ def check_input_side(model: nn.Module, name: str, side: int, in_chans: int = 1) 
             model(torch.zeros(1, in_chans, side, side))
     except RuntimeError as exc:
         problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise OptionError(f"model {name!r} cannot take {side}x{side} inputs ({problem}); its own size is "
-                          f"{model_spec(name).input_size}") from None
+        raise OptionError(
+            f"model {name!r} cannot take {side}x{side} inputs ({problem}); its own size is "
+            f"{model_spec(name).input_size}"
+        ) from None
     finally:
         model.train(training)
 
@@ -115,7 +125,7 @@ def parameter_count(name: str, *, num_classes: int, in_chans: int = 1, **options
     return _cached_parameter_count(name, num_classes, in_chans)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_parameter_count(name: str, num_classes: int, in_chans: int) -> int:
     # Pages and CLI ask repeatedly; building the 23M-parameter nets each time is slow.
     return _count(create_model(name, num_classes=num_classes, in_chans=in_chans))
@@ -123,7 +133,6 @@ def _cached_parameter_count(name: str, num_classes: int, in_chans: int) -> int:
 
 def _count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
-
 
 
 def _check_option_names(spec: ModelSpec, options: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ A run with `config.folds = K, fold = k` trains on every labelled image outside f
 ends, writes `heldout.npz` into its run folder: the rows of fold k, their class probabilities from last.pt (flip
 TTA) and the class names. K such runs give every image one out-of-sample probability vector.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -30,6 +31,5 @@ def write_heldout(run: Path, config: TrainConfig, dataset=None) -> Path:
     preprocessing = Preprocessing.from_payload(payload).with_tta("flip")
     probs = predict_probabilities(model, images, preprocessing).numpy().astype(np.float32)
     target = run / HELDOUT
-    np.savez(target, rows=rows, probs=probs, classes=np.array(payload["classes"]),
-             n_images=np.array(len(dataset)))
+    np.savez(target, rows=rows, probs=probs, classes=np.array(payload["classes"]), n_images=np.array(len(dataset)))
     return target

@@ -1,4 +1,5 @@
 """Cross-validation folds: which rows a run with `config.folds = K, fold = k` holds out (all splits, seeded)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -6,6 +6,7 @@ checkpoints/, the runs folder: a teacher is a shipped or trained checkpoint): a 
 or a teacher `../../secret.pt` is refused with the same message whether or not the file exists, so the answer tells
 a remote user nothing about the server's files. The command line is the local user's own and is not confined.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,6 +31,9 @@ def confine_server_paths(config: TrainConfig, roots: list[Path] | None = None) -
     for key in PATH_MODEL_OPTIONS:
         if options.get(key) is not None:
             options[key] = str(contained_path(str(options[key]), roots))
-    changes = {name: str(contained_path(str(value), roots)) for name in PATH_FIELDS
-               if (value := getattr(config, name, None)) is not None}
+    changes = {
+        name: str(contained_path(str(value), roots))
+        for name in PATH_FIELDS
+        if (value := getattr(config, name, None)) is not None
+    }
     return dataclasses.replace(config, model_options=options, **changes)

@@ -4,6 +4,7 @@ input of a training batch (augmented) and the class weights of the loss.
 The whole data set fits in memory (35,887 x 48 x 48 bytes = 83 MB), so batches are plain tensor indexing:
 no DataLoader workers and no per-sample PIL in the hot loop.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,17 +52,22 @@ def check_training_classes(dataset: FerDataset, config: TrainConfig, rows: np.nd
         return
     problems = []
     for name in missing:
-        others = {source: int((dataset.class_indices(source, (name,))[rows] == 0).sum())
-                  for source in ("fer2013", "ferplus") if source != config.label_source.removesuffix("-soft")
-                  and (source != "ferplus" or dataset.has_ferplus)}
+        others = {
+            source: int((dataset.class_indices(source, (name,))[rows] == 0).sum())
+            for source in ("fer2013", "ferplus")
+            if source != config.label_source.removesuffix("-soft") and (source != "ferplus" or dataset.has_ferplus)
+        }
         found = [f"{source} labels have {count:,}" for source, count in others.items() if count]
-        problems.append(f"{name} has no Training image under {config.label_source} labels"
-                        + (f"; {', '.join(found)}" if found else ""))
+        problems.append(
+            f"{name} has no Training image under {config.label_source} labels"
+            + (f"; {', '.join(found)}" if found else "")
+        )
     raise ValueError("; ".join(problems) + ". Drop the class or choose another label source.")
 
 
-def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device,
-                   check_classes: bool = True) -> dict[str, SplitTensors]:
+def prepare_splits(
+    dataset: FerDataset, config: TrainConfig, device: torch.device, check_classes: bool = True
+) -> dict[str, SplitTensors]:
     """Tensors for every split present, on the labels `dataset` carries for `config.label_source` (the job that starts
     a run hands it the relabeled, cleaned or consensus column: `core.jobs.label_sources`); rows outside the class set
     (or with no label) are dropped. Training
@@ -74,9 +80,12 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
     if config.folds:
         keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
         check_training_classes(dataset, config, keep)
-        return {"Training": SplitTensors(
-            images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
-            targets=torch.from_numpy(labels[keep]).long().to(device))}
+        return {
+            "Training": SplitTensors(
+                images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
+                targets=torch.from_numpy(labels[keep]).long().to(device),
+            )
+        }
     if check_classes:
         check_training_classes(dataset, config)
     soft = dataset.soft_labels(config.class_names()) if config.label_source == "ferplus-soft" else None
@@ -96,14 +105,19 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
         splits[split] = SplitTensors(
             images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
             targets=torch.from_numpy(np.asarray(targets)).long().to(device),
-            soft=None if soft is None else torch.from_numpy(soft[keep]).to(device))
+            soft=None if soft is None else torch.from_numpy(soft[keep]).to(device),
+        )
     if "Training" not in splits:
         raise ValueError(f"no Training images with labels in {config.class_names()} ({config.label_source} labels)")
     return splits
 
 
-def training_input(batch: torch.Tensor, preprocessing: Preprocessing, augment: AugmentOptions | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def training_input(
+    batch: torch.Tensor,
+    preprocessing: Preprocessing,
+    augment: AugmentOptions | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """uint8 faces -> model input as `preprocessing` says, augmented (before normalising) when options are given."""
     extra = None if augment is None else (lambda x: augment_batch(x, augment, generator))
     return to_model_input_torch(batch, preprocessing, extra)
@@ -118,7 +132,10 @@ def class_weights(targets: torch.Tensor, num_classes: int, power: float = 1.0) -
 
 def log_prior(split: SplitTensors, num_classes: int) -> torch.Tensor:
     """log of the split's label distribution (soft-label mass when it has soft labels), for balanced softmax."""
-    mass = split.soft.float().sum(0) if split.soft is not None else \
-        torch.bincount(split.targets, minlength=num_classes).float()
+    mass = (
+        split.soft.float().sum(0)
+        if split.soft is not None
+        else torch.bincount(split.targets, minlength=num_classes).float()
+    )
     mass = mass.clamp_min(1e-3)
     return (mass / mass.sum()).log()

@@ -1,5 +1,6 @@
 """Account and annotator names in one canonical form, so that case, width variants and invisible characters never
 make a second person out of one: NFKC, invisible and control characters dropped, casefolded, spaces collapsed."""
+
 from __future__ import annotations
 
 import unicodedata
@@ -15,8 +16,11 @@ def normalise_name(text: str) -> str:
     Too long is refused, never cut: a cut name could be someone else's."""
     if not isinstance(text, str):
         raise ValueError(f"a name must be text, got {type(text).__name__}")
-    kept = "".join(" " if c.isspace() else c for c in unicodedata.normalize("NFKC", text)
-                   if c.isspace() or unicodedata.category(c) not in INVISIBLE)  # tabs and newlines are spaces
+    kept = "".join(
+        " " if c.isspace() else c
+        for c in unicodedata.normalize("NFKC", text)
+        if c.isspace() or unicodedata.category(c) not in INVISIBLE
+    )  # tabs and newlines are spaces
     name = " ".join(kept.casefold().split())
     if not name:
         raise ValueError("a name is required (letters, digits or signs; invisible characters do not count)")

@@ -1,5 +1,6 @@
 """What each role may do. Admins import or replace data, stop or delete anyone's runs and manage users; annotators
 browse, relabel, train and predict, and stop or resume their own runs. The actions themselves call `check`."""
+
 from __future__ import annotations
 
 ADMIN, ANNOTATOR = "admin", "annotator"
@@ -38,8 +39,7 @@ def check(role: str | None, action: str) -> None:
     """Raise NotAllowed unless `role` may do `action`."""
     if not allows(role, action):
         roles, words = ACTIONS[action]
-        raise NotAllowed(f"An {role} may not {words}; "
-                         f"ask an {' or '.join(sorted(roles))}.")
+        raise NotAllowed(f"An {role} may not {words}; ask an {' or '.join(sorted(roles))}.")
 
 
 def may_control_run(name: str | None, role: str | None, owner: str | None) -> bool:

@@ -1,5 +1,6 @@
 """Who started which training run: `owner.json` in the run's folder, so the studio can let annotators stop or
 resume their own runs and only admins anyone's."""
+
 from __future__ import annotations
 
 import json

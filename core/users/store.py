@@ -5,6 +5,7 @@ An account without a password hash signs in only through the identity provider (
 name is the e-mail address the provider reports. Names are normalised (`core.users.names`) on the way in and on
 every look-up, so "Alice", "ALICE" and "alice\u200b" are one account.
 """
+
 from __future__ import annotations
 
 import json
