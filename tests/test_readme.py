@@ -16,9 +16,6 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 # Paths the Layout table names for the layout being merged (helper `layering`'s moves). Each entry must be removed
 # once the path exists: the test below fails on an entry that is no longer awaited.
-AWAITING_MERGE = {"core/jobs/", "app/gradio/", "core/device.py", "core/options.py", "core/job_status.py"}
-
-
 def section(title: str) -> str:
     """The README's text under `## title`, up to the next `## ` heading."""
     match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.M | re.S)
@@ -51,13 +48,8 @@ def ground_modules() -> set[str]:
 
 
 def test_layout_names_only_existing_paths():
-    missing = sorted(p for p in layout_paths() - AWAITING_MERGE if not (REPO / p).exists())
+    missing = sorted(p for p in layout_paths() if not (REPO / p).exists())
     assert not missing, f"README's Layout table names paths that do not exist: {missing}"
-
-
-def test_layout_awaits_only_missing_paths():
-    arrived = sorted(p for p in AWAITING_MERGE if (REPO / p).exists())
-    assert not arrived, f"{arrived} exist now: remove them from AWAITING_MERGE in tests/test_readme.py"
 
 
 def test_layout_names_every_package_and_ground_module():
