@@ -17,11 +17,9 @@ from core.run_folder import RunFolder
 from core.training.config import TrainConfig
 from core.users.run_owners import record_owner
 from core.users.store import UserStore
-from tests import test_browser
-from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, serve_studio, settle, wait_until
+from tests.browser_fixtures import ARTIFACTS, CHROMIUM, evidence, serve_studio, settle, wait_until
 
 pytestmark = pytest.mark.slow
-browser = test_browser.browser  # the module-scoped Chromium fixture
 PASSWORDS = {"ada": "ada-password", "bob": "bob-password", "cy": "cy-password"}
 ADMIN_RUN = "ada-run"
 

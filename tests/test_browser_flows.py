@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from core.labels.relabels import RelabelStore
-from tests.test_browser import ARTIFACTS, browser, studio, wait_until  # noqa: F401 (fixtures)
+from tests.browser_fixtures import ARTIFACTS, wait_until
 
 pytestmark = pytest.mark.slow
 PATIENCE_MS = 240_000  # a shared machine under a load average of 40 took over a minute for one rerun
