@@ -14,8 +14,8 @@ from core.cli.main import build_parser
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text(encoding="utf-8")
 
-# Paths the Layout table names for the layout being merged (helper `layering`'s moves). Each entry must be removed
-# once the path exists: the test below fails on an entry that is no longer awaited.
+
+
 def section(title: str) -> str:
     """The README's text under `## title`, up to the next `## ` heading."""
     match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.M | re.S)
