@@ -18,7 +18,6 @@ import sys
 import streamlit as st
 
 from core.jobs import runner
-from core.jobs.label_sources import check_trainable
 from core.users.roles import NotAllowed, allows, check, may_control_run
 from core.users.run_owners import record_owner, run_owner
 from core.users.store import Account, UserStore
@@ -191,6 +190,8 @@ def require_control(run_id: str) -> None:
 def start_run(config, run_id: str | None = None, dataset=None) -> str:
     """runner.start_run for the signed-in account, recorded as the run's owner; with the `dataset` the run will
     read, a class set that cannot train on it is refused first."""
+    from core.jobs.label_sources import check_trainable  # lazy: torch, only when a run is started
+
     account = require("train")
     if dataset is not None:
         check_trainable(dataset, config)

@@ -250,8 +250,8 @@ def test_train_page_starts_a_run_that_shows_in_the_runs_table(isolated):
     app.text_input(key="train_name").set_value("first-run")
     app.button(key="train_start").click().run()
     assert "already exists" in app.error[0].value
-    app.button(key="train_use").click().run()
-    assert app.query_params["model"] == str(isolated / "runs" / run_id / "best.pt")
+    use = app.button(key="train_use")  # the only model there is, so already the studio's default: shown as in use
+    assert use.disabled and use.label == "Using this model"
     app.button(key="train_delete").click().run()
     assert not (isolated / "runs" / run_id).exists() and not app.exception
 

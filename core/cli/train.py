@@ -122,11 +122,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     dataset = None
     if args.exclude_leaks:
         from core.audit.leak_free import leak_free
-        from core.training.tensors import load_training_dataset
+        from core.data.loading import load_training_dataset
+        from core.jobs.label_sources import scoring_data
 
-        dataset, left_out = leak_free(
-            load_training_dataset(str(args.data_path) if args.data_path else None), args.audit
-        )
+        loaded = load_training_dataset(str(args.data_path) if args.data_path else None)
+        dataset, left_out = leak_free(scoring_data(args.checkpoint, args.label_source, loaded), args.audit)
         if not args.json:
             print(f"left out {left_out:,} test images with a copy in Training (python -m core audit)")
     return report(

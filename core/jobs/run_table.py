@@ -11,6 +11,7 @@ from typing import Any
 from core.job_status import ACTIVE, phase
 from core.jobs.runner import list_runs, refresh_status, run_path
 from core.run_folder import RunFolder
+from core.training.config import TrainConfig
 
 
 def best_public_accuracy(folder: RunFolder) -> float | None:
@@ -33,7 +34,7 @@ def run_rows(root: Path | None = None) -> list[dict[str, Any]]:
     for status in list_runs(root):
         folder = RunFolder(run_path(status["id"], root), create=False)
         try:
-            config = folder.load_config()
+            config = TrainConfig.load(folder.config_path)
         except (OSError, ValueError, TypeError):  # a run folder whose config cannot be read still shows
             config = None
         rows.append(
