@@ -178,7 +178,7 @@ def run(args: argparse.Namespace) -> dict:
 
 def runner_check(device: str, tiny: bool) -> dict:
     """The studio's runner (a background worker process) trains on `device` with bf16 autocast on CUDA."""
-    from core.training import runner
+    from core.jobs import runner
     from core.training.config import TrainConfig
 
     config = TrainConfig(

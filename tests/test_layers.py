@@ -21,7 +21,18 @@ LAYERS = (
     ("ground", ("core",)),  # core/*.py: paths, files, processes, progress, job_status, device, options, run_folder
     ("data", ("core.data",)),
     ("models", ("core.models",)),
-    ("work", ("core.training", "core.inference", "core.evaluation", "core.labels", "core.export", "core.audit")),
+    (
+        "work",
+        (
+            "core.training",
+            "core.inference",
+            "core.evaluation",
+            "core.labels",
+            "core.export",
+            "core.audit",
+            "core.users",
+        ),
+    ),
     ("jobs", ("core.jobs",)),
     ("cli", ("core.cli", "core.__main__")),
     ("app", ("app",)),

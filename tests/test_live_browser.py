@@ -141,6 +141,7 @@ def test_studio_predict_page_live_section_shows_labelled_frames(camera_browser, 
     try:
         page = camera_browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(url + f"predict?model={SHIPPED}")
+        page.get_by_role("tab", name="Live webcam").click(timeout=120_000)  # the page's one live mode, in its tab
         page.frame_locator("iframe[title*='webrtc']").first.get_by_role("button", name="START").click(
             timeout=120_000
         )  # the page first loads the model, on busy cores

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core import job_status
 from core.jobs import runner
 from core.paths import REPO_ROOT
 from core.run_folder import RunFolder
@@ -86,7 +87,7 @@ def train_page(run_id: str) -> tuple[str, int]:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     table = app.dataframe[0].value
-    state = table.loc[table["id"] == run_id, "state"].item()
+    state = table.loc[table["name"] == run_id, "state"].item()
     curve = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     return state, points(curve)
 
@@ -114,10 +115,10 @@ def test_run_started_by_the_page_survives_its_app_process_group(runs):
         launcher.kill()
     assert runner.refresh_status(run_id, runs)["pid"] == worker  # ... its worker is not, and was never restarted
     state, before = train_page(run_id)
-    assert state == "running" and before >= 1
+    assert state == job_status.TRAINING and before >= 1  # the table shows what the run is doing
     wait_until(lambda: epochs_logged(runs, run_id) > before)
     state, after = train_page(run_id)
-    assert state == "running" and after > before
+    assert state == job_status.TRAINING and after > before
 
 
 def free_port() -> int:
@@ -180,7 +181,12 @@ def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"http://127.0.0.1:{port}/train")
             page.get_by_text("Start training").wait_for(timeout=90_000)
-            for label, value in (("Epochs", "500"), ("Batch size", "8"), ("Max steps per epoch", "2")):
+            page.get_by_text("Advanced").click()  # batch size and steps per epoch are advanced options
+            for label, value in (
+                ("Epochs", "500"),
+                ("Batch size", "8"),
+                ("Steps per epoch at most (0: whole epochs)", "2"),
+            ):
                 field = page.get_by_role("spinbutton", name=label, exact=True)
                 field.fill(value)
                 field.press("Tab")

@@ -25,6 +25,7 @@ from core.models.checkpoint import load_checkpoint
 from core.models.transfer import load_local_state_dict
 from core.paths import REPO_ROOT, check_run_name, contained_path, safe_file_name
 from core.training.config import TrainConfig
+from core.users.names import normalise_name
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -203,7 +204,7 @@ def test_annotator_names_and_run_names_from_the_url_are_shown_escaped(studio_dir
     name = "**Eve** ![t](http://evil.invalid/t.png)"
     relabel = page("relabel.py", annotator=name)
     shown = [c.value for c in relabel.caption if "Recording as" in c.value]
-    assert shown == [f"Recording as **{escape_markdown(name)}**"]
+    assert shown == [f"Recording as **{escape_markdown(normalise_name(name))}**"]  # typed names are normalised
     train = page("train.py", run="../../etc")
     assert any("no run called" in w.value and "\\.\\./\\.\\./etc" in w.value for w in train.warning)
 

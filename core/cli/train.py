@@ -48,7 +48,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     # lazy: torch, and the label stores, load only for the command that trains
     from core.jobs.cli_run import check_out, claimed_run
     from core.jobs.label_sources import training_data
-    from core.jobs.worker import progress_reporter
+    from core.jobs.worker import final_evaluation_seconds, progress_reporter
     from core.training.loop import fit
     from core.training.preflight import preflight
 
@@ -77,10 +77,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"resuming from last.pt: epoch {epoch}, step {step + 1}", flush=True)
         print(f"training {config.short()} into {out}", flush=True)
         RunFolder(out).write_command("python -m core " + " ".join(args.argv))
-        printer, status = step_printer(config), progress_reporter(out, config, threading.Event())
+        final: dict[str, float] = {}  # the evaluation after training, once an epoch measured its pace (the ETA)
+        printer, status = step_printer(config), progress_reporter(out, config, threading.Event(), final)
         record = {}
         for record in fit(config, out, dataset=dataset, on_step=lambda r: (printer(r), status(r)), resume=args.resume):
             print(epoch_line(record, config.epochs), flush=True)
+            final["seconds"] = final_evaluation_seconds(record, config)
         print_digest(record, rank)
         evaluating()
         return report(RunFolder(out).best, list(SPLITS), None, None, out, dataset=dataset)
