@@ -1,11 +1,11 @@
 # FER Studio quick start: `make app` (set up + run the Streamlit studio), `make test` (set up + run the tests),
-# `make check` (the fast tier: the tests not marked slow).
+# `make check` (the linter, then the fast tier: the tests not marked slow), `make lint` (ruff alone).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: app test check setup clean
+.PHONY: app test check lint setup clean
 
 setup: $(STAMP)
 
@@ -21,7 +21,11 @@ app: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-check: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+check: lint
 	$(BIN)/python -m pytest -q -m "not slow"
 
 clean:

@@ -6,6 +6,7 @@ against PyPI's per-project JSON, which lists the known vulnerabilities of the ne
 for a package installed at its newest release, and for an older one it is printed as not audited, with who holds
 it back, so nothing passes silently.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -23,8 +24,11 @@ PROJECT_JSON = "https://pypi.org/pypi/{name}/json"
 
 def run_pip_audit() -> list[dict]:
     """pip-audit's per-package results (each has `vulns` or a `skip_reason`)."""
-    done = subprocess.run([sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off",
-                           "-f", "json"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off", "-f", "json"],
+        capture_output=True,
+        text=True,
+    )
     try:
         return json.loads(done.stdout)["dependencies"]
     except (json.JSONDecodeError, KeyError):
@@ -58,8 +62,12 @@ def holders(name: str, newest: str) -> list[str]:
 def main() -> int:
     installed = {d.metadata["Name"].lower(): d.version for d in importlib.metadata.distributions()}
     results = run_pip_audit()
-    fixable = [(r["name"], r["version"], v["id"], v["fix_versions"]) for r in results for v in r.get("vulns", [])
-               if v.get("fix_versions")]
+    fixable = [
+        (r["name"], r["version"], v["id"], v["fix_versions"])
+        for r in results
+        for v in r.get("vulns", [])
+        if v.get("fix_versions")
+    ]
     audited = {r["name"].lower() for r in results if "vulns" in r}
     unaudited = sorted(n for n in installed if n not in audited and n != "fer-studio")
     print(f"pip-audit audited {len(audited)} of {len(installed) - 1} installed packages")
@@ -84,8 +92,10 @@ def main() -> int:
         current = len(newest) - len(held_back)
         print(f"{current} at their newest release with no known vulnerability listed")
         for name, mine, version in held_back:
-            print(f"  not audited (per-release data unreachable): {name} {mine}, newest {version}; "
-                  f"capped by {', '.join(holders(name, version)) or 'nothing installed (our pin, or not upgraded)'}")
+            print(
+                f"  not audited (per-release data unreachable): {name} {mine}, newest {version}; "
+                f"capped by {', '.join(holders(name, version)) or 'nothing installed (our pin, or not upgraded)'}"
+            )
     for name, version, vuln_id, fixes in fixable:
         print(f"VULNERABLE: {name} {version}: {vuln_id}, fixed in {', '.join(fixes) or '(no fix yet)'}")
     print(f"{len(fixable)} known vulnerabilities with a fix available")

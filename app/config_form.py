@@ -4,6 +4,7 @@ Each widget's key is `train_<field>` (`train_augment.flip` inside a nested optio
 widgets by it. Lists and dicts are typed as text ("100 120", "width=0.5") and read back by `config_from_form`,
 which the page calls inside its error handling, so a typo is a message, not a crash.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -14,7 +15,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.training.config import field_default, option_fields, parse_option
+from core.options import field_default, option_fields, parse_option
 
 
 def shown_fields(cls: type, skip: Sequence[str] = ()) -> list[tuple[dataclasses.Field, Any]]:
@@ -22,18 +23,42 @@ def shown_fields(cls: type, skip: Sequence[str] = ()) -> list[tuple[dataclasses.
     return [(f, hint) for f, hint in option_fields(cls) if f.name not in skip and f.metadata.get("form", True)]
 
 
-def config_widgets(defaults: Any, skip: Sequence[str] = (), choices: dict[str, list] | None = None,
-                   prefix: str = "train_", columns: int = 3) -> dict[str, Any]:
-    """One widget per field of `defaults`' dataclass, laid out in columns; the raw values by field name."""
-    cells, values, nested = st.columns(columns), {}, []
+def applies(f: dataclasses.Field, known: dict[str, Any], defaults: Any) -> bool:
+    """Whether the option has an effect given the values chosen so far (`applies_when` in its metadata); a field
+    it depends on that has no widget counts with its default."""
+    return all(
+        (known[name] if name in known else getattr(defaults, name)) in values
+        for name, values in f.metadata.get("applies_when", {}).items()
+    )
+
+
+def config_widgets(
+    defaults: Any,
+    skip: Sequence[str] = (),
+    choices: dict[str, list] | None = None,
+    prefix: str = "train_",
+    columns: int = 3,
+    advanced: bool | None = None,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One widget per field of `defaults`' dataclass, laid out in columns; the raw values by field name.
+
+    `advanced` True or False draws only the fields whose metadata says so (fields are advanced unless marked
+    advanced=False); a field whose `applies_when` does not hold, given `known` and the values drawn before it, gets
+    no widget (and so keeps its default)."""
+    cells, values, nested, known = st.columns(columns), {}, [], dict(known or {})
     for f, hint in shown_fields(type(defaults), skip):
+        if advanced is not None and f.metadata.get("advanced", True) != advanced:
+            continue
+        if not applies(f, {**known, **values}, defaults):
+            continue
         if dataclasses.is_dataclass(hint):
             nested.append(f)  # nested options get their own captioned block below
             continue
         cell = cells[len(values) % columns]
         values[f.name] = widget(cell, f, hint, getattr(defaults, f.name), prefix + f.name, (choices or {}).get(f.name))
     for f in nested:
-        st.caption(f.name.capitalize())
+        st.caption(f.metadata.get("label") or f.name.capitalize())
         values[f.name] = config_widgets(getattr(defaults, f.name), prefix=f"{prefix}{f.name}.", columns=columns + 2)
     return values
 
@@ -44,14 +69,21 @@ def widget(cell: Any, f: dataclasses.Field, hint: Any, value: Any, key: str, cho
     label = meta.get("label") or f.name.replace("_", " ").capitalize()
     options = list(choices or meta.get("choices") or [])
     if options:
-        return cell.selectbox(label, options, index=options.index(value) if value in options else 0, key=key,
-                              help=meta.get("help"))
+        return cell.selectbox(
+            label, options, index=options.index(value) if value in options else 0, key=key, help=meta.get("help")
+        )
     if hint is bool:
         return cell.checkbox(label, value, key=key, help=meta.get("help"))
     if hint in (int, float):
-        return cell.number_input(label, min_value=cast(hint, meta.get("min")), max_value=cast(hint, meta.get("max")),
-                                 value=cast(hint, value), key=key, help=meta.get("help"),
-                                 **({"step": step(value), "format": "%g"} if hint is float else {}))
+        return cell.number_input(
+            label,
+            min_value=cast(hint, meta.get("min")),
+            max_value=cast(hint, meta.get("max")),
+            value=cast(hint, value),
+            key=key,
+            help=meta.get("help"),
+            **({"step": step(value), "format": "%g"} if hint is float else {}),
+        )
     return cell.text_input(label, as_text(value), key=key, help=meta.get("help"))
 
 

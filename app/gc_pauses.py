@@ -9,6 +9,7 @@ collected as usual. What a freeze also catches and is later dropped (a browser s
 session state) is kept if it holds reference cycles: bounded by the number of freezes, about one per page's first
 visit. Everything is unfrozen at exit, so extension objects are still released then.
 """
+
 from __future__ import annotations
 
 import atexit

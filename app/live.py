@@ -3,6 +3,7 @@
 
 No STUN/TURN server is asked for (empty iceServers): the studio is used on this machine or its local network.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,12 +61,21 @@ def live_section(path: Path | None, tta: str | None) -> None:
     def annotate_frame(frame: av.VideoFrame) -> av.VideoFrame:
         return av.VideoFrame.from_ndarray(annotator.annotate(frame.to_ndarray(format="rgb24")), format="rgb24")
 
-    st.caption("Every frame comes back annotated; faces are detected and classified in the background on the "
-               "newest frame, and each face's label is averaged over its last detections.")
-    context = webrtc_streamer(key="live", mode=WebRtcMode.SENDRECV, rtc_configuration=RTC_CONFIGURATION,
-                              media_stream_constraints=CAMERA, video_frame_callback=annotate_frame,
-                              async_processing=True)
+    st.caption(
+        "Every frame comes back annotated; faces are detected and classified in the background on the "
+        "newest frame, and each face's label is averaged over its last detections."
+    )
+    context = webrtc_streamer(
+        key="live",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints=CAMERA,
+        video_frame_callback=annotate_frame,
+        async_processing=True,
+    )
     if context.state.playing:
         stats = annotator.stats
-        st.caption(f"{stats.analyses} analyses so far (last {stats.analysis_ms:.0f} ms, {stats.faces} face(s))"
-                   + (f"; analysis failed: {stats.error}" if stats.error else ""))
+        st.caption(
+            f"{stats.analyses} analyses so far (last {stats.analysis_ms:.0f} ms, {stats.faces} face(s))"
+            + (f"; analysis failed: {stats.error}" if stats.error else "")
+        )

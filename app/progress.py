@@ -1,4 +1,5 @@
-"""Long work in `core` reports through a `Track`; this one draws it as a Streamlit progress bar."""
+"""Long work in `core` reports through a `ProgressCallback`; this one draws it as a Streamlit progress bar."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,7 +8,7 @@ import streamlit as st
 
 
 def streamlit_progress(text: str):
-    """A core `Track` that drives an st.progress bar."""
+    """A core `ProgressCallback` that drives an st.progress bar."""
     bar = st.progress(0.0, text=text)
 
     def track(items: Iterable, total: int, description: str):
@@ -16,4 +17,5 @@ def streamlit_progress(text: str):
                 bar.progress(min(i / max(total, 1), 1.0), text=f"{text}: {description} {i:,}/{total:,}")
             yield item
         bar.progress(1.0, text=f"{text}: done")
+
     return track

@@ -1,4 +1,5 @@
 """Showing text that people or files supply: literally, never as Markdown."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,10 @@ import re
 # Markdown and Streamlit directive characters (`:red[...]`, `$math$`, links, images): text that people or files supply
 # is shown literally, never interpreted (Streamlit already escapes raw HTML).
 MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:&=])")
-IMPORT_HINT = ("python -m core import-data --fer2013 ../shared/data/fer2013/fer2013.csv.gz "
-               "--ferplus ../shared/data/fer2013/fer2013new.csv")
+IMPORT_HINT = (
+    "python -m core import-data --fer2013 ../shared/data/fer2013/fer2013.csv.gz "
+    "--ferplus ../shared/data/fer2013/fer2013new.csv"
+)
 
 
 # GitHub-style autolinks (http://..., www...., a@b.c) ignore backslash escapes: an invisible word joiner breaks them.

@@ -11,6 +11,7 @@ thresholds and finer pyramids over the same scenes: the share of faces found aga
 elsewhere in the noise), and the time per scene. Needs the imported FER2013 (`python -m core import-data`); with
 only the shipped sample it runs on the sample's PrivateTest faces and says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from core.data.store import load_dataset  # noqa: E402
-from core.evaluation.redetection import (FACE_SIDES, MAX_ANGLE, SCENE_SIZE, found_face, make_scene,  # noqa: E402
-                                         redetection)
+from core.evaluation.redetection import FACE_SIDES, MAX_ANGLE, SCENE_SIZE, found_face, make_scene, redetection  # noqa: E402
 from core.inference.catalog import LIVE_MODEL  # noqa: E402
 from core.inference.faces import SCORE_THRESHOLD, FaceDetector  # noqa: E402
 from core.inference.onnx_detector import FACTOR, THRESHOLDS  # noqa: E402
@@ -33,8 +33,14 @@ from core.inference.predictor import Predictor  # noqa: E402
 
 INT8 = REPO_ROOT / "checkpoints" / f"{LIVE_MODEL}.onnx"
 # (PNet, RNet, ONet thresholds), the final score cut, the pyramid factor: the defaults first
-SWEEP = [(THRESHOLDS, SCORE_THRESHOLD, FACTOR), (THRESHOLDS, 0.7, FACTOR), (THRESHOLDS, SCORE_THRESHOLD, 0.85),
-         ((0.5, 0.6, 0.7), 0.8, 0.85), ((0.4, 0.5, 0.6), 0.7, 0.85), ((0.3, 0.4, 0.5), 0.5, FACTOR)]
+SWEEP = [
+    (THRESHOLDS, SCORE_THRESHOLD, FACTOR),
+    (THRESHOLDS, 0.7, FACTOR),
+    (THRESHOLDS, SCORE_THRESHOLD, 0.85),
+    ((0.5, 0.6, 0.7), 0.8, 0.85),
+    ((0.4, 0.5, 0.6), 0.7, 0.85),
+    ((0.3, 0.4, 0.5), 0.5, FACTOR),
+]
 
 
 def private_test(n: int, seed: int) -> tuple[np.ndarray, list[str], str]:
@@ -59,8 +65,10 @@ def detector_sweep(faces: np.ndarray, seed: int) -> None:
             hit = found_face(kept, scene) is not None
             found, false_alarms = found + hit, false_alarms + len(kept) - hit
         seconds = (time.perf_counter() - start) / len(scenes)
-        print(f"thresholds {thresholds}, final {final}, pyramid factor {factor}: found {found / len(scenes):.1%}, "
-              f"{false_alarms} false alarms in {len(scenes)} scenes, {1000 * seconds:.0f} ms per scene")
+        print(
+            f"thresholds {thresholds}, final {final}, pyramid factor {factor}: found {found / len(scenes):.1%}, "
+            f"{false_alarms} false alarms in {len(scenes)} scenes, {1000 * seconds:.0f} ms per scene"
+        )
 
 
 def main() -> None:
@@ -68,8 +76,11 @@ def main() -> None:
     parser.add_argument("--faces", type=int, default=600)
     parser.add_argument("--seed", type=int, default=0, help="draws the faces and the scenes")
     parser.add_argument("--checkpoint", type=Path, default=INT8, help="a .pt or .onnx (default: the int8 export)")
-    parser.add_argument("--detector-sweep", action="store_true", help="faces found vs false alarms per detector "
-                        "setting, instead of the accuracy figures")
+    parser.add_argument(
+        "--detector-sweep",
+        action="store_true",
+        help="faces found vs false alarms per detector setting, instead of the accuracy figures",
+    )
     args = parser.parse_args()
     faces, labels, source = private_test(args.faces, args.seed)
     if args.detector_sweep:
@@ -80,15 +91,19 @@ def main() -> None:
     start = time.perf_counter()
     r = redetection(predictor, faces, labels, seed=args.seed)
     seconds = time.perf_counter() - start
-    print(f"{source}, seed {args.seed}, {args.checkpoint.name}, ONNX MTCNN, no TTA; faces {FACE_SIDES[0]}-"
-          f"{FACE_SIDES[1]} px rotated up to +-{MAX_ANGLE:.0f} deg in {SCENE_SIZE[0]}x{SCENE_SIZE[1]} scenes "
-          f"({seconds / r.n:.2f} s per scene)")
+    print(
+        f"{source}, seed {args.seed}, {args.checkpoint.name}, ONNX MTCNN, no TTA; faces {FACE_SIDES[0]}-"
+        f"{FACE_SIDES[1]} px rotated up to +-{MAX_ANGLE:.0f} deg in {SCENE_SIZE[0]}x{SCENE_SIZE[1]} scenes "
+        f"({seconds / r.n:.2f} s per scene)"
+    )
     print(f"{'direct 48x48:':36s}{r.direct:.2%}")
     print(f"{'detected:':36s}{r.detected:.2%}  (direct on the detected faces: {r.direct_found:.2%})")
     for name, accuracy in (("box crop (no alignment)", r.box), ("eye-aligned crop", r.aligned)):
         found = accuracy / r.detected if r.detected else float("nan")
-        print(f"{'pipeline, ' + name + ':':36s}{accuracy:.2%}  gap {100 * (accuracy - r.direct):+.1f} points; "
-              f"on the detected faces {found:.2%}, gap {100 * (found - r.direct_found):+.1f}")
+        print(
+            f"{'pipeline, ' + name + ':':36s}{accuracy:.2%}  gap {100 * (accuracy - r.direct):+.1f} points; "
+            f"on the detected faces {found:.2%}, gap {100 * (found - r.direct_found):+.1f}"
+        )
 
 
 if __name__ == "__main__":

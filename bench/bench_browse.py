@@ -9,6 +9,7 @@ stale and every <img> has loaded; timing is taken inside the page (click to that
 switches the model's predictions on first (the new page reads them from the cache; compute it beforehand, or the
 new page shows the job's progress). Prints median and max per page and the ratio.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,23 +21,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.bench_relabel import (CHROMIUM, CHROMIUM_ARGS, bench_main, settle, start_studio,  # noqa: E402
-                                 wait_healthy)
+from bench.bench_relabel import CHROMIUM, CHROMIUM_ARGS, bench_main, settle, start_studio, wait_healthy  # noqa: E402
 
 FILTER = "FER2013 and FERPlus disagree"
-MATCH_JS = """() => { const label = [...document.querySelectorAll('label')].find(l => l.innerText.includes('images match'));
+MATCH_JS = """() => {
+  const label = [...document.querySelectorAll('label')].find(l => l.innerText.includes('images match'));
                       return label ? label.innerText : null; }"""
-ARM_JS = """([before]) => {
+ARM_JS = (
+    """([before]) => {
     const match = %s;
     window.__browseResult = undefined;
     let start = null;
     const drawn = () => match() !== null && match() !== before
         && !document.querySelector('[data-testid=stStatusWidget]') && !document.querySelector('[data-stale=true]')
         && [...document.images].every(img => img.complete);
-    const poll = () => { if (drawn()) window.__browseResult = performance.now() - start; else requestAnimationFrame(poll); };
+    const poll = () => {
+      if (drawn()) window.__browseResult = performance.now() - start; else requestAnimationFrame(poll);
+    };
     window.addEventListener('click', () => { start = performance.now(); requestAnimationFrame(poll); },
                             {capture: true, once: true});
-}""" % MATCH_JS
+}"""
+    % MATCH_JS
+)
 
 
 def time_clicks(browser, url: str, clicks: int, predictions: bool) -> list[float]:
@@ -80,15 +86,20 @@ def main() -> None:
                 for name in args.pages.split(","):
                     url = f"http://127.0.0.1:{args.port}/{'browse' if name == 'new' else 'browse_old'}"
                     results[name] = times = time_clicks(browser, url, args.clicks, args.predictions)
-                    print(f"{name}: filter click -> faces drawn: median {statistics.median(times) / 1000:.2f} s, "
-                          f"max {max(times) / 1000:.2f} s over {len(times)} clicks at 1280x900", flush=True)
+                    print(
+                        f"{name}: filter click -> faces drawn: median {statistics.median(times) / 1000:.2f} s, "
+                        f"max {max(times) / 1000:.2f} s over {len(times)} clicks at 1280x900",
+                        flush=True,
+                    )
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=120)
     if {"new", "old"} <= results.keys():
-        print(f"ratio old/new: median {statistics.median(results['old']) / statistics.median(results['new']):.1f}x, "
-              f"max {max(results['old']) / max(results['new']):.1f}x")
+        print(
+            f"ratio old/new: median {statistics.median(results['old']) / statistics.median(results['new']):.1f}x, "
+            f"max {max(results['old']) / max(results['new']):.1f}x"
+        )
 
 
 if __name__ == "__main__":

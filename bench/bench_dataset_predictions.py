@@ -7,6 +7,7 @@ autocast, onnxruntime and onnxruntime int8 (quantized on 1,000 Training faces of
 on the first N images of the current data set (all of them by default), in the job's
 chunks, and says how often each agrees with fp32's argmax. Model set-up (loading, the ONNX export) is timed apart.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,9 @@ from core.inference.catalog import default_checkpoint
 from core.inference.dataset_predictions import BACKENDS, compute_probabilities, faces_predictor
 
 
-def backend_rate(checkpoint: Path, backend: str, images: np.ndarray, workdir: Path,
-                 dataset) -> tuple[np.ndarray, float, float]:
+def backend_rate(
+    checkpoint: Path, backend: str, images: np.ndarray, workdir: Path, dataset
+) -> tuple[np.ndarray, float, float]:
     """`backend`'s probabilities for `images` in the job's chunks, its images/s over them and its set-up seconds
     (loading, the ONNX export into `workdir`, int8's quantization on `dataset`, a warm-up batch), which the rate
     leaves out."""
@@ -37,17 +39,20 @@ def backend_rate(checkpoint: Path, backend: str, images: np.ndarray, workdir: Pa
 
 def time_job(dataset, checkpoint: Path) -> None:
     """What a click on "Compute the model's predictions" costs: process start, model set-up, every image, cache."""
-    from core.inference import prediction_job
     from core.inference.dataset_predictions import predictions_cache_path
+    from core.job_status import ACTIVE
+    from core.jobs import prediction_job
 
     predictions_cache_path(dataset, checkpoint).unlink(missing_ok=True)
     start = time.perf_counter()
     prediction_job.start(dataset, checkpoint)
-    while (status := prediction_job.job_status(dataset, checkpoint) or {}).get("state") in (None, "queued", "running"):
+    while (status := prediction_job.job_status(dataset, checkpoint) or {}).get("state") in (None, *ACTIVE):
         time.sleep(0.2)
     seconds = time.perf_counter() - start
-    print(f"predictions job, {len(dataset):,} images: {status['state']} on {status.get('backend')} in {seconds:.1f} s "
-          f"from start to cache ({len(dataset) / seconds:.0f} images/s overall)")
+    print(
+        f"predictions job, {len(dataset):,} images: {status['state']} on {status.get('backend')} in {seconds:.1f} s "
+        f"from start to cache ({len(dataset) / seconds:.0f} images/s overall)"
+    )
 
 
 def main() -> None:
@@ -55,14 +60,18 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--images", type=int, default=None, help="the first N images (default: all)")
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--job", action="store_true", help="instead: the studio's predictions job over the whole "
-                        "data set, as a process, from start to cache (its cache for this model is deleted first)")
+    parser.add_argument(
+        "--job",
+        action="store_true",
+        help="instead: the studio's predictions job over the whole "
+        "data set, as a process, from start to cache (its cache for this model is deleted first)",
+    )
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint()
     dataset = load_dataset()
     if args.job:
         return time_job(dataset, checkpoint)
-    images = np.asarray(dataset.images[:args.images or len(dataset)])
+    images = np.asarray(dataset.images[: args.images or len(dataset)])
     print(f"{checkpoint}, {len(images):,} of {len(dataset):,} images")
     results = {}
     with tempfile.TemporaryDirectory() as workdir:
@@ -75,8 +84,10 @@ def main() -> None:
     baseline, fp32_rate = results["fp32"]
     for backend, (probabilities, rate) in results.items():
         agree = float((probabilities.argmax(1) == baseline.argmax(1)).mean())
-        print(f"{backend:5s}: {rate / fp32_rate:4.2f}x fp32's speed, argmax agrees with fp32 on {agree:.2%}, "
-              f"max |p - p_fp32| {np.abs(probabilities - baseline).max():.1e}")
+        print(
+            f"{backend:5s}: {rate / fp32_rate:4.2f}x fp32's speed, argmax agrees with fp32 on {agree:.2%}, "
+            f"max |p - p_fp32| {np.abs(probabilities - baseline).max():.1e}"
+        )
 
 
 if __name__ == "__main__":

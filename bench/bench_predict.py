@@ -5,6 +5,7 @@
 Ratios compare against baselines measured in the same run: onnxruntime vs torch for the classifier, and the
 detector on the full frame vs on a frame shrunk before detection (the webcam path's setting).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,11 +18,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from core.export.onnx import export_onnx
 from core.inference.catalog import default_checkpoint
 from core.inference.faces import FaceDetector
-from core.export.onnx import export_onnx
-from core.paths import shared_data_dir
 from core.inference.predictor import Predictor
+from core.paths import shared_data_dir
 
 
 def median_ms(fn, repeat: int) -> float:
@@ -49,22 +50,27 @@ def main() -> None:
     args = parser.parse_args()
     checkpoint = args.checkpoint or default_checkpoint()
     torch_predictor = Predictor.load(checkpoint, device="cpu")
-    crop = np.random.default_rng(0).integers(0, 256, (1, torch_predictor.input_size, torch_predictor.input_size),
-                                             dtype=np.uint8)
+    crop = np.random.default_rng(0).integers(
+        0, 256, (1, torch_predictor.input_size, torch_predictor.input_size), dtype=np.uint8
+    )
     with tempfile.TemporaryDirectory() as tmp:
         onnx_predictor = Predictor.load(export_onnx(checkpoint, Path(tmp) / "m.onnx"))
         torch_ms = median_ms(lambda: torch_predictor.classify_crops(crop, tta="none"), 200)
         onnx_ms = median_ms(lambda: onnx_predictor.classify_crops(crop, tta="none"), 200)
     print(f"{checkpoint} ({torch_predictor.meta['model']}), {torch.get_num_threads()} threads")
-    print(f"classify one face (batch 1): torch {torch_ms:.2f} ms, onnxruntime {onnx_ms:.2f} ms "
-          f"-> onnxruntime {torch_ms / onnx_ms:.1f}x faster")
+    print(
+        f"classify one face (batch 1): torch {torch_ms:.2f} ms, onnxruntime {onnx_ms:.2f} ms "
+        f"-> onnxruntime {torch_ms / onnx_ms:.1f}x faster"
+    )
     frame = test_frame()
     full = FaceDetector(max_side=10_000)
     shrunk = FaceDetector(max_side=320)
     full_ms = median_ms(lambda: full.detect(frame), 20)
     shrunk_ms = median_ms(lambda: shrunk.detect(frame), 20)
-    print(f"detect faces in a 640x480 frame: full size {full_ms:.0f} ms, shrunk to 320 px {shrunk_ms:.0f} ms "
-          f"-> {full_ms / shrunk_ms:.1f}x faster, found {len(full.detect(frame))} / {len(shrunk.detect(frame))}")
+    print(
+        f"detect faces in a 640x480 frame: full size {full_ms:.0f} ms, shrunk to 320 px {shrunk_ms:.0f} ms "
+        f"-> {full_ms / shrunk_ms:.1f}x faster, found {len(full.detect(frame))} / {len(shrunk.detect(frame))}"
+    )
     end_to_end = median_ms(lambda: onnx_predictor.predict(frame), 20)
     print(f"end to end (detection at the default 640 px + classification, onnxruntime): {end_to_end:.0f} ms/frame")
     for side in (640, 320):

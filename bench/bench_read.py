@@ -4,6 +4,7 @@
 
 Prints seconds and ratios against the baselines measured in the same run (machines are noisy).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,8 +16,8 @@ import numpy as np
 
 from core.data.dataset import build_fer2013_dataset
 from core.data.fer2013 import file_line, parse_pixels, read_csv_columns
-from core.paths import shared_data_dir
 from core.data.store import load_dataset, save_dataset
+from core.paths import shared_data_dir
 
 
 def seconds(fn) -> float:
@@ -40,8 +41,10 @@ def main() -> None:
     texts = read_csv_columns(args.csv, ("pixels",))["pixels"].to_numpy()[: args.rows]
     ours = seconds(lambda: [parse_pixels(t, path=args.csv, line=file_line(i)) for i, t in enumerate(texts)])
     loop = seconds(lambda: python_loop_parse(texts))
-    print(f"pixel parsing, {len(texts)} rows: numpy {ours:.2f} s, python loop {loop:.2f} s "
-          f"-> numpy is {loop / ours:.1f}x faster")
+    print(
+        f"pixel parsing, {len(texts)} rows: numpy {ours:.2f} s, python loop {loop:.2f} s "
+        f"-> numpy is {loop / ours:.1f}x faster"
+    )
 
     holder = {}
     full = seconds(lambda: holder.setdefault("ds", build_fer2013_dataset(args.csv, args.ferplus)))
@@ -50,8 +53,10 @@ def main() -> None:
         store = seconds(lambda: load_dataset(Path(tmp), fallback_to_sample=False))
         touch = seconds(lambda: np.asarray(load_dataset(Path(tmp), fallback_to_sample=False).images).sum())
     print(f"full read of {len(holder['ds']):,} rows (fer2013 + FERPlus csv): {full:.2f} s")
-    print(f"load from the store: {store * 1000:.0f} ms open, {touch * 1000:.0f} ms open + read every pixel "
-          f"-> {full / touch:.0f}x faster than the csv")
+    print(
+        f"load from the store: {store * 1000:.0f} ms open, {touch * 1000:.0f} ms open + read every pixel "
+        f"-> {full / touch:.0f}x faster than the csv"
+    )
 
 
 if __name__ == "__main__":

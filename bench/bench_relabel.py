@@ -9,6 +9,7 @@ image's charts still standing), every <img> has loaded and every Plotly chart ha
 the page (keydown to that frame), so no Playwright round trip is counted. Prints median and max per page and the
 ratio. The labels it records are undone at the end (under an annotator named bench-<time>).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,8 @@ CURRENT_ID_JS = """() => {
     return found ? found[0] : null;
 }"""
 # arm before the key press: the keydown listener notes the time, then every frame checks whether all is drawn
-ARM_JS = """([before]) => {
+ARM_JS = (
+    """([before]) => {
     const current = %s;
     window.__relabelResult = undefined;
     let start = null;
@@ -51,10 +53,14 @@ ARM_JS = """([before]) => {
             && [...document.images].every(img => img.complete)
             && [...document.querySelectorAll('[data-testid=stPlotlyChart]')].every(c => c.querySelector('svg'));
     };
-    const poll = () => { if (drawn()) window.__relabelResult = performance.now() - start; else requestAnimationFrame(poll); };
+    const poll = () => {
+      if (drawn()) window.__relabelResult = performance.now() - start; else requestAnimationFrame(poll);
+    };
     window.addEventListener('keydown', () => { start = performance.now(); requestAnimationFrame(poll); },
                             {capture: true, once: true});
-}""" % CURRENT_ID_JS
+}"""
+    % CURRENT_ID_JS
+)
 WAIT_JS = "() => window.__relabelResult"
 
 
@@ -69,13 +75,17 @@ def bench_entry(folder: Path, olds: dict[str, str]) -> Path:
     main = (REPO / "app" / "main.py").read_text()
     for page, old_commit in olds.items():
         old_page = folder / f"{page}_old.py"
-        old_page.write_text(subprocess.run(["git", "show", f"{old_commit}:pages/{page}.py"], cwd=REPO, check=True,
-                                           capture_output=True, text=True).stdout)
+        old_page.write_text(
+            subprocess.run(
+                ["git", "show", f"{old_commit}:pages/{page}.py"], cwd=REPO, check=True, capture_output=True, text=True
+            ).stdout
+        )
         main = main.replace(
             '    st.Page(PAGES / "train.py"',
             f'    st.Page({str(old_page)!r}, title="{page.title()} (old)", url_path="{page}_old"),\n'
-            '    st.Page(PAGES / "train.py"')
-    main = main.replace('Path(__file__).resolve().parent.parent / "pages"', f'Path({str(REPO / "pages")!r})')
+            '    st.Page(PAGES / "train.py"',
+        )
+    main = main.replace('Path(__file__).resolve().parent.parent / "pages"', f"Path({str(REPO / 'pages')!r})")
     entry = folder / "main_bench.py"
     entry.write_text(main)
     return entry
@@ -83,9 +93,25 @@ def bench_entry(folder: Path, olds: dict[str, str]) -> Path:
 
 def start_studio(entry: Path, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(entry), "--server.headless", "true",
-                             "--server.port", str(port), "--server.address", "127.0.0.1"], cwd=REPO, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(entry),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def wait_healthy(port: int, timeout: float = 120) -> None:
@@ -131,8 +157,11 @@ def undo_all(who: str) -> None:
 
 
 def report(name: str, times: list[float]) -> None:
-    print(f"{name}: key press -> last panel drawn: median {statistics.median(times) / 1000:.2f} s, "
-          f"max {max(times) / 1000:.2f} s over {len(times)} presses at 1280x720", flush=True)
+    print(
+        f"{name}: key press -> last panel drawn: median {statistics.median(times) / 1000:.2f} s, "
+        f"max {max(times) / 1000:.2f} s over {len(times)} presses at 1280x720",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -154,8 +183,9 @@ def main() -> None:
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 for name in args.pages.split(","):
                     path = "relabel" if name == "new" else "relabel_old"
-                    results[name] = time_presses(browser, f"http://127.0.0.1:{args.port}/{path}?annotator={who}",
-                                                 args.presses)
+                    results[name] = time_presses(
+                        browser, f"http://127.0.0.1:{args.port}/{path}?annotator={who}", args.presses
+                    )
                     report(name, results[name])
                 browser.close()
         finally:
@@ -163,8 +193,10 @@ def main() -> None:
             server.wait(timeout=120)
             undo_all(who)
     if {"new", "old"} <= results.keys():
-        print(f"ratio old/new: median {statistics.median(results['old']) / statistics.median(results['new']):.1f}x, "
-              f"max {max(results['old']) / max(results['new']):.1f}x")
+        print(
+            f"ratio old/new: median {statistics.median(results['old']) / statistics.median(results['new']):.1f}x, "
+            f"max {max(results['old']) / max(results['new']):.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ met (pages: on the median). Figures taken while other jobs load the machine are 
 draw the model's panels only where its predictions are cached (keyed by the checkpoint's bytes and the data set):
 the first line says whether they are, for the studio's default model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,16 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.bench_browse import time_clicks  # noqa: E402
-from bench.bench_relabel import (CHROMIUM, CHROMIUM_ARGS, bench_entry, settle, start_studio,  # noqa: E402
-                                 time_presses, undo_all, wait_healthy)
+from bench.bench_relabel import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    bench_entry,
+    settle,
+    start_studio,
+    time_presses,
+    undo_all,
+    wait_healthy,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -53,8 +62,14 @@ if TYPE_CHECKING:
     from core.data.dataset import FerDataset
 
 SECTIONS = ("pages", "relabel", "browse", "train", "predictions")
-PAGES = {"Data": "", "Browse": "browse", "Relabel": "relabel", "Train": "train", "Predict": "predict",
-         "Models": "models"}
+PAGES = {
+    "Data": "",
+    "Browse": "browse",
+    "Relabel": "relabel",
+    "Train": "train",
+    "Predict": "predict",
+    "Models": "models",
+}
 # installed in every document before Streamlit's own scripts: performance.now() counts from navigation start
 PAINT_JS = """(() => {
     window.__paintResult = undefined;
@@ -121,8 +136,10 @@ def full_import() -> FerDataset:
 
     dataset = load_dataset()
     if dataset.is_sample:
-        sys.exit(f"{data_dir()} holds no imported data set, only the shipped sample ({len(dataset)} images) would be "
-                 "timed: set FER_DATA_DIR to the full import (python -m core import-data ...)")
+        sys.exit(
+            f"{data_dir()} holds no imported data set, only the shipped sample ({len(dataset)} images) would be "
+            "timed: set FER_DATA_DIR to the full import (python -m core import-data ...)"
+        )
     return dataset
 
 
@@ -138,8 +155,7 @@ def paint_ms(page: Page, url: str, timeout_s: float) -> float:
     return page.evaluate("() => window.__paintResult")
 
 
-def time_pages(browser: Browser, urls: dict[str, str], visits: int,
-               timeout_s: float = 120) -> dict[str, list[float]]:
+def time_pages(browser: Browser, urls: dict[str, str], visits: int, timeout_s: float = 120) -> dict[str, list[float]]:
     """First paint of every page, `visits` rounds over all of them in turn, at 1280x720."""
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.add_init_script(PAINT_JS)
@@ -152,7 +168,7 @@ def time_pages(browser: Browser, urls: dict[str, str], visits: int,
 
 
 def gradio_running() -> bool:
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     return bool(state) and gradio_server.is_ours(state)
@@ -160,7 +176,7 @@ def gradio_running() -> bool:
 
 def wait_for_gradio(timeout_s: float = 240) -> None:
     """Wait for the Gradio app the Predict page started (the page polls it every second while it starts)."""
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     state = gradio_server.read_state()
     if state and gradio_server.is_ours(state):
@@ -171,16 +187,25 @@ def wait_for_gradio(timeout_s: float = 240) -> None:
 
 
 def page_figures(times: dict[str, list[float]]) -> list[Figure]:
-    return [Figure(f"first paint: {name}", spread(ms), "median <= 2 s", met=statistics.median(ms) <= 2000)
-            for name, ms in times.items()]
+    return [
+        Figure(f"first paint: {name}", spread(ms), "median <= 2 s", met=statistics.median(ms) <= 2000)
+        for name, ms in times.items()
+    ]
 
 
 def relabel_figures(new: list[float], old: list[float] | None) -> list[Figure]:
     """Median and max of key -> last panel drawn, each against its target and the old page's figure."""
     figures = []
     for label, stat, bound in (("median", statistics.median, 300), ("max", max, 600)):
-        figures.append(Figure(f"relabel: key -> last panel drawn, {label} (n={len(new)})", seconds(stat(new)),
-                              f"<= {bound / 1000:.1f} s", seconds(stat(old)) if old else "-", stat(new) <= bound))
+        figures.append(
+            Figure(
+                f"relabel: key -> last panel drawn, {label} (n={len(new)})",
+                seconds(stat(new)),
+                f"<= {bound / 1000:.1f} s",
+                seconds(stat(old)) if old else "-",
+                stat(new) <= bound,
+            )
+        )
     return figures
 
 
@@ -214,20 +239,22 @@ def train_ms(browser: Browser, base: str, model: str | None, steps: int) -> tupl
 
 def run_breakdown(clicked: float) -> str:
     """Where the time to the first point went, from the benchmark's run's status.json (times after the click)."""
+    from core.jobs import runner
     from core.paths import runs_dir
-    from core.training import runner
 
     status = runner.list_runs(runs_dir())[0]
     started = f"+{status['started'] - clicked:.1f} s" if status.get("started") else "not yet"
-    return (f"run {status['id']}: folder made +{status['created'] - clicked:.1f} s after the click, worker "
-            f"training (torch imported, device free) {started}, then the data set, the model, the first step "
-            f"and the live view's 2 s poll")
+    return (
+        f"run {status['id']}: folder made +{status['created'] - clicked:.1f} s after the click, worker "
+        f"training (torch imported, device free) {started}, then the data set, the model, the first step "
+        f"and the live view's 2 s poll"
+    )
 
 
 def end_runs(runs: Path, timeout_s: float = 60) -> None:
     """Kill every run in `runs` (the benchmark's own runs folder) and wait until its process is gone."""
+    from core.jobs import runner
     from core.processes import still_running
-    from core.training import runner
 
     for status in runner.list_runs(runs):
         runner.kill(status["id"], runs)
@@ -239,27 +266,37 @@ def end_runs(runs: Path, timeout_s: float = 60) -> None:
             time.sleep(0.2)
 
 
-def section_runs(browser: Browser, base: str, who: str,
-                 args: argparse.Namespace) -> dict[str, Callable[[], list[Figure]]]:
+def section_runs(
+    browser: Browser, base: str, who: str, args: argparse.Namespace
+) -> dict[str, Callable[[], list[Figure]]]:
     """Each studio section's measurement, as a function of no arguments returning its rows."""
+
     def relabel() -> list[Figure]:
         old = time_presses(browser, f"{base}/relabel_old?annotator={who}", args.presses) if args.old_relabel else None
         return relabel_figures(time_presses(browser, f"{base}/relabel?annotator={who}", args.presses), old)
 
     def browse() -> list[Figure]:
         new = time_clicks(browser, f"{base}/browse", args.clicks, args.browse_predictions)
-        old = time_clicks(browser, f"{base}/browse_old", args.clicks, args.browse_predictions) if args.old_browse \
+        old = (
+            time_clicks(browser, f"{base}/browse_old", args.clicks, args.browse_predictions)
+            if args.old_browse
             else None
+        )
         return [Figure("browse: filter click -> faces drawn", spread(new), old=spread(old) if old else "-")]
 
     def train() -> list[Figure]:
         elapsed, clicked = train_ms(browser, base, args.train_model, args.train_steps)
         print(run_breakdown(clicked), flush=True)
-        return [Figure("train: Start -> first loss point drawn", seconds(elapsed), "<= 10 s (CPU)",
-                       met=elapsed <= 10_000)]
+        return [
+            Figure("train: Start -> first loss point drawn", seconds(elapsed), "<= 10 s (CPU)", met=elapsed <= 10_000)
+        ]
 
-    return {"pages": lambda: page_figures(time_pages(browser, page_urls(base, who), args.visits)),
-            "relabel": relabel, "browse": browse, "train": train}
+    return {
+        "pages": lambda: page_figures(time_pages(browser, page_urls(base, who), args.visits)),
+        "relabel": relabel,
+        "browse": browse,
+        "train": train,
+    }
 
 
 def browser_figures(base: str, who: str, args: argparse.Namespace, sections: list[str]) -> list[Figure]:
@@ -276,8 +313,10 @@ def browser_figures(base: str, who: str, args: argparse.Namespace, sections: lis
         runs = section_runs(browser, base, who, args)
         for section in (s for s in SECTIONS if s in sections and s in runs):
             for figure in runs[section]():
-                print(f"{figure.name}: {figure.measured}" + (f" (old: {figure.old})" if figure.old != "-" else ""),
-                      flush=True)
+                print(
+                    f"{figure.name}: {figure.measured}" + (f" (old: {figure.old})" if figure.old != "-" else ""),
+                    flush=True,
+                )
                 figures.append(figure)
         browser.close()
     return figures
@@ -286,8 +325,11 @@ def browser_figures(base: str, who: str, args: argparse.Namespace, sections: lis
 def studio_figures(args: argparse.Namespace, sections: list[str]) -> list[Figure]:
     """One studio on the import with a temporary runs folder: its figures, then everything it left undone."""
     who = f"bench-{int(time.time())}"
-    olds = {page: commit for page, commit in (("relabel", args.old_relabel), ("browse", args.old_browse))
-            if commit and page in sections}
+    olds = {
+        page: commit
+        for page, commit in (("relabel", args.old_relabel), ("browse", args.old_browse))
+        if commit and page in sections
+    }
     gradio_before = gradio_running()
     with tempfile.TemporaryDirectory() as folder:
         runs = Path(folder) / "runs"
@@ -302,7 +344,8 @@ def studio_figures(args: argparse.Namespace, sections: list[str]) -> list[Figure
             end_runs(runs)
             undo_all(who)
             if not gradio_before:
-                from app.gradio_server import stop_gradio
+                from app.gradio.server import stop_gradio
+
                 stop_gradio()
 
 
@@ -319,13 +362,21 @@ def prediction_figures(checkpoint: Path, count: int) -> list[Figure]:
         _, fp32, _ = backend_rate(checkpoint, "fp32", images, Path(workdir), dataset)
         _, rate, _ = backend_rate(checkpoint, backend, images, Path(workdir), dataset)
     print(f"predictions: {backend} {rate:.0f} images/s, fp32 {fp32:.0f} images/s", flush=True)
-    return [Figure(f"predictions job ({backend}), {len(images):,} faces", f"{rate:.0f} images/s", ">= 400 images/s",
-                   f"{fp32:.0f} images/s (torch fp32)", rate >= 400)]
+    return [
+        Figure(
+            f"predictions job ({backend}), {len(images):,} faces",
+            f"{rate:.0f} images/s",
+            ">= 400 images/s",
+            f"{fp32:.0f} images/s (torch fp32)",
+            rate >= 400,
+        )
+    ]
 
 
 def print_table(figures: list[Figure]) -> None:
     rows = [("figure", "measured", "target", "old way", "met")] + [
-        (f.name, f.measured, f.target, f.old, {True: "yes", False: "NO", None: "-"}[f.met]) for f in figures]
+        (f.name, f.measured, f.target, f.old, {True: "yes", False: "NO", None: "-"}[f.met]) for f in figures
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()
     for row in rows:
@@ -362,9 +413,12 @@ def main() -> None:
 
     checkpoint = args.checkpoint or default_checkpoint()
     cached = checkpoint is not None and load_cached(dataset, checkpoint) is not None
-    print(f"{len(dataset):,} images ({dataset.info.get('source')}); model {checkpoint}, its predictions "
-          f"{'cached' if cached else 'not cached (Browse and Relabel show no model panels)'}; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"{len(dataset):,} images ({dataset.info.get('source')}); model {checkpoint}, its predictions "
+        f"{'cached' if cached else 'not cached (Browse and Relabel show no model panels)'}; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs",
+        flush=True,
+    )
     figures = studio_figures(args, sections) if set(sections) - {"predictions"} else []
     if "predictions" in sections and checkpoint is None:
         print("predictions: skipped, there is no model (train one, or pass --checkpoint)")

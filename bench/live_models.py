@@ -7,6 +7,7 @@ Latency is one face, batch 1, 2 threads, the median of `--rounds` interleaved ro
 hits every runtime alike); ratios are against onnxruntime fp32 of the same model, measured in the same run.
 Accuracy is PrivateTest of the full import, no TTA, on the labels each model was trained with.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,9 +17,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -37,6 +41,31 @@ class Point(NamedTuple):
 
 
 FER_PACKAGE = Point(0.63, 0.655)  # the `fer` package's mini-Xception through onnxruntime here, per issue 13
+FER_INPUT = 64  # its input side; gray, (pixels / 255 - 0.5) * 2, channels last (../shared/peers/README.md)
+
+
+def fer_package_model() -> Path | None:
+    """The `fer` package's model converted to ONNX, when the peers folder beside the data has it."""
+    path = shared_data_dir().parent / "peers" / "fer_mini_xception.onnx"
+    return path if path.is_file() else None
+
+
+def fer_package_accuracy(path: Path, dataset) -> float:
+    """PrivateTest accuracy (FER2013 labels, no TTA) of the `fer` package's model, preprocessed as fer does."""
+    import onnxruntime
+
+    split = dataset.meta["split"].to_numpy() == "PrivateTest"
+    faces, labels = np.asarray(dataset.images)[split], dataset.meta["label"].to_numpy()[split]
+    spec = Preprocessing(input_size=FER_INPUT, mean=0.5, std=0.5)
+    run = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = run.get_inputs()[0].name
+    predicted = np.concatenate(
+        [
+            run.run(None, {name: to_model_input(faces[i : i + 256], spec).transpose(0, 2, 3, 1)})[0].argmax(1)
+            for i in range(0, len(faces), 256)
+        ]
+    )
+    return float((predicted == labels).mean())
 
 
 def session(path: Path):
@@ -52,17 +81,20 @@ def runtimes(checkpoint: Path, work: Path) -> dict[str, object]:
     name -> the file evaluate scores for that runtime ("paths")."""
     import torch
 
+    from core.data.store import load_dataset
     from core.export.onnx import export_onnx
     from core.export.quantize import calibration_faces, quantize_classifier
-    from core.data.store import load_dataset
     from core.models.checkpoint import load_checkpoint, model_from_checkpoint
 
     torch.set_num_threads(2)
     model = model_from_checkpoint(load_checkpoint(checkpoint)).eval()
     fp32 = export_onnx(checkpoint, work / f"{checkpoint.stem}.onnx")
     shipped = checkpoint.with_name(f"{checkpoint.stem}_int8.onnx")
-    int8 = shipped if shipped.is_file() else quantize_classifier(fp32, work / f"{checkpoint.stem}_int8.onnx",
-                                                               calibration_faces(load_dataset()))
+    int8 = (
+        shipped
+        if shipped.is_file()
+        else quantize_classifier(fp32, work / f"{checkpoint.stem}_int8.onnx", calibration_faces(load_dataset()))
+    )
     sessions = {"onnx fp32": session(fp32), "onnx int8": session(int8)}
 
     def torch_call(batch: np.ndarray) -> np.ndarray:
@@ -71,8 +103,11 @@ def runtimes(checkpoint: Path, work: Path) -> dict[str, object]:
 
     calls = {"torch fp32": torch_call}
     calls.update({name: (lambda s: lambda batch: s.run(None, {"input": batch})[0])(s) for name, s in sessions.items()})
-    return {"calls": calls, "paths": {"torch fp32": checkpoint, "onnx fp32": fp32, "onnx int8": int8},
-            "spec": Preprocessing.from_dict(read_metadata(fp32)["preprocessing"])}
+    return {
+        "calls": calls,
+        "paths": {"torch fp32": checkpoint, "onnx fp32": fp32, "onnx int8": int8},
+        "spec": Preprocessing.from_dict(read_metadata(fp32)["preprocessing"]),
+    }
 
 
 def latency_ms(calls: dict, item, rounds: int, per_round: int = CALLS) -> dict[str, float]:
@@ -100,21 +135,31 @@ def private_accuracy(path: Path, dataset) -> float:
 
 
 def classifier_rows(rounds: int) -> list[tuple[str, str, float, float]]:
+    """(model, runtime, ms a face, PrivateTest accuracy) of every shipped model and runtime, and of the `fer`
+    package's model when it is at hand, all timed in one set of interleaved rounds (the same machine noise)."""
     from core.data.store import load_dataset
 
     dataset = load_dataset()  # the full import, read once for every model and runtime
-    rows = []
+    calls, accuracies = {}, {}
     with tempfile.TemporaryDirectory() as work:
         for checkpoint in sorted(CHECKPOINTS_DIR.glob("*.pt")):  # every shipped model, the tiny one included
             model = runtimes(checkpoint, Path(work))
             face = to_model_input(np.full((1, 48, 48), 128, np.uint8), model["spec"])
-            times = latency_ms(model["calls"], face, rounds)
             for name, path in model["paths"].items():
-                rows.append((checkpoint.stem, name, times[name], private_accuracy(path, dataset)))
-    return rows
+                calls[(checkpoint.stem, name)] = (lambda call, face: lambda _: call(face))(model["calls"][name], face)
+                accuracies[(checkpoint.stem, name)] = private_accuracy(path, dataset)
+        fer = fer_package_model()
+        if fer is not None:
+            fer_session = session(fer)
+            fer_face = np.zeros((1, FER_INPUT, FER_INPUT, 1), np.float32)
+            fer_input = fer_session.get_inputs()[0].name
+            calls[("fer mini-Xception", "onnx fp32")] = lambda _: fer_session.run(None, {fer_input: fer_face})
+            accuracies[("fer mini-Xception", "onnx fp32")] = fer_package_accuracy(fer, dataset)
+        times = latency_ms(calls, None, rounds)
+    return [(model, name, times[(model, name)], accuracies[(model, name)]) for model, name in calls]
 
 
-def six_face_frame() -> "Image.Image":
+def six_face_frame() -> Image.Image:
     """The six-face test photo letterboxed into a 640x480 frame."""
     from PIL import Image
 
@@ -156,24 +201,40 @@ def tracking_figures(seconds: float = 5.0, fps: float = 30.0) -> dict[str, float
     finally:
         annotator.close(wait=30)
     analyses = stats.analyses - first
-    return {"frames": len(path_ms), "analyses": analyses,
-            "analysis_ms": 1e3 * (stats.analysis_seconds - busy) / max(analyses, 1),
-            "frame_ms": statistics.median(path_ms)}
+    return {
+        "frames": len(path_ms),
+        "analyses": analyses,
+        "analysis_ms": 1e3 * (stats.analysis_seconds - busy) / max(analyses, 1),
+        "frame_ms": statistics.median(path_ms),
+    }
 
 
 # a wrapper process per run, so each peak is that run's own (RUSAGE_CHILDREN keeps the largest child ever seen)
-PEAK = ("import resource, subprocess, sys, time; t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, "
-        "capture_output=True); print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+PEAK = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); subprocess.run(sys.argv[1:], check=True, "
+    "capture_output=True); print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
 
 
 def cli_startup(checkpoint: Path) -> tuple[float, float]:
     """Wall seconds and peak MB of one `python -m core predict` on a photo, as a whole process."""
     with tempfile.TemporaryDirectory() as out:
         photo = shared_data_dir() / "photos" / "happy.jpeg"
-        command = [sys.executable, "-m", "core", "predict", "--path", str(photo), "--checkpoint", str(checkpoint),
-                   "--out", f"{out}/a.jpg"]
-        wall, peak_kb = subprocess.run([sys.executable, "-c", PEAK, *command], cwd=REPO_ROOT, check=True,
-                                       capture_output=True, text=True).stdout.split()
+        command = [
+            sys.executable,
+            "-m",
+            "core",
+            "predict",
+            "--path",
+            str(photo),
+            "--checkpoint",
+            str(checkpoint),
+            "--out",
+            f"{out}/a.jpg",
+        ]
+        wall, peak_kb = subprocess.run(
+            [sys.executable, "-c", PEAK, *command], cwd=REPO_ROOT, check=True, capture_output=True, text=True
+        ).stdout.split()
     return float(wall), float(peak_kb) / 1024
 
 
@@ -190,16 +251,33 @@ def plot_fer2013_curve(rows: list[tuple[str, str, float, float]], out: Path) -> 
     for model, name, ms, accuracy in fer2013:
         axes.scatter(ms, 100 * accuracy, color="tab:blue")
         below = name == "onnx fp32"  # neighbours of the int8 points: their labels apart
-        axes.annotate(f"{model.removeprefix('fer2013_')} {name}", (ms, 100 * accuracy), fontsize=7,
-                      xytext=(4, -10 if below else 3), textcoords="offset points")
+        axes.annotate(
+            f"{model.removeprefix('fer2013_')} {name}",
+            (ms, 100 * accuracy),
+            fontsize=7,
+            xytext=(4, -10 if below else 3),
+            textcoords="offset points",
+        )
     points = sorted((ms, 100 * accuracy) for _, _, ms, accuracy in fer2013)
-    best = [max(a for _, a in points[:i + 1]) for i in range(len(points))]  # the best accuracy at each latency
+    best = [max(a for _, a in points[: i + 1]) for i in range(len(points))]  # the best accuracy at each latency
     axes.step([ms for ms, _ in points], best, where="post", color="tab:blue", alpha=0.5, label="ours: best so far")
-    axes.scatter(FER_PACKAGE.ms, 100 * FER_PACKAGE.accuracy, color="tab:red", marker="x", s=60)
-    axes.annotate("fer mini-Xception (issue 13)", (FER_PACKAGE.ms, 100 * FER_PACKAGE.accuracy), fontsize=7,
-                  color="tab:red", xytext=(4, -9), textcoords="offset points")
-    axes.set(xscale="log", xlabel="ms per face (batch 1, 2 threads, log scale)",
-             ylabel="PrivateTest accuracy, no TTA (%)", title="FER2013: accuracy against latency on this CPU")
+    measured = [Point(ms, accuracy) for model, _, ms, accuracy in rows if model == "fer mini-Xception"]
+    fer = measured[0] if measured else FER_PACKAGE
+    axes.scatter(fer.ms, 100 * fer.accuracy, color="tab:red", marker="x", s=60)
+    axes.annotate(
+        "fer mini-Xception" + ("" if measured else " (issue 13)"),
+        (fer.ms, 100 * fer.accuracy),
+        fontsize=7,
+        color="tab:red",
+        xytext=(4, -9),
+        textcoords="offset points",
+    )
+    axes.set(
+        xscale="log",
+        xlabel="ms per face (batch 1, 2 threads, log scale)",
+        ylabel="PrivateTest accuracy, no TTA (%)",
+        title="FER2013: accuracy against latency on this CPU",
+    )
     axes.grid(True, which="both", alpha=0.3)
     axes.margins(x=0.3, y=0.15)  # room for the point labels
     axes.set_xticks([0.1, 0.2, 0.5, 1, 2, 5, 10], labels=["0.1", "0.2", "0.5", "1", "2", "5", "10"])
@@ -211,7 +289,7 @@ def plot_fer2013_curve(rows: list[tuple[str, str, float, float]], out: Path) -> 
     plt.close(figure)
 
 
-def models_section(rounds: int, plot: Path | None = None) -> None:
+def models_section(rounds: int, plot: Path | None = None, classifiers_only: bool = False) -> None:
     print("\nper-face latency (batch 1, 2 threads) and PrivateTest accuracy (no TTA), ratios against onnx fp32:")
     rows = classifier_rows(rounds)
     if plot is not None:
@@ -219,17 +297,24 @@ def models_section(rounds: int, plot: Path | None = None) -> None:
     base = {model: ms for model, name, ms, _ in rows if name == "onnx fp32"}
     for model, name, ms, accuracy in rows:
         print(f"  {model:20s} {name:11s} {ms:6.3f} ms  ({base[model] / ms:4.1f}x faster)  accuracy {accuracy:.2%}")
-    print(f"  {'fer mini-Xception':20s} {'onnxruntime':11s} {FER_PACKAGE.ms:6.3f} ms  (issue 13's figure, not "
-          f"measured here: the model is not shipped)  accuracy {FER_PACKAGE.accuracy:.2%}")
+    if not any(model == "fer mini-Xception" for model, *_ in rows):
+        print(
+            f"  {'fer mini-Xception':20s} {'onnxruntime':11s} {FER_PACKAGE.ms:6.3f} ms  (issue 13's figure, not "
+            f"measured here: ../shared/peers/ is absent)  accuracy {FER_PACKAGE.accuracy:.2%}"
+        )
+    if classifiers_only:
+        return
     print("\nface detector per 640x480 frame (six-face photo):")
     detectors = detector_ms(rounds)
     for name, ms in detectors.items():
         print(f"  {name:20s} {ms:7.1f} ms  ({detectors['MTCNN torch'] / ms:4.1f}x faster than torch)")
     live = tracking_figures()
     # the frame path is what a shown frame waits for; the analysis runs beside it on the newest frame
-    print(f"  {'live, with tracking':20s} {live['frame_ms']:7.1f} ms  a frame shown (draws the tracked faces); "
-          f"detect + classify {live['analysis_ms']:.0f} ms on a background thread, on {live['analyses']} of "
-          f"{live['frames']} frames at 30 fps")
+    print(
+        f"  {'live, with tracking':20s} {live['frame_ms']:7.1f} ms  a frame shown (draws the tracked faces); "
+        f"detect + classify {live['analysis_ms']:.0f} ms on a background thread, on {live['analyses']} of "
+        f"{live['frames']} frames at 30 fps"
+    )
     print("\n`python -m core predict` on one photo, whole process (wall, peak memory of the process):")
     for checkpoint in (CHECKPOINTS_DIR / "fer2013_fernet.pt", CHECKPOINTS_DIR / f"{LIVE_MODEL}.onnx"):
         if checkpoint.is_file():
@@ -241,8 +326,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--plot", type=Path, help="also draw the FER2013 accuracy/latency curve to this PNG")
+    parser.add_argument(
+        "--classifiers-only",
+        action="store_true",
+        help="only the per-face table (no detector, live path or CLI start-up)",
+    )
     args = parser.parse_args()
-    models_section(args.rounds, args.plot)
+    models_section(args.rounds, args.plot, args.classifiers_only)
 
 
 if __name__ == "__main__":

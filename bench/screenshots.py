@@ -8,6 +8,7 @@ charts, inputs) whose boxes overlap by more than 4 px each way, one nested in th
 slider excepted. The README's pictures (Data, Browse, Relabel, and Predict with the six-face photo uploaded) are
 taken at 1500x1100 into `--out` (docs/ by default).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,8 @@ PHOTO = "test.jpg"  # in the shared photos: six faces, uploaded on the Predict p
 OVERLAPS_JS = """() => {
     const selector = 'h1, h2, h3, p, li, label, button, img, input, [data-testid=stCaptionContainer], '
         + '[data-testid=stMetric], [data-testid=stPlotlyChart], [data-testid=stImage], [data-testid=stProgress]';
-    const boxes = [...document.querySelectorAll('[data-testid=stMain] ' + selector.split(', ').join(', [data-testid=stMain] '))]
+    const scoped = '[data-testid=stMain] ' + selector.split(', ').join(', [data-testid=stMain] ');
+    const boxes = [...document.querySelectorAll(scoped)]
         .filter(e => e.checkVisibility({opacityProperty: true, visibilityProperty: true})
                      && e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0
                      && ((e.innerText || '').trim() !== '' || ['IMG', 'INPUT'].includes(e.tagName)))
@@ -41,8 +43,8 @@ OVERLAPS_JS = """() => {
         if (widget && widget.contains(b.e)) continue;
         const x = Math.min(a.r.right, b.r.right) - Math.max(a.r.left, b.r.left);
         const y = Math.min(a.r.bottom, b.r.bottom) - Math.max(a.r.top, b.r.top);
-        if (x > 4 && y > 4) found.push(`${a.e.tagName} "${(a.e.innerText || a.e.alt || '').slice(0, 30)}" and `
-                                       + `${b.e.tagName} "${(b.e.innerText || b.e.alt || '').slice(0, 30)}" (${x.toFixed(0)}x${y.toFixed(0)} px)`);
+        const name = (e) => `${e.tagName} "${(e.innerText || e.alt || '').slice(0, 30)}"`;
+        if (x > 4 && y > 4) found.push(`${name(a.e)} and ${name(b.e)} (${x.toFixed(0)}x${y.toFixed(0)} px)`);
     }
     return found;
 }"""

@@ -1,4 +1,5 @@
 """`python -m core` runs the command line."""
+
 import sys
 
 from core.cli.main import main

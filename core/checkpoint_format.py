@@ -3,6 +3,7 @@
 Outside core/models on purpose: importing that package imports every architecture, hence torch, and the model
 catalog must list `.pt` files for the onnxruntime-only apps too.
 """
+
 from __future__ import annotations
 
 import collections
@@ -11,6 +12,8 @@ import pickle
 import zipfile
 from pathlib import Path
 from typing import Any
+
+from core.ensemble_format import is_ensemble_file, peek_ensemble
 
 FORMAT = "fer-studio-checkpoint/1"
 
@@ -32,7 +35,10 @@ class WeightlessUnpickler(pickle.Unpickler):
 
 def peek_checkpoint(path: str | Path) -> dict[str, Any]:
     """A `.pt` checkpoint's keys other than the weights, read without torch (the catalog lists models for the
-    onnxruntime-only apps too, and this skips reading the weights); ValueError when it is not one of ours."""
+    onnxruntime-only apps too, and this skips reading the weights); ValueError when it is not one of ours. An
+    ensemble file gives its own metadata, read from its members."""
+    if is_ensemble_file(path):
+        return peek_ensemble(path, peek_checkpoint)
     try:
         with zipfile.ZipFile(path) as archive:
             name = next(n for n in archive.namelist() if n.endswith("/data.pkl"))

@@ -3,6 +3,7 @@
 Readers (the studio, the worker, the CLI) must see an old file or a whole new one, never half of it, and two
 writers must take turns; these are the only helpers that do either.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,9 @@ except ImportError:  # Windows: no flock; writers there must not overlap
     fcntl = None
 
 
-def write_atomically(path: str | Path, write: Callable[[Any], Any], *, durable: bool = True,
-                     binary: bool = False) -> Path:
+def write_atomically(
+    path: str | Path, write: Callable[[Any], Any], *, durable: bool = True, binary: bool = False
+) -> Path:
     """Let `write` fill a temporary file beside `path`, then rename it over `path`. `durable` flushes the file to
     disk first, so a power cut cannot leave an empty file behind the rename; progress files skip that cost.
     `binary` hands `write` a binary handle (torch.save, np.save)."""
@@ -29,7 +31,7 @@ def write_atomically(path: str | Path, write: Callable[[Any], Any], *, durable: 
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")  # unique per process and thread
     try:
-        with (open(temporary, "wb") if binary else open(temporary, "w", newline="", encoding="utf-8")) as handle:
+        with open(temporary, "wb") if binary else open(temporary, "w", newline="", encoding="utf-8") as handle:
             write(handle)
             if durable:
                 handle.flush()

@@ -1,4 +1,5 @@
 """Where things live on disk: the one source of truth for the project's folders."""
+
 from __future__ import annotations
 
 import os
@@ -71,6 +72,7 @@ def check_run_name(name: str) -> str:
     Run names become folders under the runs folder, so `../x`, `/tmp/x` or `a/b` must never get through.
     """
     if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
-        raise DataError(f"a run name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit; "
-                        f"got {name!r}")
+        raise DataError(
+            f"a run name is 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit; got {name!r}"
+        )
     return name

@@ -1,4 +1,5 @@
 """Background processes recorded by pid: a pid alone can be reused, so its kernel start time is kept with it."""
+
 from __future__ import annotations
 
 import os
@@ -32,6 +33,7 @@ def spawn(command: list[str], log: Path, cwd: Path) -> tuple[int, str | None]:
     import subprocess
 
     with open(log, "a") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   cwd=cwd, start_new_session=True)
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd, start_new_session=True
+        )
     return process.pid, process_start_time(process.pid)

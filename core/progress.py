@@ -1,4 +1,5 @@
 """Progress reporting that long work accepts without knowing who shows it (tqdm, Streamlit, nothing)."""
+
 from __future__ import annotations
 
 import sys
@@ -7,7 +8,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 # track(items, total, description) -> the same items, reporting progress as they are consumed.
-Track = Callable[[Iterable[T], int, str], Iterable[T]]
+ProgressCallback = Callable[[Iterable[T], int, str], Iterable[T]]
 
 
 def no_progress(items: Iterable[T], total: int, description: str) -> Iterable[T]:

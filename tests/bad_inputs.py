@@ -4,6 +4,7 @@ and returns its path, so every reader and entry point can be fed exactly the sam
 CSV generators return `(fer2013_path, ferplus_path_or_None)`. Image generators return one path; those that
 need a real face take it as `face` (an RGB photo; tests skip them when the shared photos are absent).
 """
+
 from __future__ import annotations
 
 import struct
@@ -42,6 +43,23 @@ def csv_file(folder: Path, text: str, name: str = "fer2013.csv") -> Path:
     return path
 
 
+def gzip_long_line(folder: Path, line_bytes: int, name: str = "fer2013.csv.gz") -> Path:
+    """A fer2013.csv.gz whose one data row holds `line_bytes` bytes of pixels: 100 MiB packs into ~100 KB, 1 GiB
+    into ~1 MB. Compressed piece by piece, so making it never holds the line in memory."""
+    compressor, piece = zlib.compressobj(9, zlib.DEFLATED, 31), b"7 " * (1 << 19)  # wbits 31: a gzip stream
+    parts = [compressor.compress(b"emotion,pixels,Usage\n0,")]
+    parts += [compressor.compress(piece) for _ in range(line_bytes // len(piece))]
+    parts += [compressor.compress(b",Training\n"), compressor.flush()]
+    path = folder / name
+    path.write_bytes(b"".join(parts))
+    return path
+
+
+def many_rows(folder: Path, rows: int) -> Path:
+    """A fer2013.csv of `rows` short rows (each a bad row, which must not matter: the count is refused first)."""
+    return csv_file(folder, "emotion,pixels,Usage\n" + "0,7,Training\n" * rows)
+
+
 CSV_CASES: dict[str, Callable[[Path], CsvPair]] = {
     "empty file": lambda d: (csv_file(d, ""), None),
     "missing column": lambda d: (csv_file(d, "emotion,Usage\n0,Training\n3,Training\n"), None),
@@ -50,9 +68,10 @@ CSV_CASES: dict[str, Callable[[Path], CsvPair]] = {
     "pixel value -1": lambda d: (csv_file(d, fer2013_text(pixels=" ".join(["-1"] + ["7"] * 2303))), None),
     "label 7": lambda d: (csv_file(d, fer2013_text(emotion="7")), None),
     "unknown Usage": lambda d: (csv_file(d, fer2013_text(usage="Validation")), None),
-    "FERPlus one row short": lambda d: (csv_file(d, fer2013_text()),
-                                        csv_file(d, ferplus_text(2), "fer2013new.csv")),
+    "FERPlus one row short": lambda d: (csv_file(d, fer2013_text()), csv_file(d, ferplus_text(2), "fer2013new.csv")),
     "FERPlus empty file": lambda d: (csv_file(d, fer2013_text()), csv_file(d, "", "fer2013new.csv")),
+    "one 100 MiB line in a 100 KB .gz": lambda d: (gzip_long_line(d, 100 << 20), None),
+    "250,001 rows": lambda d: (many_rows(d, 250_001), None),
 }
 
 
@@ -102,12 +121,17 @@ def decompression_bomb(folder: Path, side: int = 20000) -> Path:
     row = b"\x00" * (1 + (side + 7) // 8)  # filter byte + packed bits
     compressor = zlib.compressobj(9)
     rows_per_chunk = 500
-    data = b"".join(compressor.compress(row * min(rows_per_chunk, side - start))
-                    for start in range(0, side, rows_per_chunk)) + compressor.flush()
+    data = (
+        b"".join(
+            compressor.compress(row * min(rows_per_chunk, side - start)) for start in range(0, side, rows_per_chunk)
+        )
+        + compressor.flush()
+    )
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1-bit gray, no interlace
     path = folder / "bomb.png"
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
-                     + png_chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data) + png_chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -176,3 +200,72 @@ def image_cases(face: Image.Image | None, other: Image.Image | None) -> dict[str
         "no face": no_face,
         "twenty faces": (lambda d: twenty_faces(d, [face, other])) if need else None,
     }
+
+
+# --- ONNX model files ---------------------------------------------------------------------------------------
+
+
+def onnx_with_metadata(folder: Path, source: Path, change: Callable[[dict], dict], name: str) -> Path:
+    """A copy of the ONNX model `source` whose FER Studio metadata `change` rewrote (the graph left as it is)."""
+    import json
+
+    import onnx
+
+    model = onnx.load(str(source))
+    entry = next(e for e in model.metadata_props if e.key == "fer_studio")
+    entry.value = json.dumps(change(json.loads(entry.value)))
+    path = folder / name
+    onnx.save(model, str(path))
+    return path
+
+
+def onnx_cases(source: Path) -> dict[str, Callable[[Path], Path]]:
+    """Bad ONNX files made from the shipped model `source` (48x48 input, 7 classes)."""
+
+    def write(name: str, data: bytes) -> Callable[[Path], Path]:
+        def make(folder: Path) -> Path:
+            (folder / name).write_bytes(data)
+            return folder / name
+
+        return make
+
+    def metadata(change: Callable[[dict], dict], name: str) -> Callable[[Path], Path]:
+        return lambda folder: onnx_with_metadata(folder, source, change, name)
+
+    return {
+        "empty file": write("empty.onnx", b""),
+        "garbage bytes": write("garbage.onnx", b"\x08\x07garbage, not a protobuf \xff\x00" * 10),
+        "a text file": write("notes.onnx", b"these are my notes\n"),
+        "no metadata": lambda folder: onnx_without_metadata(folder, source),
+        "metadata: 3 classes for 7 outputs": metadata(
+            lambda m: {**m, "classes": ["happy", "sad", "neutral"]}, "three.onnx"
+        ),
+        "metadata: input 64 for a 48 graph": metadata(
+            lambda m: {**m, "input_size": 64, "preprocessing": {**m["preprocessing"], "input_size": 64}}, "side64.onnx"
+        ),
+        "metadata: input 100000": metadata(
+            lambda m: {**m, "input_size": 100000, "preprocessing": {**m["preprocessing"], "input_size": 100000}},
+            "huge.onnx",
+        ),
+        "metadata: not JSON": lambda folder: onnx_raw_metadata(folder, source, "{classes: [", "notjson.onnx"),
+    }
+
+
+def onnx_without_metadata(folder: Path, source: Path) -> Path:
+    import onnx
+
+    model = onnx.load(str(source))
+    del model.metadata_props[:]
+    path = folder / "plain.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def onnx_raw_metadata(folder: Path, source: Path, text: str, name: str) -> Path:
+    import onnx
+
+    model = onnx.load(str(source))
+    next(e for e in model.metadata_props if e.key == "fer_studio").value = text
+    path = folder / name
+    onnx.save(model, str(path))
+    return path

@@ -1,4 +1,6 @@
-"""Shared fixtures: small FER2013/FERPlus files and image folders that the tests write themselves."""
+"""Shared fixtures: every test's own data and runs folders, small FER2013/FERPlus files the tests write themselves,
+the session's tiny model, the browser fixtures, and a check that no test leaves a process behind."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,9 +13,44 @@ import pytest
 from core.data.classes import FERPLUS_VOTE_COLUMNS
 from core.data.fer2013 import SPLITS
 from core.paths import shared_data_dir
+from tests.browser_fixtures import browser, studio  # noqa: F401 (fixtures for the tests/test_browser*.py modules)
+from tests.leftover_processes import leftover_processes, mark_session, stop
 
-# the Predict page starts the Gradio app when it loads; tests that want one start it themselves
-os.environ.setdefault("FER_GRADIO_AUTOSTART", "0")
+
+@pytest.fixture(scope="session", autouse=True)
+def session_folders(tmp_path_factory):
+    """Session-wide data and runs folders, for what runs outside a test (session and module fixtures), and no
+    Gradio app started by the Predict page: nothing a test run does reaches the checkout's data/ or runs/.
+    At the end, fails the run if a process the tests started is still alive (and stops it)."""
+    root = tmp_path_factory.mktemp("session")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FER_DATA_DIR", str(root / "data"))
+        patch.setenv("FER_RUNS_DIR", str(root / "runs"))
+        # the Predict page starts the Gradio app when it loads (unless 0): under AppTest that app would outlive the
+        # test. Set, not defaulted, so a shell that exported 1 for the studio does not leak into the tests
+        patch.setenv("FER_GRADIO_AUTOSTART", "0")
+        token = mark_session(patch)
+        yield root
+    left = leftover_processes(token)
+    if left:
+        stop(left)
+        pytest.fail(
+            "processes started by the tests were still running at the end (now stopped):\n"
+            + "\n".join(f"  pid {pid}: {command}" for pid, command in left.items()),
+            pytrace=False,
+        )
+
+
+@pytest.fixture(autouse=True)
+def isolated_folders(session_folders, tmp_path, monkeypatch) -> Path:
+    """Every test gets empty data and runs folders (`tmp_path`/data, `tmp_path`/runs) through FER_DATA_DIR and
+    FER_RUNS_DIR. A test that wants others sets the variables itself, which wins (it runs after this); a module or
+    class fixture that set them (a studio shared by a module's tests) is left alone."""
+    for name, folder in (("FER_DATA_DIR", "data"), ("FER_RUNS_DIR", "runs")):
+        if os.environ.get(name) == str(session_folders / folder):
+            monkeypatch.setenv(name, str(tmp_path / folder))
+    monkeypatch.setenv("FER_GRADIO_AUTOSTART", "0")
+    return tmp_path
 
 
 def fake_faces(n: int, seed: int = 0) -> np.ndarray:
@@ -48,7 +85,7 @@ def small_csvs(tmp_path: Path) -> tuple[Path, Path, np.ndarray]:
     faces = fake_faces(len(emotions))
     fer_to_plus = [4, 5, 6, 1, 3, 2, 0]  # FER2013 code -> FERPlus column of the same class
     votes = []
-    for i, e in enumerate(emotions):
+    for e in emotions:
         row = [0] * 10
         row[fer_to_plus[e]] = 8
         row[(fer_to_plus[e] + 1) % 8] = 2
@@ -78,8 +115,15 @@ def tiny_run(tmp_path_factory) -> Path:
     from core.training.loop import fit
 
     out = tmp_path_factory.mktemp("tiny_run")
-    config = TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer7", epochs=1,
-                         max_steps_per_epoch=2, batch_size=16, device="cpu")
+    config = TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        classes="fer7",
+        epochs=1,
+        max_steps_per_epoch=2,
+        batch_size=16,
+        device="cpu",
+    )
     list(fit(config, out, dataset=load_sample()))
     return out
 

@@ -5,6 +5,7 @@ Y4M is a one-line header and raw I420 frames. Every frame carries its number as 
 CODE_ROWS rows (CODE_BITS black or white blocks), which survives video compression; `CODE_JS` reads it back from
 a <video> or <img> in the page. The faces drift a few pixels from frame to frame, so tracking has work to do.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,7 +36,7 @@ def with_code(rgb: np.ndarray, number: int) -> np.ndarray:
     out = rgb.copy()
     block = WIDTH // CODE_BITS
     for bit in range(CODE_BITS):
-        out[-CODE_ROWS:, bit * block:(bit + 1) * block] = 255 if (number >> bit) & 1 else 0
+        out[-CODE_ROWS:, bit * block : (bit + 1) * block] = 255 if (number >> bit) & 1 else 0
     return out
 
 
@@ -65,7 +66,7 @@ CODE_JS = """(el) => {
   const c = window.__codeCanvas || (window.__codeCanvas = document.createElement('canvas'));
   c.width = %d; c.height = 1;
   const g = c.getContext('2d', {willReadFrequently: true});
-  const w = el.videoWidth || el.naturalWidth, h = el.videoHeight || el.naturalHeight;
+  const w = el.videoWidth || el.naturalWidth || el.width, h = el.videoHeight || el.naturalHeight || el.height;
   if (!w || !h) return -1;
   g.drawImage(el, 0, h - h * %d / %d / 2, w, 1, 0, 0, %d, 1);
   const px = g.getImageData(0, 0, %d, 1).data;

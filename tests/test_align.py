@@ -1,5 +1,6 @@
 """Eye-aligned crops: the geometry on synthetic eyes, real tilted faces (from the shipped sample's PrivateTest)
 re-detected and levelled, the predictor's option, and the re-detection measurement run end to end."""
+
 from __future__ import annotations
 
 import subprocess
@@ -130,6 +131,8 @@ def test_alignment_is_the_default_for_detected_faces(predictor):
 
 @pytest.mark.slow
 def test_the_alignment_and_the_scenes_import_no_torch():
-    code = ("import sys; import core.inference.align, core.evaluation.redetection; "
-            "assert not [m for m in sys.modules if m.split('.')[0] in ('torch', 'facenet_pytorch')]")
+    code = (
+        "import sys; import core.inference.align, core.evaluation.redetection; "
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('torch', 'facenet_pytorch')]"
+    )
     subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, check=True, timeout=60)

@@ -1,4 +1,5 @@
 """Batched augmentation: shapes and range kept, each op doing what it says, seeds reproducible."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,7 +9,7 @@ import pytest
 import torch
 
 from core.data.augment import N_DRAWS, ROTATE, SHIFT_X, SHIFT_Y, affine_theta, augment_batch, preview_grid
-from core.training.config import NO_AUGMENT, AugmentOptions
+from core.data.augment_options import NO_AUGMENT, AugmentOptions
 
 
 def only(**fields) -> AugmentOptions:

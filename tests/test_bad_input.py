@@ -5,6 +5,7 @@ plus real subprocesses for the exit code and a one-line stderr), the Streamlit u
 fed every case in turn) and the Gradio upload (served on 127.0.0.1, called with gradio_client). Each cell
 expects the right result or a clear message, and the app answering the next request.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -21,12 +22,12 @@ from PIL import Image
 import bad_inputs as bad
 from core.cli.main import main
 from core.data.dataset import build_fer2013_dataset
-from core.errors import DataError
 from core.data.folders import read_image_folders
 from core.data.images import open_image, to_face_array
-from core.paths import REPO_ROOT
-from core.inference.predictor import Predictor
 from core.data.store import current_dataset_dir
+from core.errors import DataError
+from core.inference.predictor import Predictor
+from core.paths import REPO_ROOT
 
 CHECKPOINT = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"  # the shipped model: real labels on real faces
 FACE, OTHER = bad.photo("happy.jpeg"), bad.photo("angry.jpeg")
@@ -40,9 +41,11 @@ CSV_EXPECTED = {
     "pixel value -1": r"fer2013\.csv, line 3: pixel value -1 is outside 0\.\.255",
     "label 7": r"fer2013\.csv, line 3: unknown emotion label '7'; expected one of 0, 1, 2, 3, 4, 5, 6",
     "unknown Usage": r"fer2013\.csv, line 3: unknown Usage 'Validation'; expected one of Training, PublicTest, "
-                     r"PrivateTest",
+    r"PrivateTest",
     "FERPlus one row short": r"fer2013new\.csv: has 2 rows but .*fer2013\.csv has 3; .* same number of rows",
     "FERPlus empty file": r"fer2013new\.csv: the file is empty",
+    "one 100 MiB line in a 100 KB .gz": r"fer2013\.csv\.gz, line 2: a line is longer than 65,536 bytes",
+    "250,001 rows": r"fer2013\.csv: more than 250,000 rows",
 }
 
 
@@ -184,7 +187,9 @@ def data_page(studio):
 def test_csv_streamlit_upload(case, data_page, tmp_path):
     fer, plus = bad.CSV_CASES[case](tmp_path)
     data_page.file_uploader(key="data_fer_upload").set_value((fer.name, fer.read_bytes(), "text/csv"))
-    data_page.file_uploader(key="data_plus_upload").set_value((plus.name, plus.read_bytes(), "text/csv") if plus else None)
+    data_page.file_uploader(key="data_plus_upload").set_value(
+        (plus.name, plus.read_bytes(), "text/csv") if plus else None
+    )
     data_page.button(key="data_import_csv").click().run()
     assert not data_page.exception, [e.value for e in data_page.exception]
     errors = [unescape(e.value) for e in data_page.error]
@@ -275,8 +280,8 @@ def gradio_client(tmp_path_factory):
     """The Gradio app served in this process on a free local port, and a client for it."""
     from gradio_client import Client
 
-    from app.gradio_app import launch_app, parse_args
-    from test_gradio_app import free_port
+    from app.gradio.app import launch_app, parse_args
+    from tests.browser_fixtures import free_port
 
     root = tmp_path_factory.mktemp("gradio")
     with pytest.MonkeyPatch.context() as patch:
@@ -376,11 +381,17 @@ def test_small_and_thin_images_never_crash_the_detector(predictor, size, whole):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv, problem", [
-    (["import-data", "--fer2013", "{dir}/fer2013.csv"], CSV_EXPECTED["pixel value 256"]),
-    (["predict", "--path", "{dir}/notes.png", "--checkpoint", str(CHECKPOINT)],
-     "notes.png: " + IMAGE_EXPECTED["not an image"].error),
-], ids=["import-data", "predict"])
+@pytest.mark.parametrize(
+    "argv, problem",
+    [
+        (["import-data", "--fer2013", "{dir}/fer2013.csv"], CSV_EXPECTED["pixel value 256"]),
+        (
+            ["predict", "--path", "{dir}/notes.png", "--checkpoint", str(CHECKPOINT)],
+            "notes.png: " + IMAGE_EXPECTED["not an image"].error,
+        ),
+    ],
+    ids=["import-data", "predict"],
+)
 def test_a_real_cli_process_exits_1_with_one_line_on_stderr(tmp_path, argv, problem):
     bad.CSV_CASES["pixel value 256"](tmp_path)
     bad.not_an_image(tmp_path)

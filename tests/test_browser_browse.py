@@ -1,5 +1,6 @@
 """Real-browser tests of Browse: a face opens in a dialog, filters and page live in the URL, a phone shows three
 faces a row. Headless Chromium via Playwright, on the shipped sample."""
+
 from __future__ import annotations
 
 import json
@@ -7,12 +8,12 @@ import urllib.parse
 
 import pytest
 
-from tests.test_browser import ARTIFACTS, browser, settle, studio  # noqa: F401 (fixtures)
+from tests.browser_fixtures import ARTIFACTS, settle
 
 pytestmark = pytest.mark.slow
 
 
-def open_browse(browser, url: str, query: str = "", viewport=(1280, 900)):  # noqa: F811 (the fixture)
+def open_browse(browser, url: str, query: str = "", viewport=(1280, 900)):
     page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
     page.goto(f"{url}/browse{query}")
     page.get_by_text("images match").wait_for(timeout=120_000)
@@ -24,7 +25,7 @@ def url_params(page) -> dict[str, str]:
     return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(page.url).query))
 
 
-def test_a_shared_link_restores_filters_and_page(studio, browser):  # noqa: F811
+def test_a_shared_link_restores_filters_and_page(studio, browser):
     url, _ = studio
     query = "?" + urllib.parse.urlencode({"splits": json.dumps(["PublicTest"]), "page": "2"})
     page = open_browse(browser, url, query)
@@ -41,7 +42,7 @@ def test_a_shared_link_restores_filters_and_page(studio, browser):  # noqa: F811
     page.close()
 
 
-def test_a_face_opens_in_a_dialog(studio, browser):  # noqa: F811
+def test_a_face_opens_in_a_dialog(studio, browser):
     url, _ = studio
     page = open_browse(browser, url)
     assert page.get_by_text("Open image #").count() == 0  # the dialog replaced the number box
@@ -55,7 +56,7 @@ def test_a_face_opens_in_a_dialog(studio, browser):  # noqa: F811
     page.close()
 
 
-def test_a_phone_shows_three_faces_a_row(studio, browser):  # noqa: F811
+def test_a_phone_shows_three_faces_a_row(studio, browser):
     url, _ = studio
     page = open_browse(browser, url, viewport=(390, 844))
     faces = page.locator(".st-key-browse_grid [data-testid=stImage] img")

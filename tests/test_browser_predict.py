@@ -1,43 +1,24 @@
-"""Real-browser test of the Predict page: numbered faces, the latest of upload and webcam snapshot wins (the live
-app's link is not checked here yet). Its own module: it starts its own Chromium (with a fake camera), which Playwright's sync API refuses
-while test_browser.py's shared browser is open in the same thread."""
+"""Real-browser test of the Predict page: numbered faces, a new upload replaces the last (the live mode is
+tests/test_live_browser.py's; the live app's link is not checked here yet). Its own module: it starts its own
+Chromium, which Playwright's sync API refuses while test_browser.py's shared browser is open in the same thread."""
+
 from __future__ import annotations
 
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.fake_camera import write_clip
-from tests.test_browser import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle
+from tests.browser_fixtures import ARTIFACTS, CHROMIUM, evidence, free_port, serve_studio, settle, stop_server
 
 pytestmark = pytest.mark.slow
 
 
-def take_photo(page, mark, attempts: int = 3) -> None:
-    """Click Take Photo until the camera input holds a photo ("Clear photo" appears), as a person would click again:
-    once in CI (1 of 3 runs on 2026-12-02) a click left the live camera view with no photo and no error."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    for attempt in range(1, attempts + 1):
-        page.get_by_role("button", name="Take Photo").click(timeout=60_000)
-        try:
-            page.get_by_role("button", name="Clear photo").wait_for(timeout=20_000)
-        except PlaywrightTimeout:
-            mark(f"no photo 20 s after click {attempt}")
-            continue
-        mark("photo taken")
-        return
-    raise AssertionError(f"Take Photo clicked {attempts} times, and the camera input never held a photo")
-
-
-def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypatch):
-    """Upload a 6-face photo, then take a webcam snapshot (a fake camera showing one face), then upload another:
-    each time the latest input is shown; faces are listed by number."""
+def test_predict_page_numbers_faces_and_a_new_upload_replaces_the_last(tmp_path, monkeypatch):
+    """Upload a 6-face photo, then another: each time the latest is shown; faces are listed by number."""
     from playwright.sync_api import sync_playwright
 
-    from app import gradio_server
+    from app.gradio import server as gradio_server
     from core.paths import shared_data_dir
 
     photos = shared_data_dir() / "photos"
@@ -45,13 +26,10 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
         pytest.skip("needs the shared photos and Chromium")
     gradio_port = free_port()
     server, url = serve_studio(tmp_path, FER_GRADIO_AUTOSTART="1", FER_GRADIO_PORT=str(gradio_port))
-    camera = write_clip(tmp_path / "camera.y4m", [photos / "happy.jpeg"], faces=1, frames=1)  # a still: one face
     ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-                "--no-sandbox", "--disable-gpu", "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream", f"--use-file-for-fake-video-capture={camera}"])
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = chromium.new_page(viewport={"width": 1280, "height": 720})
             page.set_default_timeout(120_000)  # two cores shared with the model and the Gradio app starting
             start = time.monotonic()
@@ -67,29 +45,16 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 page.locator("input[type=file]").set_input_files(str(photos / "test.jpg"))
                 page.get_by_text("6 faces found").first.wait_for(timeout=120_000)
                 mark("6 faces shown")
-                page.get_by_text("Showing the uploaded image").wait_for(timeout=60_000)
                 for n in range(1, 7):
                     page.get_by_text(f"face {n}:").wait_for(timeout=10_000)
                 settle(page)
                 page.screenshot(path=str(ARTIFACTS / "predict_upload.png"), full_page=True)
 
-                page.get_by_role("tab", name="Webcam snapshot").click()
-                page.wait_for_function(  # the fake camera is streaming: a photo taken before its first frame is empty
-                    "(document.querySelector('[data-testid=stCameraInput] video') || {}).readyState >= 2",
-                    timeout=60_000)
-                take_photo(page, mark)
-                page.get_by_text("Showing the webcam snapshot").wait_for(timeout=120_000)
-                mark("snapshot shown")
-                page.get_by_text("1 face found").first.wait_for(timeout=60_000)
-                assert page.get_by_text("6 faces found").count() == 0
-                settle(page)
-                page.screenshot(path=str(ARTIFACTS / "predict_snapshot.png"), full_page=True)
-
                 page.get_by_role("tab", name="Upload").click()
                 page.locator("input[type=file]").set_input_files(str(photos / "angry.jpeg"))  # a new upload wins again
-                page.get_by_text("Showing the uploaded image").wait_for(timeout=120_000)
+                page.get_by_text("1 face found").first.wait_for(timeout=120_000)
                 mark("second upload shown")
-                page.get_by_text("1 face found").first.wait_for(timeout=60_000)
+                assert page.get_by_text("6 faces found").count() == 0
 
                 settle(page)
                 page.screenshot(path=str(ARTIFACTS / "predict_1280.png"), full_page=True)
@@ -98,10 +63,5 @@ def test_predict_page_numbers_faces_and_the_latest_input_wins(tmp_path, monkeypa
                 page.screenshot(path=str(ARTIFACTS / "predict_390.png"), full_page=True)
             chromium.close()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where that studio recorded its Gradio app
-        gradio_server.stop_gradio()
+        stop_server(server, timeout=20)
+        gradio_server.stop_gradio()  # the studio recorded its Gradio app in tmp_path/data, the test's data folder

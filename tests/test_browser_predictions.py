@@ -1,10 +1,9 @@
 """Real-browser test of the predictions job in Browse: start it, see its progress and ETA, cancel it, start it again,
 use its cache, and find the cache again after a restart of the studio (no second job). Chromium via Playwright."""
+
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from contextlib import contextmanager
 
@@ -16,37 +15,23 @@ from core.data.dataset import FerDataset
 from core.data.store import load_dataset, load_sample, save_dataset
 from core.inference.catalog import default_checkpoint
 from core.inference.dataset_predictions import predictions_cache_path
-from tests.test_browser import ARTIFACTS, CHROMIUM, browser, serve_studio, settle  # noqa: F401 (browser: a fixture)
+from tests.browser_fixtures import ARTIFACTS, need_browser, settle, studio_server
 
 pytestmark = pytest.mark.slow
 TOGGLE = "Filter and show by the model's predictions"
 
 
-@contextmanager
-def studio_server(root):
-    """The studio over `root`'s data and runs (test_browser.serve_studio), stopped afterwards even when slow."""
-    server, url = serve_studio(root)
-    try:
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=120)  # a loaded machine can take a while to shut Streamlit down
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
 def eight_samples(root) -> FerDataset:
     """The shipped sample eight times over (3,776 images, 15 chunks): long enough to cancel the job midway."""
-    if not os.path.isfile(CHROMIUM):
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
-    pytest.importorskip("playwright.sync_api")
+    need_browser()
     sample = load_sample()
-    meta = pd.concat([sample.meta.assign(image_id=sample.meta["image_id"] + f"-{k}") for k in range(8)],
-                     ignore_index=True)
-    info = {k: v for k, v in sample.info.items() if k != "is_sample"} | {"source": "eight samples",
-                                                                         "created": time.time()}
+    meta = pd.concat(
+        [sample.meta.assign(image_id=sample.meta["image_id"] + f"-{k}") for k in range(8)], ignore_index=True
+    )
+    info = {k: v for k, v in sample.info.items() if k != "is_sample"} | {
+        "source": "eight samples",
+        "created": time.time(),
+    }
     save_dataset(FerDataset(np.concatenate([np.asarray(sample.images)] * 8), meta, info), root / "data")
     return load_dataset(root / "data")
 
@@ -78,9 +63,8 @@ def screenshot_on_failure(page, name: str):
         raise
 
 
-def test_predictions_job_from_browse(tmp_path, monkeypatch, browser):  # noqa: F811 (the fixture)
-    dataset = eight_samples(tmp_path)
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # where this test looks for the cache and job
+def test_predictions_job_from_browse(tmp_path, browser):
+    dataset = eight_samples(tmp_path)  # in tmp_path/data, the test's data folder (conftest), which the studio serves
     checkpoint = default_checkpoint()
     cache = predictions_cache_path(dataset, checkpoint)
     status_file = cache.with_suffix(".job") / "status.json"

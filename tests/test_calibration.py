@@ -1,10 +1,17 @@
 """Calibration: ECE, temperature fitting, logit adjustment."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from core.evaluation.calibration import (expected_calibration_error, fit_temperature, logit_adjustment,
-                                         plot_reliability, postprocess, reliability)
+from core.evaluation.calibration import (
+    expected_calibration_error,
+    fit_temperature,
+    logit_adjustment,
+    plot_reliability,
+    postprocess,
+    reliability,
+)
 
 
 def overconfident(n: int = 4000, classes: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -20,8 +27,9 @@ def test_temperature_recovers_the_sharpening_and_lowers_ece():
     probs, labels = overconfident()
     temperature = fit_temperature(probs, labels)
     assert 2.5 < temperature < 3.5
-    assert expected_calibration_error(postprocess(probs, temperature), labels) < \
-        0.5 * expected_calibration_error(probs, labels)
+    assert expected_calibration_error(postprocess(probs, temperature), labels) < 0.5 * expected_calibration_error(
+        probs, labels
+    )
 
 
 def test_postprocess_keeps_rows_normalised_and_the_argmax_without_bias():
@@ -46,6 +54,7 @@ def test_logit_adjustment_lifts_rare_classes():
 
 def test_reliability_diagram_is_written(tmp_path):
     probs, labels = overconfident(500)
-    path = plot_reliability(reliability(probs, labels), reliability(postprocess(probs, 3.0), labels),
-                            tmp_path / "r.png")
+    path = plot_reliability(
+        reliability(probs, labels), reliability(postprocess(probs, 3.0), labels), tmp_path / "r.png"
+    )
     assert path.stat().st_size > 1000

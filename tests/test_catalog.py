@@ -1,4 +1,5 @@
 """The model catalog: shipped checkpoints and finished runs listed from their own metadata, broken files skipped."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from core.data.preprocessing import Preprocessing
-from core.inference.catalog import (CheckpointEntry, default_checkpoint, default_live_checkpoint, describe,
-                                    list_checkpoints)
+from core.inference.catalog import (
+    CheckpointEntry,
+    default_checkpoint,
+    default_live_checkpoint,
+    describe,
+    list_checkpoints,
+)
 from core.models.checkpoint import save_checkpoint
 from core.models.registry import create_model
 
@@ -21,8 +27,9 @@ def write_checkpoint(path: Path, classes: list[str] = CLASSES7, metrics: dict | 
     path.parent.mkdir(parents=True, exist_ok=True)
     model = create_model("fernet", num_classes=len(classes), width=0.25)
     config = {"model": "fernet", "model_options": {"width": 0.25}, "label_source": "fer2013"}
-    return save_checkpoint(path, model, config=config, classes=classes, preprocessing=Preprocessing(48),
-                           metrics=metrics or {}, epoch=1)
+    return save_checkpoint(
+        path, model, config=config, classes=classes, preprocessing=Preprocessing(48), metrics=metrics or {}, epoch=1
+    )
 
 
 def write_run(root: Path, run_id: str, state: str, created: float, best: bool = True) -> Path:
@@ -61,7 +68,11 @@ def runs(tmp_path: Path) -> Path:
 def test_lists_shipped_then_finished_runs_and_skips_broken_files(shipped, runs):
     entries = list_checkpoints(shipped, runs)
     assert [(e.name, e.source) for e in entries] == [
-        ("a_first", "shipped"), ("fer2013_fernet", "shipped"), ("new-finished", "run"), ("old-finished", "run")]
+        ("a_first", "shipped"),
+        ("fer2013_fernet", "shipped"),
+        ("new-finished", "run"),
+        ("old-finished", "run"),
+    ]
     fer = entries[1]
     assert fer.path == shipped / "fer2013_fernet.pt" and fer.classes == CLASSES7 and fer.model == "fernet"
     assert fer.public_accuracy == pytest.approx(0.681) and fer.private_accuracy == pytest.approx(0.69)

@@ -1,4 +1,5 @@
 """Class names, synonyms and class sets."""
+
 import pytest
 
 from core.data.classes import CLASS_SETS, FER2013_CLASSES, FERPLUS_CLASSES, canonical_class, resolve_classes
@@ -12,8 +13,17 @@ def test_named_class_sets():
     assert len(CLASS_SETS["ferplus8"]) == 8 and "contempt" in CLASS_SETS["ferplus8"]
 
 
-@pytest.mark.parametrize("synonym,name", [("fearful", "fear"), ("Surprised", "surprise"), ("anger", "angry"),
-                                          ("happiness", "happy"), ("sadness", "sad"), (" Neutral ", "neutral")])
+@pytest.mark.parametrize(
+    "synonym,name",
+    [
+        ("fearful", "fear"),
+        ("Surprised", "surprise"),
+        ("anger", "angry"),
+        ("happiness", "happy"),
+        ("sadness", "sad"),
+        (" Neutral ", "neutral"),
+    ],
+)
 def test_synonyms_map_to_one_name(synonym, name):
     assert canonical_class(synonym) == name
 

@@ -1,4 +1,5 @@
 """The command line: import-data, info, export-folders, models, and its error messages."""
+
 from __future__ import annotations
 
 import subprocess
@@ -7,8 +8,8 @@ import sys
 import pytest
 
 from core.cli.main import main
-from core.paths import REPO_ROOT
 from core.data.store import current_dataset_dir
+from core.paths import REPO_ROOT
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -20,7 +21,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_import_then_info_prints_per_split_counts(small_csvs, tmp_path, capsys):
     fer_path, plus_path, _ = small_csvs
     data = str(tmp_path / "data")
-    code, out, _ = run(capsys, "--data-dir", data, "import-data", "--fer2013", str(fer_path), "--ferplus", str(plus_path))
+    code, out, _ = run(
+        capsys, "--data-dir", data, "import-data", "--fer2013", str(fer_path), "--ferplus", str(plus_path)
+    )
     assert code == 0 and "imported 21 images" in out and "Training 7 / PublicTest 7 / PrivateTest 7" in out
     code, out, _ = run(capsys, "--data-dir", data, "info")
     assert code == 0 and "FER2013 labels" in out and "FERPlus majority" in out
@@ -51,11 +54,20 @@ def test_folder_import_and_export(small_csvs, tmp_path, capsys):
     data = str(tmp_path / "data")
     run(capsys, "--data-dir", data, "import-data", "--fer2013", str(fer_path), "--ferplus", str(plus_path))
     out_dir = tmp_path / "folders"
-    code, out, _ = run(capsys, "--data-dir", data, "export-folders", "--out", str(out_dir), "--layout", "category",
-                       "--classes", "fer3")
+    code, out, _ = run(
+        capsys, "--data-dir", data, "export-folders", "--out", str(out_dir), "--layout", "category", "--classes", "fer3"
+    )
     assert code == 0 and "wrote 9 PNG images" in out and "happy,sad,neutral" in out
-    code, out, _ = run(capsys, "--data-dir", str(tmp_path / "data2"), "import-data", "--folders", str(out_dir),
-                       "--labels", "happy,sadness,neutral")
+    code, out, _ = run(
+        capsys,
+        "--data-dir",
+        str(tmp_path / "data2"),
+        "import-data",
+        "--folders",
+        str(out_dir),
+        "--labels",
+        "happy,sadness,neutral",
+    )
     assert code == 0 and "imported 9 images" in out
 
 
@@ -66,14 +78,28 @@ def test_models_lists_the_registry(capsys):
 
 @pytest.mark.parametrize("command", ["import-data", "info", "export-folders", "models", "make-sample", "train"])
 def test_every_command_has_help(command):
-    result = subprocess.run([sys.executable, "-m", "core", command, "--help"], capture_output=True, text=True,
-                            cwd=REPO_ROOT, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "core", command, "--help"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=60
+    )
     assert result.returncode == 0 and "usage: python -m core" in result.stdout
 
 
 def test_train_refuses_a_class_without_training_images(tmp_path, capsys):
     from core.cli.main import main
 
-    code = main(["train", "--classes", "happy,contempt", "--label-source", "fer2013", "--epochs", "1",
-                 "--device", "cpu", "--out", str(tmp_path / "run")])
+    code = main(
+        [
+            "train",
+            "--classes",
+            "happy,contempt",
+            "--label-source",
+            "fer2013",
+            "--epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
     assert code != 0 and "contempt has no Training image under fer2013 labels" in capsys.readouterr().err

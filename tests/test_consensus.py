@@ -1,4 +1,5 @@
 """Multi-annotator consensus (core/labels/consensus.py): FERPlus vote slots plus studio annotators."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,8 +15,11 @@ CLASSES = list(resolve_classes("fer7"))
 def test_vote_slots_hold_each_vote_once_and_drop_classes_outside_the_set():
     sample = load_sample()
     slots = vote_slots(sample, CLASSES)
-    counts = sample.meta[[f"votes_{c}" for c in ("neutral", "happiness", "surprise", "sadness", "anger", "disgust",
-                                                   "fear")]].to_numpy().sum(axis=1)
+    counts = (
+        sample.meta[[f"votes_{c}" for c in ("neutral", "happiness", "surprise", "sadness", "anger", "disgust", "fear")]]
+        .to_numpy()
+        .sum(axis=1)
+    )
     assert (slots.notna().sum(axis=1).to_numpy() == np.minimum(counts, 10)).all()
     happy = slots.eq(CLASSES.index("happy")).sum(axis=1).to_numpy()
     assert (happy == sample.meta["votes_happiness"].to_numpy()).all()
@@ -26,8 +30,9 @@ def test_a_careful_annotator_scores_above_a_careless_one_and_consensus_follows_t
     rng = np.random.default_rng(0)
     majority = sample.meta["ferplus"].to_numpy()
     rows = np.flatnonzero(np.isin(majority, CLASSES))[:150]
-    careful = pd.DataFrame({"image_id": sample.meta["image_id"].to_numpy()[rows], "annotator": "careful",
-                            "label": majority[rows]})
+    careful = pd.DataFrame(
+        {"image_id": sample.meta["image_id"].to_numpy()[rows], "annotator": "careful", "label": majority[rows]}
+    )
     careless = careful.assign(annotator="careless", label=rng.choice(CLASSES, len(rows)))
     relabels = pd.concat([careful, careless])
     assert "annotator:careful" in annotator_matrix(sample, relabels, CLASSES).columns

@@ -1,14 +1,14 @@
 """A model's predictions over a data set, cached on disk (core/inference/dataset_predictions.py)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from core.inference.dataset_predictions import dataset_probabilities, predictions_cache_path
 from core.data.store import load_sample
+from core.inference.dataset_predictions import dataset_probabilities, predictions_cache_path
 
 
 def test_probabilities_are_cached(tmp_path, monkeypatch, tiny_checkpoint):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample = load_sample()
     first = dataset_probabilities(sample, tiny_checkpoint)
     assert first.shape == (len(sample), 7) and np.allclose(first.sum(axis=1), 1, atol=1e-5)
@@ -25,11 +25,9 @@ def test_probabilities_are_cached(tmp_path, monkeypatch, tiny_checkpoint):
     np.testing.assert_array_equal(dataset_probabilities(sample, tiny_checkpoint), marked)
 
 
-def test_the_same_checkpoint_elsewhere_finds_the_cache_and_another_one_does_not(tmp_path, monkeypatch,
-                                                                                 tiny_checkpoint):
+def test_the_same_checkpoint_elsewhere_finds_the_cache_and_another_one_does_not(tmp_path, tiny_checkpoint):
     import shutil
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample = load_sample()
     copy = tmp_path / "another_checkout" / "best.pt"
     copy.parent.mkdir()

@@ -1,5 +1,6 @@
 """Knowledge distillation (core/training/distill.py and the loop's --teacher): the loss, the teacher checks, and a
 student that learns from its teacher what its own labels do not say."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -45,8 +46,13 @@ def test_student_learns_the_teachers_answers_over_wrong_labels(tmp_path):
     wrong = type(dataset)(dataset.images, swapped, {})
     common = dict(**TINY, classes="happy,sad", epochs=3)
     alone = list(fit(TrainConfig(**common), tmp_path / "alone", dataset=wrong))
-    taught = list(fit(TrainConfig(**common, teacher=str(tmp_path / "teacher" / "best.pt"), distill_weight=1.0),
-                      tmp_path / "taught", dataset=wrong))
+    taught = list(
+        fit(
+            TrainConfig(**common, teacher=str(tmp_path / "teacher" / "best.pt"), distill_weight=1.0),
+            tmp_path / "taught",
+            dataset=wrong,
+        )
+    )
     assert alone[-1]["public_accuracy"] < 0.1  # the labels alone teach the opposite
     assert taught[-1]["public_accuracy"] > 0.9
 
@@ -61,8 +67,9 @@ def test_the_loss_blends_cross_entropy_and_distillation_by_the_weight():
         plain = batch_loss(logits, split, index, config, None)
         assert float(batch_loss(logits, split, index, config, None, teacher)) == pytest.approx(float(plain))
         config = TrainConfig(classes="happy,sad,neutral", distill_weight=1.0, distill_temperature=2.0)
-        assert float(batch_loss(logits, split, index, config, None, teacher)) == \
-            pytest.approx(float(distillation_loss(logits, teacher, 2.0)))
+        assert float(batch_loss(logits, split, index, config, None, teacher)) == pytest.approx(
+            float(distillation_loss(logits, teacher, 2.0))
+        )
         config = TrainConfig(classes="happy,sad,neutral", label_smoothing=0.0, distill_weight=0.25)
         blend = 0.75 * plain + 0.25 * distillation_loss(logits, teacher, config.distill_temperature)
         assert float(batch_loss(logits, split, index, config, None, teacher)) == pytest.approx(float(blend))
@@ -71,8 +78,9 @@ def test_the_loss_blends_cross_entropy_and_distillation_by_the_weight():
 def test_a_fold_needs_a_teacher_that_never_saw_it(tiny_checkpoint):
     classes = list(TrainConfig(classes="fer7").class_names())
     with pytest.raises(ValueError, match="never saw the held-out fold"):  # the tiny teacher saw every row
-        load_teacher(tiny_checkpoint, classes, Preprocessing(48), torch.device("cpu"),
-                     {"folds": 5, "fold": 0, "seed": 0})
+        load_teacher(
+            tiny_checkpoint, classes, Preprocessing(48), torch.device("cpu"), {"folds": 5, "fold": 0, "seed": 0}
+        )
 
 
 def test_a_run_does_not_resume_with_a_changed_teacher(tmp_path, tiny_checkpoint):

@@ -1,5 +1,6 @@
 """Drawing predictions (core/inference/draw.py), the faces' reading order and the shared faces chart: numbers on
 the boxes, one colour per face in the picture and its bars, labels inside the picture whatever the face."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,11 @@ def test_faces_are_numbered_in_reading_order():
 def test_a_tilted_row_stays_one_row_and_a_grid_reads_row_by_row():
     tilted = [(400, 40, 500, 140), (0, 0, 100, 100), (200, 20, 300, 120)]  # each 20 px lower than the last
     assert [f.box[0] for f in reading_order([face(b) for b in tilted])] == [0, 200, 400]
-    grid = [(x * 120, y * 120 + (x % 2) * 30, x * 120 + 100, y * 120 + (x % 2) * 30 + 100)
-            for y in range(4) for x in range(5)]  # 5 x 4, every other column lower by 30% of a face
+    grid = [
+        (x * 120, y * 120 + (x % 2) * 30, x * 120 + 100, y * 120 + (x % 2) * 30 + 100)
+        for y in range(4)
+        for x in range(5)
+    ]  # 5 x 4, every other column lower by 30% of a face
     shuffled = [grid[i] for i in np.random.default_rng(0).permutation(len(grid))]
     assert [f.box for f in reading_order([face(b) for b in shuffled])] == grid
 
@@ -62,6 +66,14 @@ def test_labels_stay_inside_the_picture_for_faces_at_its_border(box):
     assert tag.text.startswith("1")
 
 
+def test_a_face_alone_keeps_its_probability_however_small():
+    size = (640, 480)  # a webcam frame, one face of 70 px: "1 happy 87%" is wider than 1.5 faces
+    [tag] = tags(size, PredictionResult([face((300, 200, 370, 290))], "1 face found"), font_for(size))
+    assert tag.text == "1 happy 87%"
+    two = tags(size, PredictionResult([face((300, 200, 370, 290)), face((450, 200, 520, 290))], "2"), font_for(size))
+    assert [t.text for t in two] == ["1 happy", "2 happy"]  # neighbours: shortened so they do not cover each other
+
+
 def test_small_faces_get_short_readable_labels_that_do_not_cover_each_other():
     size = (560, 448)  # twenty faces of 60 px
     boxes = [(x * 110 + 20, y * 110 + 20, x * 110 + 80, y * 110 + 80) for y in range(4) for x in range(5)]
@@ -70,8 +82,13 @@ def test_small_faces_get_short_readable_labels_that_do_not_cover_each_other():
     assert font.size >= 14 and [t.text.split()[0] for t in placed] == [str(n) for n in range(1, 21)]
     for a in placed:
         for b in placed:
-            overlap = a is not b and a.rect[0] < b.rect[2] and b.rect[0] < a.rect[2] and \
-                a.rect[1] < b.rect[3] and b.rect[1] < a.rect[3]
+            overlap = (
+                a is not b
+                and a.rect[0] < b.rect[2]
+                and b.rect[0] < a.rect[2]
+                and a.rect[1] < b.rect[3]
+                and b.rect[1] < a.rect[3]
+            )
             assert not overlap, (a, b)
 
 
@@ -90,5 +107,8 @@ def test_label_text_is_black_on_light_colours_and_white_on_dark():
 
 def test_summary_lists_faces_in_order_and_says_which_tta_was_applied():
     result = PredictionResult([face((0, 0, 10, 10)), face((20, 0, 30, 10), "sad", 0.6)], "2 faces found", "flip")
-    assert summary(result).splitlines() == ["**2 faces found** · test-time augmentation: flip",
-                                            "- face 1: **happy** 87%", "- face 2: **sad** 60%"]
+    assert summary(result).splitlines() == [
+        "**2 faces found** · test-time augmentation: flip",
+        "- face 1: **happy** 87%",
+        "- face 2: **sad** 60%",
+    ]

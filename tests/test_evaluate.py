@@ -1,4 +1,5 @@
 """Evaluating a checkpoint, and calibrating it (core/evaluation/evaluate.py)."""
+
 from __future__ import annotations
 
 import shutil
@@ -54,8 +55,9 @@ def test_other_labels_may_leave_one_of_the_models_classes_empty():
     from core.paths import CHECKPOINTS_DIR
 
     # contempt has no image under FER2013's labels: training would refuse that class set, scoring must not
-    report = evaluate_checkpoint(CHECKPOINTS_DIR / "ferplus_fernet.pt", ["PublicTest"], dataset=load_sample(),
-                                 labels="fer2013", device="cpu")
+    report = evaluate_checkpoint(
+        CHECKPOINTS_DIR / "ferplus_fernet.pt", ["PublicTest"], dataset=load_sample(), labels="fer2013", device="cpu"
+    )
     public = report["reports"]["PublicTest"]
     truth_counts = np.asarray(public["confusion"]).sum(axis=1)
     assert "contempt" in report["classes"] and truth_counts[report["classes"].index("contempt")] == 0

@@ -1,4 +1,5 @@
 """The fer2013.csv reader and the FER2013 + FERPlus data set built from it."""
+
 from __future__ import annotations
 
 import gzip
@@ -8,8 +9,8 @@ import pytest
 
 from conftest import fake_faces, write_fer2013, write_ferplus
 from core.data.dataset import build_fer2013_dataset
-from core.errors import DataError
 from core.data.fer2013 import read_fer2013
+from core.errors import DataError
 
 
 def test_reads_faces_labels_and_splits(small_csvs):
@@ -42,17 +43,20 @@ def bad_row_csv(tmp_path, pixels: str = None, emotion: str = "3", usage: str = "
     return path
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"pixels": " ".join(["7"] * 2303)}, "expected 2304 pixels .* found 2303"),
-    ({"pixels": " ".join(["7"] * 2305)}, "found 2305"),
-    ({"pixels": " ".join(["7"] * 2303 + ["256"])}, "pixel value 256 is outside 0..255"),
-    ({"pixels": " ".join(["-1"] + ["7"] * 2303)}, "pixel value -1"),
-    ({"pixels": " ".join(["x"] + ["7"] * 2303)}, "whole numbers"),
-    ({"pixels": " ".join(["7.5"] + ["7"] * 2303)}, "whole numbers"),
-    ({"emotion": "7"}, "unknown emotion label '7'"),
-    ({"emotion": "happy"}, "unknown emotion label 'happy'"),
-    ({"usage": "Validation"}, "unknown Usage 'Validation'"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"pixels": " ".join(["7"] * 2303)}, "expected 2304 pixels .* found 2303"),
+        ({"pixels": " ".join(["7"] * 2305)}, "found 2305"),
+        ({"pixels": " ".join(["7"] * 2303 + ["256"])}, "pixel value 256 is outside 0..255"),
+        ({"pixels": " ".join(["-1"] + ["7"] * 2303)}, "pixel value -1"),
+        ({"pixels": " ".join(["x"] + ["7"] * 2303)}, "whole numbers"),
+        ({"pixels": " ".join(["7.5"] + ["7"] * 2303)}, "whole numbers"),
+        ({"emotion": "7"}, "unknown emotion label '7'"),
+        ({"emotion": "happy"}, "unknown emotion label 'happy'"),
+        ({"usage": "Validation"}, "unknown Usage 'Validation'"),
+    ],
+)
 def test_bad_rows_name_file_line_and_problem(tmp_path, kwargs, message):
     path = bad_row_csv(tmp_path, **kwargs)
     with pytest.raises(DataError, match=message) as info:
@@ -60,12 +64,15 @@ def test_bad_rows_name_file_line_and_problem(tmp_path, kwargs, message):
     assert info.value.line == 3 and "bad.csv" in str(info.value) and "line 3" in str(info.value)
 
 
-@pytest.mark.parametrize("content,message", [
-    ("", "empty"),
-    ("emotion,pixels,Usage\n", "no rows"),
-    ("emotion,Usage\n0,Training\n", "missing column.*pixels"),
-    ("emotion,pixels,Usage\n0,1 2,Training,extra,more\n", "malformed csv"),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("", "empty"),
+        ("emotion,pixels,Usage\n", "no rows"),
+        ("emotion,Usage\n0,Training\n", "missing column.*pixels"),
+        ("emotion,pixels,Usage\n0,1 2,Training,extra,more\n", "malformed csv"),
+    ],
+)
 def test_bad_files_raise_data_error(tmp_path, content, message):
     path = tmp_path / "f.csv"
     path.write_text(content)

@@ -1,23 +1,24 @@
 """FERPlus votes: Microsoft's majority rule, soft labels, agreement and the reader's checks."""
+
 import numpy as np
 import pytest
 
 from conftest import write_ferplus
 from core.data.classes import FERPLUS_CLASSES
-from core.errors import DataError
 from core.data.ferplus import agreement, majority_labels, read_ferplus, vote_distribution
+from core.errors import DataError
 
 #   neutral happy surprise sad angry disgust fear contempt unknown NF
 CASES = [
-    ([10, 0, 0, 0, 0, 0, 0, 0, 0, 0], "neutral"),     # unanimous
-    ([4, 0, 0, 1, 3, 2, 0, 0, 0, 0], ""),             # 4 of 9 after dropping the single vote: no majority
-    ([6, 0, 1, 1, 0, 0, 0, 0, 2, 0], "neutral"),      # singles dropped: 6 of 8 is a majority
-    ([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], ""),             # a tie is not a majority
-    ([0, 0, 0, 0, 0, 0, 0, 0, 7, 3], ""),             # unknown wins: dropped
-    ([0, 0, 0, 0, 0, 0, 0, 0, 0, 10], ""),            # not a face: dropped
-    ([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], ""),             # every vote is a single: nothing left
-    ([0, 0, 0, 0, 0, 0, 0, 6, 0, 4], "contempt"),     # 6 of 10
-    ([0, 4, 0, 0, 0, 0, 0, 0, 0, 3], "happy"),        # 4 of 7
+    ([10, 0, 0, 0, 0, 0, 0, 0, 0, 0], "neutral"),  # unanimous
+    ([4, 0, 0, 1, 3, 2, 0, 0, 0, 0], ""),  # 4 of 9 after dropping the single vote: no majority
+    ([6, 0, 1, 1, 0, 0, 0, 0, 2, 0], "neutral"),  # singles dropped: 6 of 8 is a majority
+    ([5, 5, 0, 0, 0, 0, 0, 0, 0, 0], ""),  # a tie is not a majority
+    ([0, 0, 0, 0, 0, 0, 0, 0, 7, 3], ""),  # unknown wins: dropped
+    ([0, 0, 0, 0, 0, 0, 0, 0, 0, 10], ""),  # not a face: dropped
+    ([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], ""),  # every vote is a single: nothing left
+    ([0, 0, 0, 0, 0, 0, 0, 6, 0, 4], "contempt"),  # 6 of 10
+    ([0, 4, 0, 0, 0, 0, 0, 0, 0, 3], "happy"),  # 4 of 7
 ]
 
 
@@ -43,8 +44,15 @@ def test_reader_keeps_rows_and_ignores_unreliable_names(tmp_path):
     assert votes.votes.shape == (2, 10) and list(votes.usage) == ["Training", "PrivateTest"]
 
 
-@pytest.mark.parametrize("cell,message", [("x", "not a whole number"), ("-1", "not a whole number"),
-                                           ("2.5", "not a whole number"), ("99999", "implausibly large")])
+@pytest.mark.parametrize(
+    "cell,message",
+    [
+        ("x", "not a whole number"),
+        ("-1", "not a whole number"),
+        ("2.5", "not a whole number"),
+        ("99999", "implausibly large"),
+    ],
+)
 def test_bad_vote_cells(tmp_path, cell, message):
     path = write_ferplus(tmp_path / "v.csv", [[10] + [0] * 9, [cell] + [0] * 9], ["Training", "Training"])
     with pytest.raises(DataError, match=message) as info:
@@ -68,3 +76,12 @@ def test_consensus_shares_sum_to_one():
     votes = np.array([[10] + [0] * 9, [6, 4] + [0] * 8, [4, 4, 2] + [0] * 7, [0] * 9 + [10]])
     shares = consensus_shares(votes)
     assert shares == {"unanimous": 0.25, "majority": 0.25, "no majority": 0.5}
+
+
+def test_majority_outcome_names_what_the_majority_rule_drops():
+    from core.data.ferplus import majority_outcome
+
+    votes = np.array(
+        [[0] * 9 + [10], [5, 5, 0, 0, 0, 0, 0, 0, 0, 0], [0, 6, 0, 0, 0, 0, 0, 0, 2, 2], [0] * 8 + [7, 3], [0] * 10]
+    )
+    assert majority_outcome(votes).tolist() == ["not a face", "", "happy", "unknown", ""]

@@ -1,4 +1,5 @@
 """Filters and pagination over a data set (core/data/filters.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,8 +59,9 @@ def test_label_quality_from_an_issue_table_leaves_unscored_rows_empty():
 
     from core.data.filters import LabelQuality
 
-    table = pd.DataFrame({"row": [3, 1], "quality": [0.1, 0.9], "is_issue": [True, False],
-                          "suggested": ["sad", "happy"]})
+    table = pd.DataFrame(
+        {"row": [3, 1], "quality": [0.1, 0.9], "is_issue": [True, False], "suggested": ["sad", "happy"]}
+    )
     quality = LabelQuality.from_table(table, 5)
     assert np.isnan(quality.score[[0, 2, 4]]).all() and np.allclose(quality.score[[1, 3]], [0.9, 0.1])
     assert quality.flagged.tolist() == [False, False, False, True, False]

@@ -1,4 +1,5 @@
 """Image-folder data sets: both seed layouts, every image mode, bad folders, and export back out."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,9 @@ import pytest
 from PIL import Image
 
 from core.data.dataset import build_fer2013_dataset
-from core.errors import DataError
 from core.data.folders import export_folders, read_image_folders
 from core.data.images import open_image, to_face_array
+from core.errors import DataError
 
 
 def save(path: Path, img: Image.Image) -> None:
@@ -56,14 +57,17 @@ def test_category_layout_with_label_list(tmp_path):
     assert sorted(set(dataset.meta["split"])) == ["PrivateTest", "PublicTest", "Training"]
 
 
-@pytest.mark.parametrize("build,labels,message", [
-    (lambda r: save(r / "train" / "category_0" / "a.png", gradient("L")), None, "--labels"),
-    (lambda r: save(r / "train" / "category_3" / "a.png", gradient("L")), ["a", "b"], "unknown class|no name"),
-    (lambda r: save(r / "train" / "bored" / "a.png", gradient("L")), None, "unknown class 'bored'"),
-    (lambda r: (r / "train" / "happy").mkdir(parents=True), None, "holds no images"),
-    (lambda r: (r / "pictures").mkdir(parents=True), None, "no split folders"),
-    (lambda r: (r / "train").mkdir(parents=True), None, "no class folders"),
-])
+@pytest.mark.parametrize(
+    "build,labels,message",
+    [
+        (lambda r: save(r / "train" / "category_0" / "a.png", gradient("L")), None, "--labels"),
+        (lambda r: save(r / "train" / "category_3" / "a.png", gradient("L")), ["a", "b"], "unknown class|no name"),
+        (lambda r: save(r / "train" / "bored" / "a.png", gradient("L")), None, "unknown class 'bored'"),
+        (lambda r: (r / "train" / "happy").mkdir(parents=True), None, "holds no images"),
+        (lambda r: (r / "pictures").mkdir(parents=True), None, "no split folders"),
+        (lambda r: (r / "train").mkdir(parents=True), None, "no class folders"),
+    ],
+)
 def test_bad_folders_raise_clearly(tmp_path, build, labels, message):
     root = tmp_path / "bad"
     root.mkdir()

@@ -1,4 +1,5 @@
 """app/gc_pauses.py: long-lived objects leave the collector's sight once, and again only after new imports."""
+
 from __future__ import annotations
 
 import gc

@@ -3,6 +3,7 @@
 Covers faces, no face, files that are not images or too big, auth, the offline --share fallback (the tunnel
 function is patched: no test ever connects outside), ensure_gradio's start-once, and the webcam smoothing.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,9 +24,10 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 from PIL import Image
 
-from app.gradio_app import Track, launch_app, parse_args, predict_frame, smooth_faces
-from core.paths import REPO_ROOT, shared_data_dir
+from app.gradio.app import launch_app, parse_args, predict_frame
 from core.inference.predictor import FacePrediction
+from core.inference.tracking import Track, smooth_faces
+from core.paths import REPO_ROOT, shared_data_dir
 
 pytestmark = pytest.mark.slow
 
@@ -52,8 +54,13 @@ def get_status(url: str) -> int:
 def isolated(tmp_path_factory) -> dict[str, str]:
     """Environment for the apps: their own data and runs folders, no telemetry."""
     root = tmp_path_factory.mktemp("env")
-    return {**os.environ, "FER_DATA_DIR": str(root / "data"), "FER_RUNS_DIR": str(root / "runs"),
-            "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(root / "gradio")}
+    return {
+        **os.environ,
+        "FER_DATA_DIR": str(root / "data"),
+        "FER_RUNS_DIR": str(root / "runs"),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "GRADIO_TEMP_DIR": str(root / "gradio"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +72,9 @@ def spawn(extra: list[str], checkpoint: str, env: dict[str, str], log: Path) -> 
     port = free_port()
     command = [sys.executable, "-m", "app.gradio_app", "--checkpoint", checkpoint, "--port", str(port), *extra]
     with open(log, "w") as handle:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return process, f"http://127.0.0.1:{port}/"
 
 
@@ -85,8 +93,10 @@ def wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 
 def servers(checkpoint, isolated, tmp_path_factory):
     """A plain app and one behind --auth, started together so their start-ups overlap."""
     logs = tmp_path_factory.mktemp("logs")
-    started = {"plain": spawn([], checkpoint, isolated, logs / "plain.log"),
-               "auth": spawn(["--auth", ":".join(AUTH)], checkpoint, isolated, logs / "auth.log")}
+    started = {
+        "plain": spawn([], checkpoint, isolated, logs / "plain.log"),
+        "auth": spawn(["--auth", ":".join(AUTH)], checkpoint, isolated, logs / "auth.log"),
+    }
     try:
         for name, (process, url) in started.items():
             wait_ready(process, url, logs / f"{name}.log")
@@ -147,8 +157,9 @@ def test_an_image_without_faces_says_so(client, checkpoint, gray_image):
     assert Image.open(annotated).size == (640, 480)
 
 
-def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_goes_on(client, servers, checkpoint, tmp_path,
-                                                                           gray_image):
+def test_a_file_that_is_not_an_image_is_a_clear_error_and_the_app_goes_on(
+    client, servers, checkpoint, tmp_path, gray_image
+):
     text = tmp_path / "notes.txt"
     text.write_bytes(b"this is not an image \x00\xff")
     with pytest.raises(AppError, match="Could not read notes.txt as an image"):
@@ -172,8 +183,7 @@ def test_uploads_above_max_file_size_are_refused(servers, tmp_path):
     assert response.status_code == 413
 
 
-def test_only_listed_models_are_used_including_runs_finished_after_start_up(client, isolated, checkpoint,
-                                                                              gray_image):
+def test_only_listed_models_are_used_including_runs_finished_after_start_up(client, isolated, checkpoint, gray_image):
     with pytest.raises(AppError, match="Unknown model"):
         predict(client, gray_image, "/etc/passwd")
     run = Path(isolated["FER_RUNS_DIR"]) / "late-run"
@@ -215,15 +225,17 @@ def test_share_without_internet_still_serves_locally_and_says_why(checkpoint, is
     try:
         out = capsys.readouterr().out
         assert calls, "share=True did not reach the tunnel"
-        assert f"No public link: Gradio's share service could not be reached (no internet?). " \
-               f"Serving locally at http://127.0.0.1:{port}" in out
+        assert (
+            f"No public link: Gradio's share service could not be reached (no internet?). "
+            f"Serving locally at http://127.0.0.1:{port}" in out
+        )
         assert demo.share_url is None and get_status(f"http://127.0.0.1:{port}/") == 200
     finally:
         demo.close()
 
 
 def test_ensure_gradio_starts_once_and_finds_it_again(checkpoint, isolated, monkeypatch):
-    from app import gradio_server
+    from app.gradio import server as gradio_server
 
     for key in ("FER_DATA_DIR", "FER_RUNS_DIR", "GRADIO_ANALYTICS_ENABLED", "GRADIO_TEMP_DIR"):
         monkeypatch.setenv(key, isolated[key])
@@ -303,3 +315,18 @@ def test_the_app_listens_on_loopback_only_unless_asked(servers):
     assert get_status(servers["plain"]) == 200
     with pytest.raises(OSError):  # refused: nothing listens on the outward address
         socket.create_connection((address, port), timeout=5).close()
+
+
+def test_the_studios_link_opens_the_app_on_the_studios_model(checkpoint, isolated, monkeypatch):
+    """The Predict page's link carries ?model=PATH; a listed model named there is the one picked on load."""
+    from types import SimpleNamespace
+
+    from app.gradio.app import model_choices, models_on_load
+
+    choices = model_choices(Path(checkpoint))[0]
+    wanted = choices[-1][1]
+    # an update sends only the arguments given (Gradio's constructor_args)
+    picked = models_on_load(SimpleNamespace(query_params={"model": wanted}), Path(checkpoint)).constructor_args
+    assert picked["value"] == wanted
+    unlisted = models_on_load(SimpleNamespace(query_params={"model": "/etc/passwd"}), Path(checkpoint))
+    assert "value" not in unlisted.constructor_args and unlisted.constructor_args["choices"] == choices

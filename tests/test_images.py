@@ -1,4 +1,5 @@
 """Image helpers (core/data/images.py): tiling faces into one picture for the pages."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Scoring a label-error ranking against the FERPlus majority (core/evaluation/label_finder.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,5 +46,9 @@ def test_an_oracle_ranking_scores_full_precision_and_the_columns_follow_the_rank
     assert table["out-of-fold only (cleanlab)"].iloc[0] < table[blend].iloc[0]
     assert table.index[-1] == f"flagged ({int(oracle['is_issue'].sum()):,})"
     plain = precision_table(sample, oracle, None, labels)
-    assert list(plain.columns) == ["base rate", "base rate among images with a majority", "out-of-fold (cleanlab)",
-                                   "out-of-fold (cleanlab), among images with a majority"]
+    assert list(plain.columns) == [
+        "base rate",
+        "base rate among images with a majority",
+        "out-of-fold (cleanlab)",
+        "out-of-fold (cleanlab), among images with a majority",
+    ]

@@ -3,16 +3,19 @@
 The faces are synthetic and easy (three stripe patterns), so tiny fold models learn them in a few steps and any
 image whose folder contradicts its pattern is a planted error that out-of-fold probabilities must expose.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from core.data.augment_options import NO_AUGMENT
 from core.data.classes import resolve_classes
 from core.data.folders import read_image_folders
+from core.jobs import label_issues
 from core.labels import issues
-from core.training.config import NO_AUGMENT, TrainConfig
+from core.training.config import TrainConfig
 from core.training.cross_validation import write_heldout
 from core.training.loop import fit
 
@@ -35,7 +38,7 @@ def planted_folder_set(tmp_path_factory):
     rng = np.random.default_rng(0)
     planted = []
     for split in ("train", "test"):
-        for kind, name in enumerate(CLASSES):
+        for name in CLASSES:
             (root / split / name).mkdir(parents=True, exist_ok=True)
         for i in range(PER_CLASS * len(CLASSES) if split == "train" else 30):
             kind = i % len(CLASSES)
@@ -49,20 +52,29 @@ def planted_folder_set(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path, monkeypatch):
+def test_planted_errors_rank_at_the_top(planted_folder_set, tmp_path):
     root, planted = planted_folder_set
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     dataset = read_image_folders(root)
-    base = TrainConfig(model="fernet", model_options={"width": 0.25}, classes=",".join(CLASSES), epochs=4,
-                       batch_size=32, lr=0.05, augment=NO_AUGMENT, label_smoothing=0.0, device="cpu", amp="off")
+    base = TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        classes=",".join(CLASSES),
+        epochs=4,
+        batch_size=32,
+        lr=0.05,
+        augment=NO_AUGMENT,
+        label_smoothing=0.0,
+        device="cpu",
+        amp="off",
+    )
     runs = []
-    for config in issues.fold_configs(base, folds=3):
+    for config in label_issues.fold_configs(base, folds=3):
         run = tmp_path / "runs" / f"f{config.fold}"
         for _ in fit(config, run, dataset=dataset):
             pass
         write_heldout(run, config, dataset=dataset)
         runs.append(run.name)
-    probs, classes = issues.collect_oof(runs, len(dataset), root=tmp_path / "runs")
+    probs, classes = label_issues.collect_oof(runs, len(dataset), root=tmp_path / "runs")
     table = issues.score_issues(dataset, probs, classes)
     top = set(table["image_id"].head(PLANTED))
     found = len(top & {p for p in planted})
@@ -77,8 +89,8 @@ def check_cleaned_labels(dataset, table):
     """The `cleaned` label source: flagged Training images dropped or given the suggestion; tests untouched."""
     issues.save_issues(dataset, table)
     flagged = table[table["is_issue"] & (table["split"] == "Training")]
-    dropped = issues.cleaned_dataset(dataset, "drop").meta
-    fixed = issues.cleaned_dataset(dataset, "suggested").meta
+    dropped = issues.cleaned_dataset(dataset, label_issues.load_issues(dataset), "drop").meta
+    fixed = issues.cleaned_dataset(dataset, label_issues.load_issues(dataset), "suggested").meta
     assert (dropped.loc[flagged["row"], "cleaned"] == "").all()
     assert (fixed.loc[flagged["row"], "cleaned"].to_numpy() == flagged["suggested"].to_numpy()).all()
     tests = dataset.meta["split"] != "Training"
@@ -89,22 +101,26 @@ def check_cleaned_labels(dataset, table):
 def test_collect_refuses_folds_that_do_not_cover_every_image_once(tmp_path):
     runs = tmp_path / "runs"
     (runs / "a").mkdir(parents=True)
-    np.savez(runs / "a" / "heldout.npz", rows=np.array([0, 1]), probs=np.ones((2, 3)) / 3,
-             classes=np.array(CLASSES), n_images=np.array(3))
+    np.savez(
+        runs / "a" / "heldout.npz",
+        rows=np.array([0, 1]),
+        probs=np.ones((2, 3)) / 3,
+        classes=np.array(CLASSES),
+        n_images=np.array(3),
+    )
     with pytest.raises(ValueError, match="cover 2 of 3"):
-        issues.collect_oof(["a"], 3, root=runs)
+        label_issues.collect_oof(["a"], 3, root=runs)
 
 
 def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample = load_sample()
     probs = np.random.default_rng(0).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     shipped = shipped_oof.write_shipped_oof(sample, probs, list(resolve_classes("fer7")), tmp_path / "oof.npz")
     monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
-    table = issues.load_issues(sample)
+    table = label_issues.load_issues(sample)
     assert table is not None and len(table) == len(sample)
     from cleanlab.rank import get_label_quality_scores
 
@@ -114,14 +130,13 @@ def test_shipped_probabilities_apply_to_their_own_data_set_only(tmp_path, monkey
     assert np.isclose(worst["quality"], expected[worst["row"]], atol=1e-3)  # float16 on disk
     assert worst["row"] == np.argmin(expected) or np.isclose(expected[worst["row"]], expected.min(), atol=1e-3)
     other = sample.subset(np.arange(len(sample) - 1))  # another data set: the shipped file does not apply
-    assert issues.load_issues(other) is None
+    assert label_issues.load_issues(other) is None
 
 
 def test_a_shipped_reference_reranks_but_leaves_flags_and_suggestions_out_of_fold(tmp_path, monkeypatch):
     from core.data.store import load_sample
     from core.labels import shipped_oof
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     rng = np.random.default_rng(1)
     probs = rng.dirichlet(np.ones(7), len(sample)).astype(np.float32)
@@ -131,7 +146,7 @@ def test_a_shipped_reference_reranks_but_leaves_flags_and_suggestions_out_of_fol
     monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
     assert np.allclose(shipped_oof.shipped_reference(sample, "fer2013", classes), reference, atol=1e-3)
     assert shipped_oof.shipped_reference(sample, "fer2013", classes[::-1]) is None  # another class order
-    blended = issues.load_issues(sample)
+    blended = label_issues.load_issues(sample)
     assert not np.array_equal(blended["row"].to_numpy(), oof_only["row"].to_numpy())  # the order changed
     by_row = blended.set_index("row").loc[oof_only["row"]]
     assert (by_row["is_issue"].to_numpy() == oof_only["is_issue"].to_numpy()).all()
@@ -144,7 +159,6 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
     from core.data.store import load_sample
     from core.labels import shipped_oof
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(2).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     stale = issues.score_issues(sample, probs, classes).assign(quality=0.5)
@@ -152,25 +166,26 @@ def test_a_stored_result_older_than_the_shipped_file_is_recomputed(tmp_path, mon
     os.utime(stored, (1, 1))  # stored long before the shipped file below
     shipped = shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz")
     monkeypatch.setattr(shipped_oof, "SHIPPED_OOF", shipped)
-    assert not (issues.load_issues(sample)["quality"] == 0.5).all()
+    assert not (label_issues.load_issues(sample)["quality"] == 0.5).all()
 
 
-def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing_can_recompute_it(tmp_path,
-                                                                                                   monkeypatch):
+def test_a_stored_result_is_kept_when_the_shipped_file_does_not_apply_or_nothing_can_recompute_it(
+    tmp_path, monkeypatch
+):
     import os
 
     from core.data.store import load_sample
     from core.labels import shipped_oof
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
     sample, classes = load_sample(), list(resolve_classes("fer7"))
     probs = np.random.default_rng(3).dirichlet(np.ones(7), len(sample)).astype(np.float32)
     other = sample.subset(np.arange(len(sample) - 1))  # the shipped file is made on `sample`, not on this one
     stored = issues.save_issues(other, issues.score_issues(other, probs[:-1], classes).assign(quality=0.5))
     os.utime(stored, (1, 1))  # older than the shipped file, but its fold runs are gone
-    monkeypatch.setattr(shipped_oof, "SHIPPED_OOF",
-                        shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz"))
-    assert (issues.load_issues(other)["quality"] == 0.5).all()
+    monkeypatch.setattr(
+        shipped_oof, "SHIPPED_OOF", shipped_oof.write_shipped_oof(sample, probs, classes, tmp_path / "oof.npz")
+    )
+    assert (label_issues.load_issues(other)["quality"] == 0.5).all()
 
 
 def test_scoring_runs_in_this_process(tmp_path, monkeypatch):

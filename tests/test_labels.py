@@ -1,4 +1,5 @@
 """The label store: derived current labels, undo, history, disagreements, exports, and concurrent writers."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ from core.data.classes import FER2013_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.data.dataset import FerDataset, build_fer2013_dataset
 from core.data.fer2013 import read_fer2013
 from core.data.ferplus import read_ferplus
-from core.labels.exports import export_fer2013_csv, export_ferplus_csv
+from core.labels.exports import export_fer2013_csv, export_ferplus_csv, export_label_zip
 from core.labels.relabels import NOT_A_FACE, RelabelStore, relabeled_dataset
 from core.paths import REPO_ROOT
 
@@ -47,8 +48,14 @@ def dataset(small_csvs) -> FerDataset:
 
 def start_writer(path: Path, annotator: str, n: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), annotator, str(n)], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path), annotator, str(n)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_relabel_then_current_labels(store):
@@ -99,8 +106,12 @@ def test_history_is_newest_first_with_undone_flags(store):
     history = store.history()
     assert history["id"].is_monotonic_decreasing and len(history) == 4
     assert history["kind"].tolist() == ["undo", "label", "label", "label"]
-    assert history.set_index("id")["undone"].to_dict() == {history["id"][0]: False, ids[2]: False, ids[1]: True,
-                                                           ids[0]: False}
+    assert history.set_index("id")["undone"].to_dict() == {
+        history["id"][0]: False,
+        ids[2]: False,
+        ids[1]: True,
+        ids[0]: False,
+    }
     assert history["undoes"][0] == ids[1] and pd.isna(history["undoes"][1])
     assert store.history(annotator="bob")["image_id"].tolist() == ["a"]
     assert store.history(annotator="alice", image_id="b")["kind"].tolist() == ["undo", "label"]
@@ -113,15 +124,19 @@ def test_two_annotators_disagreeing_both_appear(store):
     store.relabel("img2", "fear", "alice")
     store.relabel("img2", "fear", "bob")
     table = store.disagreements()
-    assert table[["image_id", "annotator", "label"]].values.tolist() == [["img1", "alice", "sad"],
-                                                                          ["img1", "bob", "happy"]]
+    assert table[["image_id", "annotator", "label"]].values.tolist() == [
+        ["img1", "alice", "sad"],
+        ["img1", "bob", "happy"],
+    ]
     store.relabel("img1", "happy", "alice")  # alice changes her mind: her latest label counts
     assert store.disagreements().empty
     assert store.annotators() == ["alice", "bob"]
 
 
-@pytest.mark.parametrize("label, annotator", [("smiling", "alice"), ("sad", ""), ("sad", "   "), ("sad", "x" * 65),
-                                              ("", "alice"), (None, "alice")])
+@pytest.mark.parametrize(
+    "label, annotator",
+    [("smiling", "alice"), ("sad", ""), ("sad", "   "), ("sad", "x" * 65), ("", "alice"), (None, "alice")],
+)
 def test_invalid_label_or_annotator_raises(store, label, annotator):
     with pytest.raises(ValueError):
         store.relabel("img", label, annotator)
@@ -146,8 +161,7 @@ def test_hostile_annotator_name_is_stored_verbatim(store):
     assert store.undo(name)["image_id"] == "img" and store.count() == 3
 
 
-def test_store_is_durable_wal_and_reopens(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+def test_store_is_durable_wal_and_reopens(tmp_path):
     store = RelabelStore()
     assert store.path == tmp_path / "data" / "labels.sqlite"
     store.relabel("img", "sad", "alice")
@@ -179,8 +193,12 @@ def test_fer2013_export_takes_a_plain_mapping_and_refuses_folder_data(dataset, t
     out = export_fer2013_csv(dataset, tmp_path / "fer.csv", relabels={"fer0000006": "happy", "elsewhere": "sad"})
     table = pd.read_csv(out, keep_default_na=False)
     assert table["emotion"][6] == FER2013_CLASSES.index("happy") and table["relabeled"].sum() == 1
-    folder = FerDataset(dataset.images[:2], pd.DataFrame({"image_id": ["train/sad/a.png", "train/sad/b.png"],
-                                                          "split": ["Training"] * 2, "label": ["sad"] * 2}))
+    folder = FerDataset(
+        dataset.images[:2],
+        pd.DataFrame(
+            {"image_id": ["train/sad/a.png", "train/sad/b.png"], "split": ["Training"] * 2, "label": ["sad"] * 2}
+        ),
+    )
     with pytest.raises(ValueError, match="no FER2013 images"):
         export_fer2013_csv(folder, tmp_path / "folder.csv", relabels={})
 
@@ -255,3 +273,56 @@ def test_committed_events_survive_kill_9(store):
     survivors = set(RelabelStore(store.path).history(annotator="doomed")["id"])
     assert set(committed) <= survivors
     store.relabel("after", "sad", "alice")  # the file is still writable after the crash
+
+
+def test_a_bulk_label_is_one_batch_undone_as_one_step_and_listed_as_one_action(store):
+    store.relabel("solo", "sad", "alice")
+    batch = store.relabel_many(["a", "b", "c", "a"], "happy", "alice", old_labels={"a": "angry"})
+    assert store.current_labels() == {"solo": "sad", "a": "happy", "b": "happy", "c": "happy"}
+    history = store.history()
+    assert history["batch"].fillna(0).tolist() == [batch] * 3 + [0]
+    assert history["old_label"].fillna("").tolist()[:3] == ["", "", "angry"]  # c and b had no label, a was given
+    actions = store.actions()
+    assert actions["image_id"].tolist() == ["3 images", "solo"] and actions["images"].tolist() == [3, 1]
+    store.relabel("b", "fear", "bob")  # another annotator's later label stays
+    undone = store.undo("alice")
+    assert undone["count"] == 3 and store.current_labels() == {"solo": "sad", "b": "fear"}
+    assert store.actions(annotator="alice")["kind"].tolist() == ["undo", "label", "label"]
+    assert store.undo("alice")["image_id"] == "solo" and store.relabel_many(["x"], "sad", "alice") == batch + 1
+
+
+def test_a_bulk_label_refuses_nothing_and_bad_labels(store):
+    with pytest.raises(ValueError, match="at least one"):
+        store.relabel_many([], "happy", "alice")
+    with pytest.raises(ValueError, match="unknown class"):
+        store.relabel_many(["a"], "glee", "alice")
+    assert store.count() == 0
+
+
+def test_a_store_from_before_batches_gains_the_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, image_id TEXT NOT NULL, "
+            "old_label TEXT, new_label TEXT, annotator TEXT NOT NULL, time TEXT NOT NULL, kind TEXT NOT NULL, "
+            "undoes INTEGER)"
+        )
+        old.execute(
+            "INSERT INTO events (image_id, new_label, annotator, time, kind) VALUES ('a', 'sad', 'x', 't', 'label')"
+        )
+    store = RelabelStore(path)
+    store.relabel_many(["b"], "happy", "x")
+    assert store.current_labels() == {"a": "sad", "b": "happy"} and store.undo("x")["count"] == 1
+
+
+def test_the_label_zip_holds_both_exports(tmp_path, small_csvs):
+    import zipfile
+
+    fer_path, plus_path, _ = small_csvs
+    dataset = build_fer2013_dataset(fer_path, plus_path)
+    archive = export_label_zip(dataset, tmp_path / "exports", {"fer0000002": "happy"})
+    with zipfile.ZipFile(archive) as opened:
+        assert opened.namelist() == ["fer2013_relabeled.csv", "fer2013new_relabeled.csv"]
+        assert opened.read("fer2013_relabeled.csv") == (tmp_path / "exports" / "fer2013_relabeled.csv").read_bytes()

@@ -5,6 +5,7 @@ often, and now and then an undo), so the test knows exactly what every annotator
 Writers run `run_writer` from this module in a subprocess and print each event id once `relabel`/`undo` has
 returned, i.e. once the event is committed: those ids must survive anything.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -63,11 +64,19 @@ def run_writer(path: str, annotator: str, seed: int, n: int, pause_us: int = 0) 
 
 
 def start_writer(path: Path, annotator: str, seed: int, n: int, pause_us: int = 0) -> subprocess.Popen:
-    code = (f"import sys; sys.path[:0] = [{str(TESTS_DIR)!r}, {str(REPO_ROOT)!r}]\n"
-            f"from test_labels_load import run_writer; run_writer(*sys.argv[1:3], *map(int, sys.argv[3:]))")
+    code = (
+        f"import sys; sys.path[:0] = [{str(TESTS_DIR)!r}, {str(REPO_ROOT)!r}]\n"
+        f"from test_labels_load import run_writer; run_writer(*sys.argv[1:3], *map(int, sys.argv[3:]))"
+    )
     arguments = [str(path), annotator, str(seed), str(n), str(pause_us)]
-    return subprocess.Popen([sys.executable, "-c", code, *arguments], cwd=REPO_ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *arguments],
+        cwd=REPO_ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def go(*writers: subprocess.Popen) -> None:
@@ -96,8 +105,16 @@ def expected_rows(seed: int, n: int, ids: list[int]) -> list[tuple]:
 
 def stored_rows(events: pd.DataFrame, annotator: str) -> list[tuple]:
     mine = events[events["annotator"] == annotator].sort_values("id")
-    return [(int(r.id), r.kind, r.image_id, r.new_label if r.kind == "label" else None,
-             None if pd.isna(r.undoes) else int(r.undoes)) for r in mine.itertuples()]
+    return [
+        (
+            int(r.id),
+            r.kind,
+            r.image_id,
+            r.new_label if r.kind == "label" else None,
+            None if pd.isna(r.undoes) else int(r.undoes),
+        )
+        for r in mine.itertuples()
+    ]
 
 
 def all_events(path: Path) -> pd.DataFrame:
@@ -124,8 +141,11 @@ def labels_after(events: pd.DataFrame) -> list[dict[str, str]]:
 def exported_relabels(path: Path) -> dict[str, str]:
     """image_id -> relabel from either export format (the FER2013 one is in image-id order)."""
     table = pd.read_csv(path, keep_default_na=False, dtype=str)
-    ids = (table["Image name"].str.removesuffix(".png") if "Image name" in table
-           else pd.Series([f"fer{i:07d}" for i in range(len(table))]))
+    ids = (
+        table["Image name"].str.removesuffix(".png")
+        if "Image name" in table
+        else pd.Series([f"fer{i:07d}" for i in range(len(table))])
+    )
     return {image: label for image, label in zip(ids, table["relabel"]) if label}
 
 
@@ -142,8 +162,9 @@ def newest_id(store: RelabelStore) -> int:
     return store.connect().execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
 
-def read_while_running(store: RelabelStore, dataset: FerDataset, out: Path, writers: list[subprocess.Popen]
-                       ) -> tuple[list[tuple[int, int, dict[str, str]]], list[tuple[int, dict[str, str]]]]:
+def read_while_running(
+    store: RelabelStore, dataset: FerDataset, out: Path, writers: list[subprocess.Popen]
+) -> tuple[list[tuple[int, int, dict[str, str]]], list[tuple[int, dict[str, str]]]]:
     """Until the writers exit, export in turn to both formats and read the current labels. Return the exports
     as (newest id before, newest id after, relabels) and the reads as (newest id, labels) of one snapshot."""
     exports, reads = [], []
@@ -187,8 +208,10 @@ def test_two_writers_and_an_exporter_lose_nothing(dataset, tmp_path, pause_us):
     ids = [finish(writer) for writer in writers]
     events = all_events(path)
     turns = (events["annotator"] != events["annotator"].shift()).sum() - 1
-    print(f"\n{2 * n} events from 2 processes in {seconds:.1f} s ({2 * n / seconds:.0f} events/s), "
-          f"{turns} changes of writer, {len(exports)} exports and {len(reads)} reads meanwhile")
+    print(
+        f"\n{2 * n} events from 2 processes in {seconds:.1f} s ({2 * n / seconds:.0f} events/s), "
+        f"{turns} changes of writer, {len(exports)} exports and {len(reads)} reads meanwhile"
+    )
 
     assert len(events) == 2 * n and events["id"].tolist() == list(range(1, 2 * n + 1))
     # flat out, SQLite's busy wait lets one writer hold on for long runs; paced like people, they interleave
@@ -239,7 +262,7 @@ def test_kill_9_mid_write_keeps_every_committed_event(tmp_path):
     for seed, after in enumerate(kills):
         stored, ids = stored_rows(events, f"doomed{seed}"), reported[f"doomed{seed}"]
         assert len(ids) <= len(stored) <= len(ids) + 1  # the last may have committed but not yet printed
-        assert [row[0] for row in stored[:len(ids)]] == ids
+        assert [row[0] for row in stored[: len(ids)]] == ids
         assert stored == expected_rows(seed, 10_000, [row[0] for row in stored])  # each a whole planned event
         print(f"\nkilled after {after} printed: {len(ids)} reported, {len(stored)} stored", end="")
     assert stored_rows(events, "steady") == expected_rows(100, 2000, reported["steady"])
@@ -275,8 +298,9 @@ def test_processes_opening_a_new_store_together_all_succeed(tmp_path):
     processes_per_round, rounds = 8, 6
     for round_ in range(rounds):
         path, start, errors = tmp_path / f"labels{round_}.sqlite", context.Barrier(processes_per_round), context.Queue()
-        children = [context.Process(target=open_and_relabel, args=(path, start, errors))
-                    for _ in range(processes_per_round)]
+        children = [
+            context.Process(target=open_and_relabel, args=(path, start, errors)) for _ in range(processes_per_round)
+        ]
         for child in children:
             child.start()
         for child in children:

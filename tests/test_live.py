@@ -1,5 +1,6 @@
 """The live webcam path: tracking with box smoothing, LiveAnnotator (annotate at once, analyse in the background)
 and the WebRTC answer's checks. The browser end to end is in tests/test_live_browser.py."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from app import webrtc
+from app.gradio import webrtc
 from core.inference.live import LiveAnnotator, live_predictor
 from core.inference.predictor import FacePrediction
 from core.inference.tracking import blend_box, smooth_faces
@@ -85,8 +86,7 @@ def test_a_bad_offer_is_a_clear_error_and_leaves_no_peer(tiny_checkpoint):
         with pytest.raises(ValueError, match="no video track"):
             asyncio.run(webrtc.answer({"type": "offer", "sdp": "garbage"}, annotator))
         with pytest.raises(ValueError, match="could not answer the offer"):
-            asyncio.run(webrtc.answer({"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"},
-                                      annotator))
+            asyncio.run(webrtc.answer({"type": "offer", "sdp": "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"}, annotator))
         assert webrtc.PEERS == {} and webrtc.stats("nobody") is None
     finally:
         annotator.close()
@@ -95,7 +95,7 @@ def test_a_bad_offer_is_a_clear_error_and_leaves_no_peer(tiny_checkpoint):
 def test_a_camera_the_browser_could_not_open_is_reported(tiny_checkpoint):
     import gradio as gr
 
-    from app.gradio_live import start_live
+    from app.gradio.live import start_live
 
     offer = json.dumps({"error": "NotAllowedError: Permission denied"})
     with pytest.raises(gr.Error, match="camera could not be opened"):

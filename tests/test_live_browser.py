@@ -1,10 +1,9 @@
 """The live webcam mode in a real browser: headless Chromium with a fake camera (a clip made from the shared photos)
 sees labelled frames in the Gradio app's Live tab and on the studio's Predict page. No timings are asserted
 (bench/bench_live.py measures them)."""
+
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import fake_camera
 from core.inference.draw import face_colour, rgb
 from core.paths import REPO_ROOT, shared_data_dir
+from tests import fake_camera
+from tests.browser_fixtures import CHROMIUM, free_port, stop_server
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHIPPED = REPO_ROOT / "checkpoints" / "fer2013_fernet.pt"
 FIRST_FACE = rgb(face_colour(1))  # the box and label colour of face 1
 # share of the output frame in face 1's colour (the clip has none of it until a label is drawn)
@@ -30,15 +29,10 @@ LABEL_SHARE_JS = """([selector, colour]) => {
   const px = g.getImageData(0, 0, c.width, c.height).data;
   let hits = 0;
   for (let i = 0; i < px.length; i += 4)
-    if (Math.abs(px[i] - colour[0]) < 40 && Math.abs(px[i + 1] - colour[1]) < 40 && Math.abs(px[i + 2] - colour[2]) < 60) hits++;
+    if (Math.abs(px[i] - colour[0]) < 40 && Math.abs(px[i + 1] - colour[1]) < 40
+        && Math.abs(px[i + 2] - colour[2]) < 60) hits++;
   return hits / (c.width * c.height);
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -52,20 +46,27 @@ def clip(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(clip):
+def camera_browser(clip):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}"])
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
+                f"--use-file-for-fake-video-capture={clip}",
+            ],
+        )
         yield chromium
         chromium.close()
 
 
 def serve(command: list[str], url: str, log: Path):
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     while time.monotonic() < deadline:
@@ -91,42 +92,62 @@ def wait_for_label(frame, selector: str, timeout: float = 120) -> float:
     return share
 
 
-def test_gradio_live_tab_shows_labelled_frames(browser, tmp_path):
+def test_gradio_live_tab_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = serve([sys.executable, "-m", "app.gradio_app", "--checkpoint", str(SHIPPED), "--port", str(port)], url,
-                   tmp_path / "gradio.log")
+    server = serve(
+        [sys.executable, "-m", "app.gradio_app", "--checkpoint", str(SHIPPED), "--port", str(port)],
+        url,
+        tmp_path / "gradio.log",
+    )
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page = camera_browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(url)
         page.get_by_role("tab", name="Live").click()
         page.get_by_role("button", name="Start camera").click()
         assert wait_for_label(page.main_frame, "#fer-live-video") > 0.002, "no happy label drawn on the live video"
-        page.wait_for_function("() => document.querySelector('#fer-live-status').innerText.includes('1 face')",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#fer-live-status').innerText.includes('1 face')", timeout=60_000
+        )
         page.screenshot(path=str(REPO_ROOT / "tests" / "artifacts" / "gradio_live.png"))
         page.get_by_role("button", name="Stop").click()
-        page.wait_for_function("() => document.querySelector('#fer-live-status').innerText.includes('Stopped')",
-                               timeout=60_000)
+        page.wait_for_function(
+            "() => document.querySelector('#fer-live-status').innerText.includes('Stopped')", timeout=60_000
+        )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, timeout=30)
 
 
-def test_studio_predict_page_live_section_shows_labelled_frames(browser, tmp_path):
+def test_studio_predict_page_live_section_shows_labelled_frames(camera_browser, tmp_path):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    server = serve([sys.executable, "-m", "streamlit", "run", "app/main.py", "--server.port", str(port),
-                    "--server.headless", "true", "--browser.gatherUsageStats", "false"], url, tmp_path / "st.log")
+    server = serve(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app/main.py",
+            "--server.port",
+            str(port),
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        url,
+        tmp_path / "st.log",
+    )
     try:
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page = camera_browser.new_page(viewport={"width": 1280, "height": 1400})
         page.goto(url + f"predict?model={SHIPPED}")
+        page.get_by_role("tab", name="Live webcam").click(timeout=120_000)  # the page's one live mode, in its tab
         page.frame_locator("iframe[title*='webrtc']").first.get_by_role("button", name="START").click(
-            timeout=120_000)  # the page first loads the model, on busy cores
+            timeout=120_000
+        )  # the page first loads the model, on busy cores
         page.wait_for_timeout(2000)
         frame = next(f for f in page.frames if "webrtc" in f.url)
         assert wait_for_label(frame, "video") > 0.002, "no happy label drawn on the studio's live video"
         page.screenshot(path=str(REPO_ROOT / "tests" / "artifacts" / "studio_live.png"))
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server, timeout=30)

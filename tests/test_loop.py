@@ -1,4 +1,5 @@
 """The training loop (core/training/loop.py): fit, checkpoints, stop and resume, label sources."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,14 +9,15 @@ import pandas as pd
 import pytest
 import torch
 
-from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-from core.training.config import TrainConfig
 from core.data.dataset import FerDataset, with_relabels
 from core.data.store import load_sample
+from core.jobs.label_sources import check_trainable, with_label_source
 from core.labels.relabels import RelabelStore
+from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.run_folder import RunFolder
+from core.training.config import TrainConfig
 from core.training.curves import epoch_curve, step_curve
 from core.training.loop import fit
-from core.training.run_folder import RunFolder
 from core.training.tensors import prepare_splits
 
 TINY = {"model": "fernet", "model_options": {"width": 0.25}, "batch_size": 16, "print_freq": 1}
@@ -26,9 +28,13 @@ def bright_dark_dataset(n: int = 96) -> FerDataset:
     rng = np.random.default_rng(0)
     happy = np.arange(n) % 2 == 0
     images = np.where(happy[:, None, None], rng.integers(160, 256, (n, 48, 48)), rng.integers(0, 96, (n, 48, 48)))
-    meta = pd.DataFrame({"image_id": [f"x{i}" for i in range(n)],
-                         "split": np.array(["Training", "PublicTest", "PrivateTest"])[np.arange(n) % 3],
-                         "label": np.where(happy, "happy", "sad")})
+    meta = pd.DataFrame(
+        {
+            "image_id": [f"x{i}" for i in range(n)],
+            "split": np.array(["Training", "PublicTest", "PrivateTest"])[np.arange(n) % 3],
+            "label": np.where(happy, "happy", "sad"),
+        }
+    )
     return FerDataset(images.astype(np.uint8), meta, {})
 
 
@@ -100,8 +106,9 @@ def test_resume_after_whole_epochs_continues_the_schedule(tmp_path):
     assert steps == pytest.approx(straight_steps, rel=1e-9) and epochs == pytest.approx(straight_epochs, rel=1e-9)
 
 
-@pytest.mark.parametrize("labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8),
-                                                  ("fer2013", "fer6", 6)])
+@pytest.mark.parametrize(
+    "labels,classes,count", [("ferplus", "ferplus8", 8), ("ferplus-soft", "ferplus8", 8), ("fer2013", "fer6", 6)]
+)
 def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
     config = TrainConfig(**TINY, label_source=labels, classes=classes, epochs=1, max_steps_per_epoch=2)
     record = next(fit(config, tmp_path, dataset=load_sample()))
@@ -112,10 +119,11 @@ def test_label_sources_and_class_sets(tmp_path, labels, classes, count):
 def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
     config = TrainConfig(**TINY, label_source="relabeled", classes="happy,sad", epochs=1, max_steps_per_epoch=1)
     sample = load_sample()
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # a data set without the column reads the store
     first_happy = sample.meta.index[(sample.meta["label"] == "happy") & (sample.meta["split"] == "Training")][0]
     RelabelStore().relabel(sample.meta.loc[first_happy, "image_id"], "sad", "tester")
-    from_store = prepare_splits(sample, config, torch.device("cpu"))["Training"]
+    with pytest.raises(ValueError, match="carries no relabeled labels"):  # training trains on the labels it is handed
+        prepare_splits(sample, config, torch.device("cpu"))
+    from_store = prepare_splits(with_label_source(sample, config), config, torch.device("cpu"))["Training"]
     plain = prepare_splits(sample, dataclasses.replace(config, label_source="fer2013"), torch.device("cpu"))["Training"]
     assert (from_store.targets != plain.targets).sum() == 1  # exactly the relabeled face changed class
     happy = sample.meta.loc[sample.meta["label"] == "happy", "image_id"]
@@ -140,22 +148,21 @@ def test_relabeled_source_trains_on_the_relabels(tmp_path, monkeypatch):
 
 
 def test_a_class_without_training_images_is_refused_naming_a_source_that_has_it(tmp_path):
-    from core.training import runner
-
     sample = load_sample()
     config = TrainConfig(classes="happy,contempt", label_source="fer2013", device="cpu")
     contempt = int(((sample.meta["ferplus"] == "contempt") & (sample.meta["split"] == "Training")).sum())
     message = f"contempt has no Training image under fer2013 labels; ferplus labels have {contempt}"
     with pytest.raises(ValueError, match=message):
         prepare_splits(sample, config, torch.device("cpu"))
-    with pytest.raises(ValueError, match=message):  # the runner refuses before making a folder
-        runner.start_run(config, root=tmp_path, dataset=sample)
+    with pytest.raises(ValueError, match=message):  # the studio refuses before the runner makes a folder
+        check_trainable(sample, config)
     assert not list(tmp_path.iterdir())
     assert set(prepare_splits(sample, dataclasses.replace(config, label_source="ferplus"), torch.device("cpu")))
 
 
 def test_class_weight_power_softens_the_inverse_frequency_weights():
     from core.training.tensors import class_weights
+
     targets = torch.tensor([0] * 90 + [1] * 10)
     full, root = class_weights(targets, 2), class_weights(targets, 2, power=0.5)
     assert full[1] / full[0] == pytest.approx(9.0)

@@ -1,4 +1,5 @@
 """Metrics: confusion matrix, classification report (checked by hand), the seed table and the confusion plot."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,10 @@ def test_confusion_matrix_rows_true_columns_predicted():
     assert confusion_matrix([], [], 2).tolist() == [[0, 0], [0, 0]]
 
 
-@pytest.mark.parametrize("y_true,y_pred,message", [([0, 3], [0, 1], "outside"), ([0, -1], [0, 1], "outside"),
-                                                   ([0, 1], [0], "labels but"), ([0.5], [0], "whole")])
+@pytest.mark.parametrize(
+    "y_true,y_pred,message",
+    [([0, 3], [0, 1], "outside"), ([0, -1], [0, 1], "outside"), ([0, 1], [0], "labels but"), ([0.5], [0], "whole")],
+)
 def test_confusion_matrix_refuses_bad_labels(y_true, y_pred, message):
     with pytest.raises(ValueError, match=message):
         confusion_matrix(np.array(y_true), np.array(y_pred), 3)
@@ -37,10 +40,12 @@ def test_report_matches_hand_computation():
         scores = report["per_class"][name]
         assert scores["precision"] == pytest.approx(precision) and scores["recall"] == pytest.approx(recall)
         assert scores["f1"] == pytest.approx(f1) and scores["support"] == support
-    assert report["macro"] == pytest.approx({"precision": 1.75 / 3, "recall": (2 / 3 + 1 / 2 + 3 / 5) / 3,
-                                             "f1": (2 / 3 + 0.4 + 2 / 3) / 3})
-    assert report["weighted"] == pytest.approx({"precision": (2 + 2 / 3 + 3.75) / 10, "recall": 0.6,
-                                                "f1": (2 + 0.8 + 10 / 3) / 10})
+    assert report["macro"] == pytest.approx(
+        {"precision": 1.75 / 3, "recall": (2 / 3 + 1 / 2 + 3 / 5) / 3, "f1": (2 / 3 + 0.4 + 2 / 3) / 3}
+    )
+    assert report["weighted"] == pytest.approx(
+        {"precision": (2 + 2 / 3 + 3.75) / 10, "recall": 0.6, "f1": (2 + 0.8 + 10 / 3) / 10}
+    )
     assert report["confusion"] == [[2, 1, 0], [0, 1, 1], [1, 1, 3]] and report["classes"] == CLASSES
     assert json.loads(json.dumps(report)) == report  # plain JSON types only
 
@@ -86,7 +91,11 @@ def test_seed_table_rows_and_present_splits_only():
     lines = table.strip().splitlines()
     assert lines[0] == "|  | Training Set | Private Test Set |"
     assert [line.split("|")[1].strip() for line in lines[2:]] == [
-        "Accuracy Score", "F1 (wgt avg)", "Precision (wgt avg)", "Recall (wgt avg)"]
+        "Accuracy Score",
+        "F1 (wgt avg)",
+        "Precision (wgt avg)",
+        "Recall (wgt avg)",
+    ]
     assert lines[2] == "| Accuracy Score | 0.6000 | 0.6000 |"
     assert lines[4] == "| Precision (wgt avg) | 0.6417 | 0.6417 |"
     full = reference_table({"Training": report, "PublicTest": report, "PrivateTest": report})

@@ -1,18 +1,21 @@
 """Shipping a run: the checkpoint is copied and its model card holds the command, timing and metric tables."""
+
 from __future__ import annotations
 
 import pytest
 
-from core.models.checkpoint import load_checkpoint
 from core.cli.main import main
-from core.paths import SAMPLE_DIR
-from core.evaluation.model_card import ship
 from core.data.store import load_sample
+from core.evaluation.model_card import ship
+from core.models.checkpoint import load_checkpoint
+from core.paths import SAMPLE_DIR
 
 
 def test_ship_command_parses(monkeypatch, tmp_path, capsys):
     seen = {}
-    monkeypatch.setattr("core.evaluation.model_card.ship", lambda run, name: seen.update(run=run, name=name) or tmp_path / "x.pt")
+    monkeypatch.setattr(
+        "core.evaluation.model_card.ship", lambda run, name: seen.update(run=run, name=name) or tmp_path / "x.pt"
+    )
     assert main(["ship", "--run", "runs/abc", "--name", "demo"]) == 0
     assert str(seen["run"]) == "runs/abc" and seen["name"] == "demo"
 
@@ -20,8 +23,28 @@ def test_ship_command_parses(monkeypatch, tmp_path, capsys):
 @pytest.mark.slow
 def test_ship_writes_checkpoint_card_and_confusion(tmp_path, capsys):
     run = tmp_path / "run"
-    assert main(["train", "--data-path", str(SAMPLE_DIR), "--model-option", "width=0.25", "--epochs", "1",
-                 "--max-steps-per-epoch", "2", "--batch-size", "16", "--tta", "flip", "--out", str(run)]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data-path",
+                str(SAMPLE_DIR),
+                "--model-option",
+                "width=0.25",
+                "--epochs",
+                "1",
+                "--max-steps-per-epoch",
+                "2",
+                "--batch-size",
+                "16",
+                "--tta",
+                "flip",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     target = ship(run, "demo", tmp_path / "shipped", dataset=load_sample())
     card = (tmp_path / "shipped" / "demo.md").read_text()

@@ -1,5 +1,6 @@
 """The torch-free prediction path: MTCNN in numpy + onnxruntime against facenet-pytorch's, and `predict` run
 with torch, torchvision and facenet_pytorch made unimportable."""
+
 from __future__ import annotations
 
 import csv
@@ -69,8 +70,9 @@ def test_onnx_detector_finds_what_facenet_pytorch_finds():
         expected, got = torch_detector.detect(image), onnx_detector.detect(image)
         assert len(got) == len(expected)
         for a, b in zip(expected, got):
-            worst = max(worst, np.abs(np.subtract(a.box, b.box)).max(),
-                        np.abs(np.subtract(a.landmarks, b.landmarks)).max())
+            worst = max(
+                worst, np.abs(np.subtract(a.box, b.box)).max(), np.abs(np.subtract(a.landmarks, b.landmarks)).max()
+            )
             assert b.score == pytest.approx(a.score, abs=1e-4)
         found += len(got)
     # the photos hold 8 faces; without them only the synthetic image is compared
@@ -105,12 +107,34 @@ def test_predict_with_an_onnx_classifier_never_imports_torch(tmp_path):
     env = block_torch(tmp_path / "shim")
     probe = subprocess.run([sys.executable, "-c", "import torch"], env=env, capture_output=True, cwd=REPO_ROOT)
     assert probe.returncode != 0  # the shim works, so an import of torch on the path below would fail it
-    command = [sys.executable, "-m", "core", "predict", "--checkpoint", str(model), "--path", str(tmp_path / "in"),
-               "--out", str(tmp_path / "onnx.csv")]
+    command = [
+        sys.executable,
+        "-m",
+        "core",
+        "predict",
+        "--checkpoint",
+        str(model),
+        "--path",
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "onnx.csv"),
+    ]
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO_ROOT, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert main(["predict", "--checkpoint", str(checkpoint), "--path", str(tmp_path / "in"),
-                 "--out", str(tmp_path / "torch.csv")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--checkpoint",
+                str(checkpoint),
+                "--path",
+                str(tmp_path / "in"),
+                "--out",
+                str(tmp_path / "torch.csv"),
+            ]
+        )
+        == 0
+    )
     onnx_rows, torch_rows = read_rows(tmp_path / "onnx.csv"), read_rows(tmp_path / "torch.csv")
     assert len(onnx_rows) == len(torch_rows) == 6
     for a, b in zip(torch_rows, onnx_rows):

@@ -1,4 +1,5 @@
 """Prediction: faces, crops, every image mode, the Predictor (torch and ONNX), and the predict command."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,12 +7,12 @@ import pytest
 from PIL import Image
 
 from core.cli.main import main
+from core.data.store import load_sample
+from core.export.onnx import check_parity, export_onnx, read_metadata
 from core.inference.draw import annotate
 from core.inference.faces import crop_face, square_box
-from core.export.onnx import check_parity, export_onnx, read_metadata
-from core.paths import shared_data_dir
 from core.inference.predictor import Predictor
-from core.data.store import load_sample
+from core.paths import shared_data_dir
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +47,10 @@ def test_every_image_mode_is_accepted(tiny_checkpoint, mode):
     assert len(result.faces) == 1
 
 
-@pytest.mark.parametrize("array", [np.zeros((48, 48, 3), np.uint8), np.ones((48, 48, 4), np.uint16) * 30000,
-                                   np.full((48, 48), 0.5, np.float32)])
+@pytest.mark.parametrize(
+    "array",
+    [np.zeros((48, 48, 3), np.uint8), np.ones((48, 48, 4), np.uint16) * 30000, np.full((48, 48), 0.5, np.float32)],
+)
 def test_numpy_arrays_are_accepted(tiny_checkpoint, array):
     assert len(Predictor.load(tiny_checkpoint).predict(array).faces) == 1
 
@@ -100,8 +103,10 @@ def test_predict_command_image_folder_and_video(tiny_checkpoint, photos, tmp_pat
     (folder / "broken.png").write_bytes(b"not an image")
     assert main(["predict", "--path", str(folder / "test.jpg"), "--checkpoint", str(tiny_checkpoint)]) == 0
     assert "face 6:" in capsys.readouterr().out and (folder / "test_pred.png").is_file()
-    assert main(["predict", "--path", str(folder), "--checkpoint", str(tiny_checkpoint),
-                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert (
+        main(["predict", "--path", str(folder), "--checkpoint", str(tiny_checkpoint), "--out", str(tmp_path / "p.csv")])
+        == 0
+    )
     text = (tmp_path / "p.csv").read_text()
     assert "broken.png" in text and "not an image (or an unsupported format)" in text and text.count("happy.jpeg") == 1
     frame = np.asarray(Image.open(photos / "happy.jpeg").convert("RGB").resize((320, 240)))[:, :, ::-1]
@@ -125,15 +130,14 @@ def cli_probabilities(out: str) -> list[dict[str, float]]:
 
 
 @pytest.mark.slow
-def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_the_cli(photos, tmp_path,
-                                                                                       monkeypatch, capsys):
+def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_the_cli(photos, tmp_path, capsys):
     """The shipped checkpoint records flip TTA; every front end applies it unless told otherwise, says so, and
     lists the faces in the same (reading) order with the same probabilities."""
     import json
 
     from streamlit.testing.v1 import AppTest
 
-    from app.gradio_app import predict_upload
+    from app.gradio.app import predict_upload
     from core.data.images import open_image
     from core.paths import REPO_ROOT
 
@@ -151,13 +155,11 @@ def test_the_same_photo_gives_the_same_numbers_in_the_studio_the_gradio_app_and_
     printed = [[face[c] for c in expected.faces[0].probabilities] for face in cli]  # the CLI ranks them; put back
     assert np.abs(np.array(printed) - numbers).max() <= 5e-4  # printed to 3 places
 
-    _, figure, text = predict_upload({"path": str(photo)}, str(checkpoint), "model",
-                                     allowed=frozenset({str(checkpoint)}))
+    _, figure, text = predict_upload(
+        {"path": str(photo)}, str(checkpoint), "model", allowed=frozenset({str(checkpoint)})
+    )
     assert "test-time augmentation: flip" in text
     assert [list(bar.y) for bar in figure.data] == numbers
-
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     studio = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=180)
     studio.query_params["model"] = str(checkpoint)
     studio.run()

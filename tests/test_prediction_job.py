@@ -1,4 +1,5 @@
-"""The predictions job (core/inference/prediction_job.py) and its backends (core/inference/dataset_predictions.py)."""
+"""The predictions job (core/jobs/prediction_job.py) and its backends (core/inference/dataset_predictions.py)."""
+
 from __future__ import annotations
 
 import json
@@ -11,17 +12,15 @@ import torch
 
 from core.data.preprocessing import Preprocessing
 from core.data.store import load_sample
-from core.inference import prediction_job
 from core.inference.dataset_predictions import chosen_predictor, compute_probabilities, faces_predictor, load_cached
+from core.job_status import STATUS, update_status
+from core.jobs import prediction_job
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-from core.training.loop import predict_probabilities
-from core.training.run_folder import STATUS
-from core.training.runner import update_status
+from core.models.probabilities import predict_probabilities
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
+def data_dir(tmp_path):
     return tmp_path / "data"
 
 
@@ -29,8 +28,11 @@ def evaluate_probabilities(checkpoint, faces: np.ndarray) -> np.ndarray:
     """What `evaluate` scores: predict_probabilities with the checkpoint's spec (TTA, temperature)."""
     payload = load_checkpoint(checkpoint)
     with torch.inference_mode():
-        return predict_probabilities(model_from_checkpoint(payload), torch.from_numpy(np.array(faces)[:, None]),
-                                     Preprocessing.from_payload(payload)).numpy()
+        return predict_probabilities(
+            model_from_checkpoint(payload),
+            torch.from_numpy(np.array(faces)[:, None]),
+            Preprocessing.from_payload(payload),
+        ).numpy()
 
 
 def wait_for(condition, timeout: float = 300) -> None:
@@ -61,8 +63,7 @@ def test_the_int8_backend_is_quantized_on_the_data_set_and_keeps_most_top_classe
         faces_predictor(tiny_checkpoint, "int8", tmp_path)
 
 
-def test_a_model_that_cannot_be_quantized_falls_back_unless_int8_was_asked_for(tmp_path, tiny_checkpoint,
-                                                                             monkeypatch):
+def test_a_model_that_cannot_be_quantized_falls_back_unless_int8_was_asked_for(tmp_path, tiny_checkpoint, monkeypatch):
     def cannot_quantize(*args, **kwargs):
         raise RuntimeError("no int8 kernel for this operator")
 
@@ -116,8 +117,11 @@ def test_a_job_reports_progress_and_eta_after_each_chunk(data_dir, tiny_checkpoi
         return original(path, **changes)
 
     monkeypatch.setattr(prediction_job, "update_status", spy)
-    monkeypatch.setattr(prediction_job, "compute_probabilities",
-                        lambda images, predict, track: compute_probabilities(images, predict, track, chunk=100))
+    monkeypatch.setattr(
+        prediction_job,
+        "compute_probabilities",
+        lambda images, predict, track: compute_probabilities(images, predict, track, chunk=100),
+    )
     assert prediction_job.run(folder, threading.Event()) == "finished"
     fractions = [c["progress"] for c in seen if "progress" in c]
     assert fractions == sorted(fractions) and len(fractions) >= 4 and fractions[-1] == 1.0
@@ -128,7 +132,7 @@ def test_a_job_reports_progress_and_eta_after_each_chunk(data_dir, tiny_checkpoi
 def test_a_job_whose_process_died_is_reported_failed(data_dir, tiny_checkpoint):
     sample = load_sample()
     folder = prepared_job(sample, tiny_checkpoint)
-    update_status(folder, state="running", pid=2 ** 22 + 7, pid_start="1")  # no such process
+    update_status(folder, state="running", pid=2**22 + 7, pid_start="1")  # no such process
     status = prediction_job.job_status(sample, tiny_checkpoint)
     assert status["state"] == "failed" and "ended without reporting" in status["reason"]
 
@@ -146,8 +150,16 @@ def prepared_job(sample, checkpoint):
     """A job folder as `start` writes it, without starting the process (the test runs `run` itself)."""
     folder = prediction_job.job_dir(sample, checkpoint)
     folder.mkdir(parents=True)
-    (folder / prediction_job.JOB).write_text(json.dumps({
-        "checkpoint": str(checkpoint), "backend": "fp32", "dataset_dir": None, "images": len(sample),
-        "cache": str(prediction_job.predictions_cache_path(sample, checkpoint))}))
+    (folder / prediction_job.JOB).write_text(
+        json.dumps(
+            {
+                "checkpoint": str(checkpoint),
+                "backend": "fp32",
+                "dataset_dir": None,
+                "images": len(sample),
+                "cache": str(prediction_job.predictions_cache_path(sample, checkpoint)),
+            }
+        )
+    )
     (folder / STATUS).write_text(json.dumps({"state": "queued", "created": time.time()}))
     return folder

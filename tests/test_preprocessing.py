@@ -1,9 +1,9 @@
 """The preprocessing + TTA spec: round trips (checkpoint, ONNX), torch and numpy agreeing, training evaluation and
 the Predictor seeing the same views, and the shipped checkpoints giving the numbers they gave before the spec."""
+
 from __future__ import annotations
 
 import dataclasses
-
 import subprocess
 import sys
 
@@ -11,14 +11,21 @@ import numpy as np
 import pytest
 import torch
 
-from core.data.preprocessing import (TTA_MODES, Preprocessing, calibrated, to_model_input, to_model_input_torch,
-                                     view_numpy, view_torch)
+from core.data.preprocessing import (
+    TTA_MODES,
+    Preprocessing,
+    calibrated,
+    to_model_input,
+    to_model_input_torch,
+    view_numpy,
+    view_torch,
+)
 from core.data.store import load_sample
 from core.inference.predictor import Predictor
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+from core.models.probabilities import predict_probabilities
 from core.models.registry import create_model
 from core.paths import REPO_ROOT
-from core.training.loop import predict_probabilities
 
 SHIPPED = {name: REPO_ROOT / "checkpoints" / f"{name}.pt" for name in ("fer2013_fernet", "ferplus_fernet")}
 # Probabilities the shipped checkpoints gave for sample faces 0-7 before the spec existed (Predictor.classify_crops
@@ -29,8 +36,9 @@ REFERENCE = REPO_ROOT / "tests" / "shipped_probabilities.npz"
 def tiny_checkpoint(path, preprocessing: Preprocessing):
     model = create_model("fernet", num_classes=7, width=0.25)
     config = {"model": "fernet", "model_options": {"width": 0.25}, "label_source": "fer2013"}
-    return save_checkpoint(path, model, config=config, classes=list("abcdefg"), preprocessing=preprocessing,
-                           metrics={}, epoch=1)
+    return save_checkpoint(
+        path, model, config=config, classes=list("abcdefg"), preprocessing=preprocessing, metrics={}, epoch=1
+    )
 
 
 def faces(n: int = 8) -> np.ndarray:
@@ -105,19 +113,23 @@ def test_shipped_checkpoints_give_the_numbers_they_gave_before(name):
     reference = np.load(REFERENCE)  # made before calibration: the shipped temperature is applied on top
     predictor = Predictor.load(SHIPPED[name], device="cpu")
     spec = predictor.preprocessing
-    np.testing.assert_allclose(predictor.classify_crops(faces(), tta="none"),
-                               calibrated(reference[f"{name}/none"], spec), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(predictor.classify_crops(faces()), calibrated(reference[f"{name}/flip"], spec),
-                               rtol=1e-5, atol=1e-7)  # recorded: flip
+    np.testing.assert_allclose(
+        predictor.classify_crops(faces(), tta="none"), calibrated(reference[f"{name}/none"], spec), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        predictor.classify_crops(faces()), calibrated(reference[f"{name}/flip"], spec), rtol=1e-5, atol=1e-7
+    )  # recorded: flip
 
 
 def test_the_onnx_path_does_not_import_torch(tmp_path):
     from core.export.onnx import export_onnx
 
     onnx_path = export_onnx(tiny_checkpoint(tmp_path / "tiny.pt", Preprocessing(tta="tencrop")), tmp_path / "t.onnx")
-    code = ("import sys, numpy as np\nfrom core.inference.predictor import Predictor\n"
-            f"p = Predictor.load({str(onnx_path)!r})\n"
-            "assert p.classify_crops(np.zeros((2, 60, 60), np.uint8)).shape == (2, 7)\n"
-            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    code = (
+        "import sys, numpy as np\nfrom core.inference.predictor import Predictor\n"
+        f"p = Predictor.load({str(onnx_path)!r})\n"
+        "assert p.classify_crops(np.zeros((2, 60, 60), np.uint8)).shape == (2, 7)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -1,4 +1,5 @@
 """int8 static quantization of an exported classifier (core/export/quantize.py) and evaluating .onnx files."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -70,11 +71,9 @@ def test_quantize_checkpoint_exports_quantizes_and_compares_without_printing(tin
     assert capsys.readouterr().out == ""
 
 
-def test_export_onnx_int8_command_writes_the_file_and_reports_the_agreement(tiny_checkpoint, tmp_path, monkeypatch,
-                                                                            capsys):
+def test_export_onnx_int8_command_writes_the_file_and_reports_the_agreement(tiny_checkpoint, tmp_path, capsys):
     from core.cli.main import main
 
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))  # nothing imported: calibrated on the sample
     sample = load_sample()
     training = training_count(sample)
     out = tmp_path / "model_int8.onnx"

@@ -1,16 +1,14 @@
 """The relabel queue (core/labels/queue.py): disputed first, the model term, relabeled last, no FERPlus data."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.classes import FER2013_CLASSES
+from core.data.classes import ALL_CLASSES, FER2013_CLASSES
 from core.data.dataset import FerDataset, build_fer2013_dataset
-from core.data.classes import ALL_CLASSES
-from core.labels.queue import (QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, queue_explanation, reasons,
-                               vote_counts)
+from core.labels.queue import QUEUE_COLUMNS, QUEUE_EXPLANATION, disputed_queue, queue_explanation, reasons, vote_counts
 
 # the small_csvs fixture: row 0 FER2013 angry vs FERPlus neutral (60% agreement), row 1 all votes "not a face",
 # every other row 80% agreement with FER2013
@@ -76,8 +74,9 @@ def test_without_ferplus_only_the_model_counts(small_csvs):
     plain = disputed_queue(dataset)
     assert (plain["score"] == 0).all() and plain["row"].tolist() == list(range(len(dataset)))
     assert (plain["reasons"] == "no sign of a wrong label").all() and (plain["ferplus"] == "").all()
-    queue = disputed_queue(dataset, model_probabilities=confident(dataset, {7: "sad"}, 0.9),
-                           model_classes=FER2013_CLASSES)
+    queue = disputed_queue(
+        dataset, model_probabilities=confident(dataset, {7: "sad"}, 0.9), model_classes=FER2013_CLASSES
+    )
     assert queue["row"][0] == 7 and queue["score"][0] == pytest.approx(0.9)
     assert queue["reasons"][0] == "model says sad (90%)"
 
@@ -107,17 +106,24 @@ def test_a_full_size_queue_puts_the_relabeled_images_last(dataset):
     probabilities = np.random.default_rng(0).dirichlet(np.ones(7), size=n)
     done = {f"fer{i:07d}": "happy" for i in range(0, n, 50)}
     queue = disputed_queue(big, done, probabilities, FER2013_CLASSES)
-    assert len(queue) == n and queue["relabeled"].iloc[-len(done):].all()
-    assert set(queue["image_id"].iloc[-len(done):]) == set(done)
+    assert len(queue) == n and queue["relabeled"].iloc[-len(done) :].all()
+    assert set(queue["image_id"].iloc[-len(done) :]) == set(done)
 
 
 def issues_table(dataset: FerDataset, quality: dict[int, float], flagged: tuple[int, ...] = ()) -> pd.DataFrame:
     """A `load_issues`-shaped table: quality 0.9 everywhere except `quality` (row -> quality)."""
     n = len(dataset)
-    return pd.DataFrame({"row": np.arange(n), "image_id": dataset.meta["image_id"], "split": dataset.meta["split"],
-                         "label": dataset.meta["label"], "suggested": dataset.meta["label"],
-                         "quality": [quality.get(r, 0.9) for r in range(n)],
-                         "is_issue": [r in flagged for r in range(n)]})
+    return pd.DataFrame(
+        {
+            "row": np.arange(n),
+            "image_id": dataset.meta["image_id"],
+            "split": dataset.meta["split"],
+            "label": dataset.meta["label"],
+            "suggested": dataset.meta["label"],
+            "quality": [quality.get(r, 0.9) for r in range(n)],
+            "is_issue": [r in flagged for r in range(n)],
+        }
+    )
 
 
 def test_disputed_only_and_the_split_filter(dataset):
@@ -127,8 +133,12 @@ def test_disputed_only_and_the_split_filter(dataset):
     assert set(public["split"]) == {"PublicTest"} and len(public) == 7
     flagged = issues_table(dataset, {}, flagged=(15,))  # a PrivateTest row flagged by confident learning
     assert disputed_queue(dataset, issues=flagged, disputed_only=True)["row"].tolist() == [0, 1, 15]
-    assert 15 not in disputed_queue(dataset, issues=flagged, disputed_only=True,
-                                    splits=["Training", "PublicTest"])["row"].tolist()
+    assert (
+        15
+        not in disputed_queue(dataset, issues=flagged, disputed_only=True, splits=["Training", "PublicTest"])[
+            "row"
+        ].tolist()
+    )
 
 
 def test_label_quality_combines_with_the_votes(dataset):
@@ -140,8 +150,9 @@ def test_label_quality_combines_with_the_votes(dataset):
 
 def test_without_votes_quality_alone_orders(small_csvs):
     dataset = build_fer2013_dataset(small_csvs[0])
-    queue = disputed_queue(dataset, issues=issues_table(dataset, {4: 0.1, 12: 0.3}, flagged=(4, 12)),
-                           disputed_only=True)
+    queue = disputed_queue(
+        dataset, issues=issues_table(dataset, {4: 0.1, 12: 0.3}, flagged=(4, 12)), disputed_only=True
+    )
     assert queue["row"].tolist() == [4, 12]
     assert len(disputed_queue(dataset, disputed_only=True)) == len(dataset)  # no sign known: every image
 

@@ -6,6 +6,7 @@ quotes, spaces, gzip); valid rows with one known-bad cell (the error must name t
 with one cell replaced by anything (quotes, NULs, other scripts' digits, huge numbers, random text); and
 garbage (raw bytes, raw text, rows of tricky tokens; sometimes a cut gzip stream).
 """
+
 from __future__ import annotations
 
 import gzip
@@ -18,18 +19,48 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from core.data.classes import FERPLUS_VOTE_COLUMNS
-from core.errors import DataError
 from core.data.fer2013 import SPLITS, read_fer2013
 from core.data.ferplus import read_ferplus
+from core.errors import DataError
 
 # no example database: the tests must not leave a .hypothesis/ folder in the checkout
-SETTINGS = settings(max_examples=100, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 ANY_CELL_SETTINGS = settings(SETTINGS, max_examples=300)  # ~1 example in 40 puts '²' or a huge number in a cell
 FER_HEADER = "emotion,pixels,Usage"
 PLUS_HEADER = "Usage,Image name," + ",".join(FERPLUS_VOTE_COLUMNS)
-TRICKY = ["0", "6", "7", "-1", "256", "255", "1e3", "99999999999999999999", "", "  ", '"', "\x00", "Training",
-          "PublicTest", "Validation", "\ufeff", "２", "²", "٣", "nan", "NaN", "None", "1.5", "+3", "0x1", "\t"]
+TRICKY = [
+    "0",
+    "6",
+    "7",
+    "-1",
+    "256",
+    "255",
+    "1e3",
+    "99999999999999999999",
+    "",
+    "  ",
+    '"',
+    "\x00",
+    "Training",
+    "PublicTest",
+    "Validation",
+    "\ufeff",
+    "２",
+    "²",
+    "٣",
+    "nan",
+    "NaN",
+    "None",
+    "1.5",
+    "+3",
+    "0x1",
+    "\t",
+]
 STRUCTURE = re.compile(r'[,"\r\n]')  # a token with these can merge or split cells and rows
 any_token = st.one_of(st.sampled_from(TRICKY), st.sampled_from(TRICKY), st.text(max_size=10))
 
@@ -68,16 +99,24 @@ def csv_bytes(header: str, cells: list[list[str]]) -> bytes:
 
 # --- the rows each reader is fed ----------------------------------------------------------------------------
 
-fer_rows = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 2**32 - 1), st.sampled_from(SPLITS)),
-                    min_size=1, max_size=4)  # (emotion, seed of the face's pixels, Usage)
-plus_rows = st.lists(st.tuples(st.sampled_from(SPLITS), st.text(st.characters(codec="utf-8", exclude_characters=',"\r\n\x00'),
-                                                                max_size=12),
-                               st.lists(st.integers(0, 20), min_size=10, max_size=10)), min_size=1, max_size=5)
+fer_rows = st.lists(
+    st.tuples(st.integers(0, 6), st.integers(0, 2**32 - 1), st.sampled_from(SPLITS)), min_size=1, max_size=4
+)  # (emotion, seed of the face's pixels, Usage)
+plus_rows = st.lists(
+    st.tuples(
+        st.sampled_from(SPLITS),
+        st.text(st.characters(codec="utf-8", exclude_characters=',"\r\n\x00'), max_size=12),
+        st.lists(st.integers(0, 20), min_size=10, max_size=10),
+    ),
+    min_size=1,
+    max_size=5,
+)
 
 
 def faces_of(rows) -> np.ndarray:
-    return np.stack([np.random.default_rng(seed).integers(0, 256, 2304).astype(np.uint8).reshape(48, 48)
-                     for _, seed, _ in rows])
+    return np.stack(
+        [np.random.default_rng(seed).integers(0, 256, 2304).astype(np.uint8).reshape(48, 48) for _, seed, _ in rows]
+    )
 
 
 def fer_cells(rows) -> list[list[str]]:
@@ -126,15 +165,17 @@ def harmless(draw, header: str, cells: list[list[str]]) -> tuple[bytes, bool, st
 @SETTINGS
 @given(rows=fer_rows, data=st.data())
 def test_fer2013_valid_rows_read_back_exactly(folder, rows, data):
-    assert fer_values(read_fer2013(write(folder, *data.draw(harmless(FER_HEADER, fer_cells(rows)))))) == \
-        expected_fer_values(rows)
+    assert fer_values(
+        read_fer2013(write(folder, *data.draw(harmless(FER_HEADER, fer_cells(rows)))))
+    ) == expected_fer_values(rows)
 
 
 @SETTINGS
 @given(rows=plus_rows, data=st.data())
 def test_ferplus_valid_rows_read_back_exactly(folder, rows, data):
-    assert plus_values(read_ferplus(write(folder, *data.draw(harmless(PLUS_HEADER, plus_cells(rows)))))) == \
-        expected_plus_values(rows)
+    assert plus_values(
+        read_ferplus(write(folder, *data.draw(harmless(PLUS_HEADER, plus_cells(rows)))))
+    ) == expected_plus_values(rows)
 
 
 # --- one known-bad cell: a DataError naming its line ---------------------------------------------------------
@@ -192,8 +233,9 @@ def check_one_cell(reader, path: Path, row: int, token: str, values, expected) -
         assert error_line == row + 2
         return
     got = values(result)
-    assert len(got) == len(expected) and [g for i, g in enumerate(got) if i != row] == \
-        [e for i, e in enumerate(expected) if i != row]
+    assert len(got) == len(expected) and [g for i, g in enumerate(got) if i != row] == [
+        e for i, e in enumerate(expected) if i != row
+    ]
 
 
 @ANY_CELL_SETTINGS
@@ -228,8 +270,9 @@ def garbage(draw, header: str, width: int) -> tuple[bytes, bool, str]:
     elif kind == "text":
         content = draw(st.text(max_size=300)).encode("utf-8", "surrogatepass")
     else:
-        rows = [[draw(any_token) for _ in range(draw(st.integers(1, width + 1)))]
-                for _ in range(draw(st.integers(0, 4)))]
+        rows = [
+            [draw(any_token) for _ in range(draw(st.integers(1, width + 1)))] for _ in range(draw(st.integers(0, 4)))
+        ]
         content = csv_bytes(header, rows)
     gz, name = draw(st.booleans()), draw(st.sampled_from(NAMES))
     if gz and draw(st.booleans()):

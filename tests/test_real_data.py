@@ -1,4 +1,5 @@
 """The real FER2013 + FERPlus files (../shared/data or $FER_SHARED_DATA); skipped when absent."""
+
 from __future__ import annotations
 
 import gzip

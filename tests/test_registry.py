@@ -1,4 +1,5 @@
 """Tests for the model registry and every registered architecture (CPU only, no downloads)."""
+
 from __future__ import annotations
 
 import pytest
@@ -74,7 +75,7 @@ def test_unknown_name_lists_every_valid_name() -> None:
 
 
 def test_unknown_option_is_named() -> None:
-    with pytest.raises(TypeError, match="colour"):
+    with pytest.raises(ValueError, match="colour"):
         create_model("fernet", num_classes=NUM_CLASSES, colour="red")
 
 
@@ -125,11 +126,15 @@ def residual(cin: int, cout: int, shortcut: bool) -> int:
 
 def test_resnet_param_count() -> None:
     expected = (
-        conv(1, 64, 7) + bn(64)  # stem: 3,328
+        conv(1, 64, 7)
+        + bn(64)  # stem: 3,328
         + residual(64, 64, False) * 2  # block1: 148,224
-        + residual(64, 128, True) + residual(128, 128, False)  # block2: 525,952
-        + residual(128, 256, True) + residual(256, 256, False)  # block3: 2,100,480
-        + residual(256, 512, True) + residual(512, 512, False)  # block4: 8,395,264
+        + residual(64, 128, True)
+        + residual(128, 128, False)  # block2: 525,952
+        + residual(128, 256, True)
+        + residual(256, 256, False)  # block3: 2,100,480
+        + residual(256, 512, True)
+        + residual(512, 512, False)  # block4: 8,395,264
         + linear(512, NUM_CLASSES)  # 2,565
     )
     assert expected == 11_175_813

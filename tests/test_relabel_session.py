@@ -1,4 +1,5 @@
 """One annotator's pass over the queue (core/labels/session.py): label, skip, back and undo, one event each."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The run folder owns its file names; evaluation reports never land in checkpoints/."""
+
 from __future__ import annotations
 
 import json
@@ -7,8 +8,8 @@ import os
 from core.evaluation.report import default_report_dir
 from core.paths import CHECKPOINTS_DIR
 from core.processes import process_start_time, still_running
+from core.run_folder import CONFIG, METRICS, RunFolder, is_run_folder, report_name
 from core.training.config import TrainConfig
-from core.training.run_folder import CONFIG, METRICS, RunFolder, is_run_folder, report_name
 
 
 def test_config_round_trips_and_marks_the_folder_a_run(tmp_path):
@@ -17,7 +18,7 @@ def test_config_round_trips_and_marks_the_folder_a_run(tmp_path):
     config = TrainConfig(epochs=3, lr=0.01)
     run.save_config(config)
     assert is_run_folder(run.path) and (run.path / CONFIG).is_file()
-    assert run.load_config() == config
+    assert TrainConfig.load(run.config_path) == config
     assert not [p for p in run.path.iterdir() if p.name.endswith(".tmp")]  # written via a temporary, renamed
 
 

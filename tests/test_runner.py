@@ -3,6 +3,7 @@
 Mid-epoch moments are made exact by single-stepping the worker (SIGCONT, SIGSTOP) and reading its status while it
 cannot move; status.json's lock, launch window and concurrent writers are checked directly.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -15,17 +16,27 @@ from pathlib import Path
 
 import pytest
 
-from core.training import runner
-from core.models.checkpoint import load_checkpoint
-from core.training.config import TrainConfig
-from core.paths import SAMPLE_DIR
+from core import job_status
 from core.files import write_json
-from core.training.runner import ACTIVE, kill, list_runs, read_status, resume, start_run, refresh_status, stop, update_status
+from core.job_status import ACTIVE, read_status, update_status
+from core.jobs.runner import kill, list_runs, refresh_status, resume, start_run, stop
+from core.models.checkpoint import load_checkpoint
+from core.paths import SAMPLE_DIR
+from core.training.config import TrainConfig
 
 
 def tiny_config(epochs: int, steps: int = 2, device: str = "cpu") -> TrainConfig:
-    return TrainConfig(model="fernet", model_options={"width": 0.25}, classes="fer3", epochs=epochs, batch_size=8,
-                       max_steps_per_epoch=steps, print_freq=1, data_path=str(SAMPLE_DIR), device=device)
+    return TrainConfig(
+        model="fernet",
+        model_options={"width": 0.25},
+        classes="fer3",
+        epochs=epochs,
+        batch_size=8,
+        max_steps_per_epoch=steps,
+        print_freq=1,
+        data_path=str(SAMPLE_DIR),
+        device=device,
+    )
 
 
 def wait_for(run_id: str, root, condition, timeout: float = 120, every: float = 0.2) -> dict:
@@ -60,6 +71,7 @@ def freeze_at(run_id: str, root, epoch: int, last_step: bool = False) -> dict:
     and k = steps - 1 is the last step (a stop lands on it whether or not that step has finished). Steps take
     milliseconds, so near `epoch` it moves 1 ms at a time, never jumping over the moment.
     """
+
     def inside(s: dict) -> bool:
         if s["state"] != "running" or s.get("epoch") != epoch or "steps" not in s:
             return False
@@ -88,8 +100,9 @@ def assert_one_clean_history(root, run_id: str, epochs: int, steps: int) -> None
     logged = records(root, run_id)
     assert [r["epoch"] for r in logged if r["kind"] == "epoch"] == list(range(1, epochs + 1))
     assert all(not r["stopped"] and r["train_loss"] > 0 for r in logged if r["kind"] == "epoch")  # none empty
-    assert [(r["epoch"], r["step"]) for r in logged if r["kind"] == "step"] == \
-        [(e, s) for e in range(1, epochs + 1) for s in range(1, steps + 1)]
+    assert [(r["epoch"], r["step"]) for r in logged if r["kind"] == "step"] == [
+        (e, s) for e in range(1, epochs + 1) for s in range(1, steps + 1)
+    ]
 
 
 @pytest.mark.slow
@@ -111,7 +124,7 @@ def test_stop_mid_epoch_or_on_a_last_step_writes_last_pt_and_resume_finishes(tmp
     frozen = freeze_at(run_id, tmp_path, epoch=1)
     stop(run_id, tmp_path)  # SIGTERM waits while the worker is frozen, then arrives mid-step
     asked = refresh_status(run_id, tmp_path)
-    assert runner.phase(asked) == runner.STOPPING and asked["eta_seconds"] is None
+    assert job_status.phase(asked) == job_status.STOPPING and asked["eta_seconds"] is None
     os.kill(frozen["pid"], signal.SIGCONT)
     assert wait_for(run_id, tmp_path, finished)["state"] == "stopped", log.read_text()
     last = load_checkpoint(tmp_path / run_id / "last.pt")
@@ -166,8 +179,10 @@ def test_kill_9_mid_epoch_shows_failed_then_resumes_from_last_pt(tmp_path):
 @pytest.mark.slow
 def test_three_runs_at_once_one_runs_two_queue_all_finish_in_order(tmp_path):
     # "auto" is the CPU here, so all three share one device however it is spelled
-    ids = [start_run(tiny_config(epochs=1, device=d), run_id=f"run{i}", root=tmp_path)
-           for i, d in enumerate(("cpu", "auto", "cpu"))]
+    ids = [
+        start_run(tiny_config(epochs=1, device=d), run_id=f"run{i}", root=tmp_path)
+        for i, d in enumerate(("cpu", "auto", "cpu"))
+    ]
     observed = set()
     deadline = time.time() + 240
     while time.time() < deadline:
@@ -206,17 +221,18 @@ def queued_run(root: Path, **status_values) -> str:
 def test_a_run_being_launched_is_queued_and_one_whose_launcher_died_is_failed(tmp_path):
     run_id = queued_run(tmp_path, created=time.time())  # no pid yet: the launcher is between mkdir and Popen
     assert refresh_status(run_id, tmp_path)["state"] == "queued"
-    update_status(tmp_path / run_id, created=time.time() - runner.LAUNCH_GRACE_S - 1)
+    update_status(tmp_path / run_id, created=time.time() - job_status.LAUNCH_GRACE_S - 1)
     assert refresh_status(run_id, tmp_path)["state"] == "failed"
 
 
 def test_a_run_finishing_while_it_is_checked_stays_finished(tmp_path, monkeypatch):
-    run_id = queued_run(tmp_path, created=time.time(), pid=2 ** 22 + 1, pid_start="1")  # no such process
+    run_id = queued_run(tmp_path, created=time.time(), pid=2**22 + 1, pid_start="1")  # no such process
 
     def worker_reports_then_exits(current: dict) -> bool:
         update_status(tmp_path / run_id, state="finished")  # its last words land between the read and the check
         return False
-    monkeypatch.setattr(runner, "is_alive", worker_reports_then_exits)
+
+    monkeypatch.setattr(job_status, "is_alive", worker_reports_then_exits)
     assert refresh_status(run_id, tmp_path)["state"] == "finished"
 
 
@@ -228,6 +244,7 @@ def test_status_updates_from_many_writers_at_once_lose_nothing(tmp_path):
     def writer(n: int) -> None:
         for i in range(100):
             update_status(run, **{f"w{n}": i})
+
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
     for thread in threads:
         thread.start()
@@ -237,7 +254,7 @@ def test_status_updates_from_many_writers_at_once_lose_nothing(tmp_path):
 
 
 def test_a_frozen_lock_holder_does_not_hang_status_updates(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "LOCK_WAIT_S", 0.3)
+    monkeypatch.setattr(job_status, "LOCK_WAIT_S", 0.3)
     run = tmp_path / "run"
     run.mkdir()
     with open(run / ".status.lock", "a") as held:  # another open file: as a frozen worker holding the lock
@@ -250,26 +267,30 @@ def test_a_frozen_lock_holder_does_not_hang_status_updates(tmp_path, monkeypatch
 
 def test_the_worker_reports_its_phases_training_evaluating_finished(tmp_path, monkeypatch):
     """The worker in this process, every status update it makes recorded: the phases come in order, the ETA goes."""
-    from core.training import worker
-    from core.training.run_folder import RunFolder
+    from core.jobs import worker
+    from core.run_folder import RunFolder
 
     run = tmp_path / "phases"
     RunFolder(run).save_config(tiny_config(epochs=1))
-    write_json(run / "status.json", {"state": "queued", "phase": runner.QUEUED, "created": time.time()})
+    write_json(run / "status.json", {"state": "queued", "phase": job_status.QUEUED, "created": time.time()})
     phases = []
 
     def recording(path, **changes):
         phases.extend([changes["phase"]] if "phase" in changes else [])
         return update_status(path, **changes)
+
     monkeypatch.setattr(worker, "update_status", recording)
     assert worker.main([str(run)]) == 0
-    assert phases == [runner.TRAINING, runner.EVALUATING, "finished"]
+    assert phases == [job_status.TRAINING, job_status.EVALUATING, "finished"]
     final = read_status(run)
-    assert final["phase"] == "finished" and final["eta_seconds"] is None and runner.phase(final) == "finished"
+    assert final["phase"] == "finished" and final["eta_seconds"] is None and job_status.phase(final) == "finished"
 
 
 def test_phase_of_a_status(tmp_path):
-    assert runner.phase({"state": "running", "phase": runner.TRAINING}) == runner.TRAINING
-    assert runner.phase({"state": "running", "phase": runner.TRAINING, "stop_requested": 1.0}) == runner.STOPPING
-    assert runner.phase({"state": "queued"}) == "queued"
-    assert runner.phase({"state": "failed", "phase": runner.EVALUATING}) == "failed"
+    assert job_status.phase({"state": "running", "phase": job_status.TRAINING}) == job_status.TRAINING
+    assert (
+        job_status.phase({"state": "running", "phase": job_status.TRAINING, "stop_requested": 1.0})
+        == job_status.STOPPING
+    )
+    assert job_status.phase({"state": "queued"}) == "queued"
+    assert job_status.phase({"state": "failed", "phase": job_status.EVALUATING}) == "failed"

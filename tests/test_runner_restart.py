@@ -4,6 +4,7 @@ app process still lists the run as running and draws new epochs on its curves.
 Two versions: the Train page's own code starting the run in a launcher process (AppTest; always runs), and the
 real `streamlit run` server driven by headless Chromium (skipped where Chromium or Playwright is missing).
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,9 +24,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.training import runner
+from core import job_status
+from core.jobs import runner
 from core.paths import REPO_ROOT
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 
 pytestmark = pytest.mark.slow
 MAIN = str(REPO_ROOT / "app" / "main.py")
@@ -52,10 +54,8 @@ time.sleep(600)
 
 
 @pytest.fixture
-def runs(tmp_path, monkeypatch):
+def runs(tmp_path):
     """Empty data and runs folders for this test and every process it starts; runs left going are killed."""
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     yield tmp_path / "runs"
     for run in runner.list_runs(tmp_path / "runs"):
         runner.kill(run["id"], tmp_path / "runs")
@@ -87,7 +87,7 @@ def train_page(run_id: str) -> tuple[str, int]:
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     table = app.dataframe[0].value
-    state = table.loc[table["id"] == run_id, "state"].item()
+    state = table.loc[table["name"] == run_id, "state"].item()
     curve = json.loads(app.get("plotly_chart")[0].proto.spec)["data"][0]
     return state, points(curve)
 
@@ -101,8 +101,9 @@ def signal_group(group: int, *signals: int) -> None:
 
 
 def test_run_started_by_the_page_survives_its_app_process_group(runs):
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True,
-                                start_new_session=True)  # its own group, like an app started from a terminal
+    launcher = subprocess.Popen(
+        [sys.executable, "-c", LAUNCHER], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True
+    )  # its own group, like an app started from a terminal
     try:
         run_id = launcher.stdout.readline().strip()
         assert run_id, "the launcher did not start a run"
@@ -114,10 +115,10 @@ def test_run_started_by_the_page_survives_its_app_process_group(runs):
         launcher.kill()
     assert runner.refresh_status(run_id, runs)["pid"] == worker  # ... its worker is not, and was never restarted
     state, before = train_page(run_id)
-    assert state == "running" and before >= 1
+    assert state == job_status.TRAINING and before >= 1  # the table shows what the run is doing
     wait_until(lambda: epochs_logged(runs, run_id) > before)
     state, after = train_page(run_id)
-    assert state == "running" and after > before
+    assert state == job_status.TRAINING and after > before
 
 
 def free_port() -> int:
@@ -128,24 +129,44 @@ def free_port() -> int:
 
 def start_studio(port: int) -> subprocess.Popen:
     """`streamlit run app/main.py` in its own process group, answering on `port`."""
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", MAIN, "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true",
-                               "--browser.gatherUsageStats", "false"], cwd=REPO_ROOT, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            MAIN,
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=REPO_ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/_stcore/health"
 
     def healthy() -> bool:
         with suppress(OSError):
             return urllib.request.urlopen(url, timeout=2).status == 200
         return False
+
     wait_until(healthy, timeout=90)
     return server
 
 
 def curve_points(page) -> int:
     """Epochs on the live loss curve, as the browser's Plotly holds them."""
-    return page.evaluate("() => { const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');"
-                         " return plot && plot._fullData ? plot._fullData[0].x.length : 0; }")
+    return page.evaluate(
+        "() => { const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');"
+        " return plot && plot._fullData ? plot._fullData[0].x.length : 0; }"
+    )
 
 
 def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):
@@ -160,7 +181,12 @@ def test_real_server_killed_and_restarted_still_shows_the_run_growing(runs):
             page = browser.new_page(viewport={"width": 1400, "height": 1400})
             page.goto(f"http://127.0.0.1:{port}/train")
             page.get_by_text("Start training").wait_for(timeout=90_000)
-            for label, value in (("Epochs", "500"), ("Batch size", "8"), ("Max steps per epoch", "2")):
+            page.get_by_text("Advanced").click()  # batch size and steps per epoch are advanced options
+            for label, value in (
+                ("Epochs", "500"),
+                ("Batch size", "8"),
+                ("Steps per epoch at most (0: whole epochs)", "2"),
+            ):
                 field = page.get_by_role("spinbutton", name=label, exact=True)
                 field.fill(value)
                 field.press("Tab")

@@ -1,5 +1,6 @@
 """Security: no pickled code runs from a model file, UI paths stay inside their folders, free text is shown escaped,
 and the dependency audit fails on a fixable vulnerability."""
+
 from __future__ import annotations
 
 import ast
@@ -16,14 +17,15 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from app.text import escape_markdown
-from core.inference.catalog import list_checkpoints
-from core.models.checkpoint import load_checkpoint
-from core.training.config import TrainConfig
 from core.errors import DataError
-from core.paths import REPO_ROOT, check_run_name, contained_path, safe_file_name
+from core.inference.catalog import list_checkpoints
 from core.inference.predictor import Predictor
-from core.training.runner import list_runs, run_path, start_run
+from core.jobs.runner import list_runs, run_path, start_run
+from core.models.checkpoint import load_checkpoint
 from core.models.transfer import load_local_state_dict
+from core.paths import REPO_ROOT, check_run_name, contained_path, safe_file_name
+from core.training.config import TrainConfig
+from core.users.names import normalise_name
 
 MAIN = str(REPO_ROOT / "app" / "main.py")
 
@@ -71,8 +73,13 @@ def test_the_model_list_skips_a_crafted_checkpoint_without_running_it(crafted, t
 def test_cli_predict_refuses_a_crafted_checkpoint(crafted, tmp_path):
     path, marker = crafted
     image = REPO_ROOT / "docs" / "predict.png"
-    done = subprocess.run([sys.executable, "-m", "core", "predict", "--checkpoint", str(path), "--path", str(image)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "predict", "--checkpoint", str(path), "--path", str(image)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "not a loadable checkpoint" in done.stderr
     assert "Traceback" not in done.stderr and not marker.exists()
 
@@ -88,8 +95,9 @@ def test_every_torch_load_in_the_code_passes_weights_only_true():
     assert calls and all(safe for *_, safe in calls), calls
 
 
-@pytest.mark.parametrize("typed", ["../../etc/passwd", "/etc/passwd", "data/../../../etc", "~/.ssh/id_rsa",
-                                   "data/\x00x", ""])
+@pytest.mark.parametrize(
+    "typed", ["../../etc/passwd", "/etc/passwd", "data/../../../etc", "~/.ssh/id_rsa", "data/\x00x", ""]
+)
 def test_typed_paths_cannot_leave_their_folders(typed, tmp_path):
     with pytest.raises(DataError):
         contained_path(typed, [REPO_ROOT / "data"])
@@ -106,9 +114,17 @@ def test_a_symlink_inside_the_folder_cannot_lead_outside(tmp_path):
         contained_path(root / "link" / "fer2013.csv", [root])
 
 
-@pytest.mark.parametrize("name, expected", [("../../etc/passwd", "passwd"), ("..", "upload"), ("", "upload"),
-                                            (".bashrc", "bashrc"), ("C:\\x\\fer2013.csv.gz", "fer2013.csv.gz"),
-                                            ("a b(1).csv", "a_b_1_.csv")])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("..", "upload"),
+        ("", "upload"),
+        (".bashrc", "bashrc"),
+        ("C:\\x\\fer2013.csv.gz", "fer2013.csv.gz"),
+        ("a b(1).csv", "a_b_1_.csv"),
+    ],
+)
 def test_upload_names_are_cut_to_a_plain_file_name(name, expected):
     assert safe_file_name(name) == expected
 
@@ -143,8 +159,6 @@ def test_escape_markdown_shows_text_literally():
 
 @pytest.fixture
 def studio_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setattr("core.inference.catalog.CHECKPOINTS_DIR", tmp_path / "checkpoints")
     return tmp_path
 
@@ -172,11 +186,25 @@ def test_the_data_page_refuses_a_path_outside_the_import_folders(studio_dirs, ty
 
 
 @pytest.mark.slow
+def test_the_train_form_refuses_a_weights_path_outside_alike_whether_or_not_it_exists(studio_dirs):
+    app = page("train.py")
+    shown = []
+    for weights in ("/etc/passwd", "/etc/no-such-file-here"):
+        app.selectbox(key="train_model").set_value("efficientnet_b0")
+        app.text_input(key="train_model_options").set_value(f"weights={weights}")
+        next(b for b in app.button if b.label == "Start training").click().run()
+        assert not app.exception, [e.value for e in app.exception]
+        shown += [e.value.replace(escape_markdown(weights), "PATH") for e in app.error if "Cannot start" in e.value]
+    assert len(shown) == 2 and shown[0] == shown[1] and "outside the folders allowed here" in shown[0], shown
+    assert not (studio_dirs / "runs").exists() or not any((studio_dirs / "runs").iterdir())
+
+
+@pytest.mark.slow
 def test_annotator_names_and_run_names_from_the_url_are_shown_escaped(studio_dirs):
     name = "**Eve** ![t](http://evil.invalid/t.png)"
     relabel = page("relabel.py", annotator=name)
     shown = [c.value for c in relabel.caption if "Recording as" in c.value]
-    assert shown == [f"Recording as **{escape_markdown(name)}**"]
+    assert shown == [f"Recording as **{escape_markdown(normalise_name(name))}**"]  # typed names are normalised
     train = page("train.py", run="../../etc")
     assert any("no run called" in w.value and "\\.\\./\\.\\./etc" in w.value for w in train.warning)
 
@@ -201,8 +229,9 @@ def load_audit():
 
 def test_the_audit_fails_on_a_fixable_vulnerability_and_passes_without(monkeypatch, capsys):
     audit = load_audit()
-    installed = [{"name": d.metadata["Name"], "version": d.version, "vulns": []}
-                 for d in importlib.metadata.distributions()]
+    installed = [
+        {"name": d.metadata["Name"], "version": d.version, "vulns": []} for d in importlib.metadata.distributions()
+    ]
     monkeypatch.setattr(audit, "run_pip_audit", lambda: installed)
     assert audit.main() == 0
     vulnerable = [dict(installed[0], vulns=[{"id": "PYSEC-0000-1", "fix_versions": ["999"]}])] + installed[1:]
@@ -217,7 +246,10 @@ def test_the_audit_falls_back_to_pypi_project_pages(monkeypatch, capsys):
     versions = {d.metadata["Name"].lower(): d.version for d in importlib.metadata.distributions()}
     monkeypatch.setattr(audit, "newest_release", lambda name: (versions[name], []))
     assert audit.main() == 0
-    monkeypatch.setattr(audit, "newest_release", lambda name: (
-        versions[name], [{"id": "GHSA-x", "fixed_in": ["9999"]}] if name == "pillow" else []))
+    monkeypatch.setattr(
+        audit,
+        "newest_release",
+        lambda name: (versions[name], [{"id": "GHSA-x", "fixed_in": ["9999"]}] if name == "pillow" else []),
+    )
     assert audit.main() == 1
     assert "VULNERABLE: pillow" in capsys.readouterr().out

@@ -1,4 +1,5 @@
 """The data-set store: atomic imports, fast loads, the shipped sample."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -5,6 +5,7 @@ Kills land at moments seen from outside (interpreter starting, pixels being pars
 write itself, which takes milliseconds, at exact points: `run_import_patched` (run in a subprocess) makes the
 import SIGKILL itself, or dawdle, when `save_dataset` reaches a given call.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,8 @@ import pytest
 
 import core.data.store
 from core.data.dataset import build_fer2013_dataset
-from core.paths import REPO_ROOT
 from core.data.store import current_dataset_dir, load_dataset, save_dataset
+from core.paths import REPO_ROOT
 
 TESTS_DIR = Path(__file__).resolve().parent
 # where to die: the call inside save_dataset that never returns, as (module, attribute)
@@ -77,10 +78,17 @@ def run_import_patched(point: str, action: str, *argv: str) -> None:
 
 
 def start_import(point: str, action: str, root: Path, csv: Path) -> subprocess.Popen:
-    code = (f"import sys; sys.path[:0] = [{str(TESTS_DIR)!r}, {str(REPO_ROOT)!r}]\n"
-            f"from test_store_kill import run_import_patched; run_import_patched(*sys.argv[1:])")
-    return subprocess.Popen([sys.executable, "-c", code, point, action, *import_command(root, csv)], cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    code = (
+        f"import sys; sys.path[:0] = [{str(TESTS_DIR)!r}, {str(REPO_ROOT)!r}]\n"
+        f"from test_store_kill import run_import_patched; run_import_patched(*sys.argv[1:])"
+    )
+    return subprocess.Popen(
+        [sys.executable, "-c", code, point, action, *import_command(root, csv)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def import_command(root: Path, csv: Path) -> list[str]:
@@ -123,8 +131,13 @@ def kill_when(process: subprocess.Popen, moment: Callable[[], bool]) -> None:
 
 def assert_next_import_cleans_up(root: Path, csv: Path) -> None:
     """A following import succeeds, and of what the kills left behind nothing but its own data set remains."""
-    result = subprocess.run([sys.executable, "-m", "core", *import_command(root, csv)], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "core", *import_command(root, csv)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert len(load_dataset(root, fallback_to_sample=False)) == sum(1 for _ in open(csv)) - 1
     assert sorted(path.name for path in root.iterdir()) == ["CURRENT", "datasets"]
@@ -136,13 +149,19 @@ def test_kill_9_while_reading_keeps_the_previous_data_set(previous, tmp_path):
     root, before, faces = previous
     csv = write_csv(tmp_path / "big.csv", 6000)
     log = tmp_path / "stderr.txt"
-    moments = {"starting": lambda: True,
-               "parsing pixels": lambda: "items" in log.read_text(),
-               "parsed, building the data set": lambda: "done" in log.read_text()}
+    moments = {
+        "starting": lambda: True,
+        "parsing pixels": lambda: "items" in log.read_text(),
+        "parsed, building the data set": lambda: "done" in log.read_text(),
+    }
     for moment in moments.values():
         with open(log, "w") as errors:
-            process = subprocess.Popen([sys.executable, "-m", "core", *import_command(root, csv)], cwd=REPO_ROOT,
-                                       stdout=subprocess.DEVNULL, stderr=errors)
+            process = subprocess.Popen(
+                [sys.executable, "-m", "core", *import_command(root, csv)],
+                cwd=REPO_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
             kill_when(process, moment)
         assert_intact(root, before, faces)
     assert_next_import_cleans_up(root, csv)
@@ -169,8 +188,9 @@ def test_two_imports_at_once_and_a_reader_lose_nothing(previous, tmp_path):
     root, _, faces = previous
     sizes = (1500, 1501)
     # each import's write dawdles 0.3 s per file flush, so both are writing at the same time
-    imports = [start_import("files written, not flushed", "slow", root, write_csv(tmp_path / f"{n}.csv", n))
-               for n in sizes]
+    imports = [
+        start_import("files written, not flushed", "slow", root, write_csv(tmp_path / f"{n}.csv", n)) for n in sizes
+    ]
     loaded = []
     while any(process.poll() is None for process in imports):
         dataset = load_dataset(root, fallback_to_sample=False)  # never the sample, never a missing file
@@ -197,8 +217,9 @@ def test_a_load_racing_an_import_gets_the_new_data_set(previous, small_csvs, mon
 
     if hook.startswith("between"):
         real_is_dir = Path.is_dir
-        monkeypatch.setattr(Path, "is_dir", lambda path: (path.parent == root / "datasets" and switch_once())
-                            or real_is_dir(path))
+        monkeypatch.setattr(
+            Path, "is_dir", lambda path: (path.parent == root / "datasets" and switch_once()) or real_is_dir(path)
+        )
     else:
         real_read = core.data.store.read_dataset_dir
         monkeypatch.setattr(core.data.store, "read_dataset_dir", lambda folder: switch_once() or real_read(folder))

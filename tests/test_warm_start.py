@@ -1,5 +1,6 @@
 """Warm start (core/training/warm_start.py and the loop's --init-from): weights carried over, the head matched by
 class name, other architectures or inputs refused, and the card saying where a run started."""
+
 from __future__ import annotations
 
 import pytest
@@ -52,8 +53,13 @@ def test_a_warm_started_run_begins_where_its_checkpoint_ended(tmp_path):
     list(fit(TrainConfig(**TINY, classes="happy,sad", epochs=3), tmp_path / "first", dataset=dataset))
     start = str(tmp_path / "first" / "best.pt")
     cold = list(fit(TrainConfig(**TINY, classes="happy,sad", epochs=1, lr=1e-6), tmp_path / "cold", dataset=dataset))
-    warm = list(fit(TrainConfig(**TINY, classes="happy,sad", epochs=1, lr=1e-6, init_from=start),
-                    tmp_path / "warm", dataset=dataset))
+    warm = list(
+        fit(
+            TrainConfig(**TINY, classes="happy,sad", epochs=1, lr=1e-6, init_from=start),
+            tmp_path / "warm",
+            dataset=dataset,
+        )
+    )
     first = load_checkpoint(start)["metrics"]["public_accuracy"]
     assert warm[-1]["public_accuracy"] == pytest.approx(first, abs=0.05)  # a tiny lr keeps what it started from
     assert warm[-1]["public_accuracy"] > cold[-1]["public_accuracy"]

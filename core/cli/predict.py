@@ -1,4 +1,5 @@
 """The `predict` and `export-onnx` commands: an image, a folder (CSV) or a video (CSV + annotated video)."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli.bounds import int_in
 from core.data.preprocessing import TTA_MODES
 from core.errors import DataError
 from core.export.quantize import CALIBRATION_FACES
@@ -24,10 +26,21 @@ def csv_rows(result, prefix: dict) -> list[dict]:
     rows = []
     for i, face in enumerate(result.faces, 1):
         box = [round(v, 1) for v in face.box] if face.box else ["", "", "", ""]
-        rows.append({**prefix, "face": i, "x0": box[0], "y0": box[1], "x1": box[2], "y1": box[3],
-                     "score": "" if face.score is None else round(face.score, 4), "label": face.label,
-                     "confidence": round(face.confidence, 4),
-                     **{f"p_{c}": round(p, 4) for c, p in face.probabilities.items()}, "message": result.message})
+        rows.append(
+            {
+                **prefix,
+                "face": i,
+                "x0": box[0],
+                "y0": box[1],
+                "x1": box[2],
+                "y1": box[3],
+                "score": "" if face.score is None else round(face.score, 4),
+                "label": face.label,
+                "confidence": round(face.confidence, 4),
+                **{f"p_{c}": round(p, 4) for c, p in face.probabilities.items()},
+                "message": result.message,
+            }
+        )
     return rows
 
 
@@ -40,8 +53,8 @@ def write_csv(path: Path, rows: list[dict]) -> None:
 
 
 def predict_image(predictor, path: Path, out: Path | None, whole: bool | None, tta: str | None = None) -> int:
-    from core.inference.draw import annotate
     from core.data.images import open_image
+    from core.inference.draw import annotate
 
     image = open_image(path)
     result = predictor.predict(image, whole=whole, tta=tta)
@@ -99,8 +112,12 @@ def predict_video(predictor, path: Path, out: Path | None, stride: int, tta: str
         rows += csv_rows(result, {"frame": index, "time": round(index / fps, 3)})
         drawn = np.asarray(annotate(rgb, result))[:, :, ::-1]
         if writer is None:
-            writer = cv2.VideoWriter(str(base.with_suffix(".mp4")), cv2.VideoWriter_fourcc(*"mp4v"),
-                                     fps / stride, (drawn.shape[1], drawn.shape[0]))
+            writer = cv2.VideoWriter(
+                str(base.with_suffix(".mp4")),
+                cv2.VideoWriter_fourcc(*"mp4v"),
+                fps / stride,
+                (drawn.shape[1], drawn.shape[0]),
+            )
         writer.write(np.ascontiguousarray(drawn))
     capture.release()
     if writer is None:
@@ -140,8 +157,10 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
         return export_int8(args.checkpoint, args.out)
     out = export_onnx(args.checkpoint, args.out)
     difference = check_parity(args.checkpoint, out)
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, dynamic batch); torch vs onnxruntime max |diff| "
-          f"on sample faces: {difference:.2e}")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, dynamic batch); torch vs onnxruntime max |diff| "
+        f"on sample faces: {difference:.2e}"
+    )
     return 0
 
 
@@ -152,8 +171,10 @@ def export_int8(checkpoint: Path, out: Path) -> int:
 
     sample = np.asarray(load_sample().images)
     made = quantize_checkpoint(checkpoint, out, load_dataset(), sample)
-    print(f"wrote {made.path} ({made.path.stat().st_size / 1e6:.1f} MB, int8, calibrated on {made.calibration_faces} "
-          f"Training faces); top class as fp32 on {made.agreement:.1%} of {len(sample)} sample faces")
+    print(
+        f"wrote {made.path} ({made.path.stat().st_size / 1e6:.1f} MB, int8, calibrated on {made.calibration_faces} "
+        f"Training faces); top class as fp32 on {made.agreement:.1%} of {len(sample)} sample faces"
+    )
     return 0
 
 
@@ -173,20 +194,28 @@ def add_predict_commands(commands) -> None:
     p.add_argument("--out", type=Path, help="annotated image / CSV / video path (default: next to the input)")
     p.add_argument("--tta", choices=TTA_MODES, help="test-time augmentation (default: what the checkpoint records)")
     p.add_argument("--whole", action="store_true", help="the image is a face crop: classify it whole")
-    p.add_argument("--stride", type=int, default=1, help="video: predict every Nth frame")
+    p.add_argument("--stride", type=int_in(1, 1_000_000), default=1, help="video: predict every Nth frame")
     p.add_argument("--device", default="auto")
-    p.add_argument("--detector", choices=DETECTORS,
-                   help="face detector: MTCNN in torch or in onnxruntime (default: onnx for an .onnx checkpoint)")
-    p.add_argument("--no-align", action="store_true",
-                   help="crop faces as a square around the detector's box instead of eye-aligned")
+    p.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        help="face detector: MTCNN in torch or in onnxruntime (default: onnx for an .onnx checkpoint)",
+    )
+    p.add_argument(
+        "--no-align",
+        action="store_true",
+        help="crop faces as a square around the detector's box instead of eye-aligned",
+    )
     p.set_defaults(run=cmd_predict)
 
     p = commands.add_parser("export-onnx", help="export a checkpoint to ONNX (dynamic batch, metadata inside)")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--int8", action="store_true",
-                   help=f"static int8 quantization, calibrated on {CALIBRATION_FACES:,} Training faces of the imported "
-                        "data set")
+    p.add_argument(
+        "--int8",
+        action="store_true",
+        help=f"static int8 quantization, calibrated on {CALIBRATION_FACES:,} Training faces of the imported data set",
+    )
     p.set_defaults(run=cmd_export_onnx)
 
     p = commands.add_parser("export-detector", help="(maintainers) export MTCNN's three networks to ONNX")

@@ -5,6 +5,7 @@ rotation and zoom are one affine matrix per image (a single ``grid_sample`` call
 (invert, brightness, contrast, random erasing) are broadcast arithmetic. All randomness comes from one
 optional ``torch.Generator``, so a run seeded the same way sees the same augmented batches.
 """
+
 from __future__ import annotations
 
 import math
@@ -13,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core.training.config import AugmentOptions  # the settings live with the run config, which needs no torch
+from core.data.augment_options import AugmentOptions
 
 ERASE_AREA = (0.02, 0.2)  # random erasing: share of the image, as in torchvision's RandomErasing
 ERASE_ASPECT = (0.3, 3.3)
@@ -38,8 +39,9 @@ def affine_theta(u: torch.Tensor, options: AugmentOptions, height: int, width: i
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
     # The inverse map of "flip, then rotate and zoom, then shift": affine_grid asks where each output pixel
     # comes from. Normalised x and y have different pixel sizes on a non-square image, hence the H/W factors.
-    a = torch.stack([torch.stack([flip * cos, flip * sin * height / width], 1),
-                     torch.stack([-sin * width / height, cos], 1)], 1)
+    a = torch.stack(
+        [torch.stack([flip * cos, flip * sin * height / width], 1), torch.stack([-sin * width / height, cos], 1)], 1
+    )
     shift = spread[:, [SHIFT_X, SHIFT_Y]] * (2 * options.shift)  # the side spans 2 normalised units
     b = -(a @ shift.unsqueeze(-1))
     return torch.cat([a, b], dim=2)
@@ -88,13 +90,18 @@ def erase_mask(u: torch.Tensor, options: AugmentOptions, height: int, width: int
     left = (u[:, LEFT] * (width - w + 1)).floor()
     rows = torch.arange(height, device=u.device).view(1, -1, 1)
     cols = torch.arange(width, device=u.device).view(1, 1, -1)
-    inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + h).view(-1, 1, 1))
-              & (cols >= left.view(-1, 1, 1)) & (cols < (left + w).view(-1, 1, 1)))
+    inside = (
+        (rows >= top.view(-1, 1, 1))
+        & (rows < (top + h).view(-1, 1, 1))
+        & (cols >= left.view(-1, 1, 1))
+        & (cols < (left + w).view(-1, 1, 1))
+    )
     return (inside & (u[:, ERASE] < options.erase).view(-1, 1, 1)).unsqueeze(1)
 
 
-def erase_rectangles(images: torch.Tensor, u: torch.Tensor, options: AugmentOptions,
-                     generator: torch.Generator | None) -> torch.Tensor:
+def erase_rectangles(
+    images: torch.Tensor, u: torch.Tensor, options: AugmentOptions, generator: torch.Generator | None
+) -> torch.Tensor:
     """Random erasing: each chosen image gets one rectangle of uniform noise (half of them) or black (the rest)."""
     if not options.erase:
         return images
@@ -104,8 +111,9 @@ def erase_rectangles(images: torch.Tensor, u: torch.Tensor, options: AugmentOpti
     return torch.where(mask, fill, images)
 
 
-def augment_batch(images: torch.Tensor, options: AugmentOptions,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
+def augment_batch(
+    images: torch.Tensor, options: AugmentOptions, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """Augment a float (B, C, H, W) batch in [0, 1]; same shape, dtype and device, clamped to [0, 1]."""
     if images.ndim != 4 or not images.is_floating_point():
         raise ValueError(f"expected a float (B, C, H, W) batch, got {tuple(images.shape)} {images.dtype}")

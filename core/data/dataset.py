@@ -4,6 +4,7 @@ Metadata columns: `image_id`, `split` (Training / PublicTest / PrivateTest), `la
 FER2013's emotion, or the folder's class; "" when none), and with FERPlus votes: one `votes_<column>` per
 FERPlus column, `ferplus` (Microsoft's majority, "" when dropped), `agreement` and `disagree`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,13 +17,18 @@ import pandas as pd
 from core.data.classes import FER2013_CLASSES, FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
 from core.data.fer2013 import SPLITS, read_fer2013
 from core.data.ferplus import agreement, check_aligned, majority_labels, read_ferplus, vote_distribution
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 VOTE_COLUMNS: tuple[str, ...] = tuple(f"votes_{c}" for c in FERPLUS_VOTE_COLUMNS)
 # label source -> metadata column; `relabeled` is filled from the label store with `with_relabels`, `cleaned` from
 # the label-issue finder (core/labels/issues.py)
-LABEL_COLUMNS = {"fer2013": "label", "ferplus": "ferplus", "relabeled": "relabeled", "cleaned": "cleaned",
-                 "consensus": "consensus"}
+LABEL_COLUMNS = {
+    "fer2013": "label",
+    "ferplus": "ferplus",
+    "relabeled": "relabeled",
+    "cleaned": "cleaned",
+    "consensus": "consensus",
+}
 
 
 @dataclass
@@ -77,15 +83,21 @@ class FerDataset:
     def count_table(self) -> pd.DataFrame:
         """Long-format counts (split, class, images, labels) for FER2013 labels and, if present, FERPlus."""
         sources = {"original labels": "fer2013"} | ({"FERPlus majority": "ferplus"} if self.has_ferplus else {})
-        frames = [self.class_counts(source).reset_index().melt(id_vars="split", var_name="class", value_name="images")
-                  .assign(labels=title) for title, source in sources.items()]
+        frames = [
+            self.class_counts(source)
+            .reset_index()
+            .melt(id_vars="split", var_name="class", value_name="images")
+            .assign(labels=title)
+            for title, source in sources.items()
+        ]
         return pd.concat(frames, ignore_index=True)
 
     def subset(self, rows: np.ndarray) -> FerDataset:
         """A new data set holding only `rows` (positions), in that order."""
         rows = np.asarray(rows)
-        return FerDataset(np.ascontiguousarray(self.images[rows]), self.meta.iloc[rows].reset_index(drop=True),
-                          dict(self.info))
+        return FerDataset(
+            np.ascontiguousarray(self.images[rows]), self.meta.iloc[rows].reset_index(drop=True), dict(self.info)
+        )
 
 
 def label_column(source: str, dataset: FerDataset) -> str:
@@ -94,16 +106,19 @@ def label_column(source: str, dataset: FerDataset) -> str:
         raise ValueError(f"unknown label source {source!r}; expected one of {', '.join(LABEL_COLUMNS)}")
     if source == "ferplus" and not dataset.has_ferplus:
         raise ValueError("this data set has no FERPlus votes; import fer2013new.csv with --ferplus")
-    if source == "relabeled" and "relabeled" not in dataset.meta.columns:
-        raise ValueError("this data set carries no relabeled labels: apply the label store's current labels "
-                         "with `with_relabels` first")
+    if LABEL_COLUMNS[source] not in dataset.meta.columns:  # relabeled, cleaned, consensus: derived by core.jobs
+        raise ValueError(
+            f"this data set carries no {source} labels: add them first (core.jobs.label_sources.with_label_source)"
+        )
     return LABEL_COLUMNS[source]
 
 
 def with_relabels(dataset: FerDataset, relabels: dict[str, str]) -> FerDataset:
     """A copy whose `relabeled` column is the original label overridden by `relabels` (image_id -> class, or ""
     for images taken out, e.g. not a face)."""
-    relabeled = [relabels.get(image_id, label) for image_id, label in zip(dataset.meta["image_id"], dataset.meta["label"])]
+    relabeled = [
+        relabels.get(image_id, label) for image_id, label in zip(dataset.meta["image_id"], dataset.meta["label"])
+    ]
     return FerDataset(dataset.images, dataset.meta.assign(relabeled=relabeled), dict(dataset.info))
 
 
@@ -118,16 +133,19 @@ def ferplus_columns(votes: np.ndarray, original: pd.Series) -> dict[str, Any]:
     return columns
 
 
-def build_fer2013_dataset(fer2013_path: str | Path, ferplus_path: str | Path | None = None,
-                          track: Track = no_progress) -> FerDataset:
+def build_fer2013_dataset(
+    fer2013_path: str | Path, ferplus_path: str | Path | None = None, track: ProgressCallback = no_progress
+) -> FerDataset:
     """Read fer2013.csv and, optionally, fer2013new.csv joined on row order."""
     fer = read_fer2013(fer2013_path, track=track)
     n = len(fer.emotions)
-    meta = pd.DataFrame({
-        "image_id": [f"fer{i:07d}" for i in range(n)],  # FERPlus's naming, derived from the row
-        "split": fer.usage,
-        "label": np.array(FER2013_CLASSES, dtype=object)[fer.emotions],
-    })
+    meta = pd.DataFrame(
+        {
+            "image_id": [f"fer{i:07d}" for i in range(n)],  # FERPlus's naming, derived from the row
+            "split": fer.usage,
+            "label": np.array(FER2013_CLASSES, dtype=object)[fer.emotions],
+        }
+    )
     info = {"source": "fer2013", "fer2013_path": str(fer2013_path)}
     if ferplus_path is not None:
         plus = read_ferplus(ferplus_path)

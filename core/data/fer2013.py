@@ -1,4 +1,5 @@
 """Reading the original Kaggle fer2013.csv (`emotion,pixels,Usage`, plain or gzipped) into uint8 faces."""
+
 from __future__ import annotations
 
 import gzip
@@ -11,10 +12,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from core.data.bounded_read import open_bounded
 from core.data.classes import FER2013_CLASSES
-from core.errors import DataError
 from core.data.images import FACE_SIDE
-from core.progress import Track, no_progress
+from core.errors import DataError
+from core.progress import ProgressCallback, no_progress
 
 SPLITS: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")  # the FER2013 protocol, in order
 N_PIXELS = FACE_SIDE * FACE_SIDE
@@ -36,12 +38,6 @@ def file_line(row: int | np.ndarray) -> int | np.ndarray:
     return row + HEADER_LINES + 1
 
 
-def sniff_compression(path: Path) -> str | None:
-    """gzip by its magic bytes, whatever the name says; anything else is read as plain text."""
-    with open(path, "rb") as handle:
-        return "gzip" if handle.read(2) == b"\x1f\x8b" else None
-
-
 def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     """Read a csv (plain or gzipped) as strings and check its columns; any problem is a DataError naming the file.
 
@@ -57,15 +53,24 @@ def read_csv_columns(path: str | Path, required: Sequence[str]) -> pd.DataFrame:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)  # extra fields would silently drop data
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, compression=sniff_compression(path),
-                                skipinitialspace=True, index_col=False, skip_blank_lines=False)
+            with open_bounded(path) as stream:  # bounded while it streams: see core.limits
+                frame = pd.read_csv(
+                    stream,
+                    dtype=str,
+                    keep_default_na=False,
+                    skipinitialspace=True,
+                    index_col=False,
+                    skip_blank_lines=False,
+                )
+    except DataError:
+        raise
     except pd.errors.ParserWarning:
         raise DataError("malformed csv (a row has more fields than the header)", path=path) from None
     except pd.errors.EmptyDataError:
         raise DataError("the file is empty", path=path) from None
     except pd.errors.ParserError as exc:
         raise DataError(f"malformed csv ({exc})", path=path) from None
-    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error, OSError, MemoryError) as exc:
         raise DataError(f"cannot be read as csv text ({exc})", path=path) from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in required if c not in frame.columns]
@@ -111,7 +116,7 @@ def parse_codes(column: pd.Series, valid: Sequence[str], *, what: str, path: str
     return values
 
 
-def read_fer2013(path: str | Path, track: Track = no_progress) -> Fer2013Csv:
+def read_fer2013(path: str | Path, track: ProgressCallback = no_progress) -> Fer2013Csv:
     """Read fer2013.csv; raise DataError naming the file, line and problem on any bad row."""
     frame = read_csv_columns(path, ("emotion", "pixels", "Usage"))
     codes = [str(i) for i in range(len(FER2013_CLASSES))]

@@ -3,6 +3,7 @@
 The majority rule is Microsoft's (FERPlus `majority` mode): single votes are dropped as outliers, a class
 needs more than half of the remaining votes, and images whose winner is `unknown` or `NF` are dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS
-from core.errors import DataError
+from core.data.classes import FERPLUS_CLASSES, FERPLUS_VOTE_COLUMNS, vote_column_name
 from core.data.fer2013 import SPLITS, parse_codes, read_csv_columns
+from core.errors import DataError
 
 N_EMOTIONS = len(FERPLUS_CLASSES)  # the first 8 vote columns; then unknown and NF (not a face)
 NOT_FACE_COLUMN = FERPLUS_VOTE_COLUMNS.index("NF")
@@ -38,8 +39,11 @@ def read_ferplus(path: str | Path) -> FerPlusVotes:
     numeric = cells.apply(lambda col: col.str.fullmatch(WHOLE_NUMBER)).to_numpy(dtype=bool)
     if not numeric.all():
         row, col = (int(i[0]) for i in np.nonzero(~numeric))
-        raise DataError(f"vote count {FERPLUS_VOTE_COLUMNS[col]}={cells.iat[row, col]!r} is not a whole number >= 0",
-                        path=path, line=int(frame.index[row]))
+        raise DataError(
+            f"vote count {FERPLUS_VOTE_COLUMNS[col]}={cells.iat[row, col]!r} is not a whole number >= 0",
+            path=path,
+            line=int(frame.index[row]),
+        )
     too_long = cells.apply(lambda col: col.str.len() > 5).to_numpy(dtype=bool)  # before int64 could overflow
     votes = np.where(too_long, MAX_VOTES + 1, cells.mask(too_long, "0").to_numpy(dtype=str).astype(np.int64))
     if votes.max() > MAX_VOTES:
@@ -54,6 +58,16 @@ def majority_labels(votes: np.ndarray) -> np.ndarray:
     winner = kept.argmax(axis=1)
     has_majority = kept.max(axis=1) > 0.5 * kept.sum(axis=1)
     return np.where(has_majority & (winner < N_EMOTIONS), winner, -1)
+
+
+def majority_outcome(votes: np.ndarray) -> np.ndarray:
+    """Each row's winner under the same rule, with unknown and NF kept: a class name, "unknown", "not a face", or
+    "" where no column has a majority (what a page shows for the images `majority_labels` drops)."""
+    votes = np.atleast_2d(votes)
+    kept = np.where(votes > 1, votes, 0).astype(np.float64)
+    names = np.array([vote_column_name(c) for c in FERPLUS_VOTE_COLUMNS] + [""])
+    has_majority = kept.max(axis=1) > 0.5 * kept.sum(axis=1)
+    return names[np.where(has_majority, kept.argmax(axis=1), len(FERPLUS_VOTE_COLUMNS))]
 
 
 def vote_distribution(votes: np.ndarray) -> np.ndarray:
@@ -72,13 +86,20 @@ def agreement(votes: np.ndarray) -> np.ndarray:
 def check_aligned(votes: FerPlusVotes, usage: np.ndarray, fer_path: str) -> None:
     """FERPlus rows must line up with fer2013.csv rows: same count, same split on every row."""
     if len(votes.usage) != len(usage):
-        raise DataError(f"has {len(votes.usage)} rows but {fer_path} has {len(usage)}; the files are joined row "
-                        "by row, so they must have the same number of rows", path=votes.path)
+        raise DataError(
+            f"has {len(votes.usage)} rows but {fer_path} has {len(usage)}; the files are joined row "
+            "by row, so they must have the same number of rows",
+            path=votes.path,
+        )
     mismatch = np.flatnonzero(votes.usage != usage)
     if mismatch.size:
         row = int(mismatch[0])
-        raise DataError(f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
-                        "the files are not aligned", path=votes.path, line=int(votes.lines[row]))
+        raise DataError(
+            f"Usage {votes.usage[row]!r} does not match {usage[row]!r} in {fer_path} on the same row; "
+            "the files are not aligned",
+            path=votes.path,
+            line=int(votes.lines[row]),
+        )
 
 
 def fleiss_kappa(votes: np.ndarray) -> float:
@@ -94,7 +115,7 @@ def fleiss_kappa(votes: np.ndarray) -> float:
     n = 10.0
     agreement_per_item = ((counts * (counts - 1)).sum(axis=1)) / (n * (n - 1))
     shares = counts.sum(axis=0) / counts.sum()
-    expected = float((shares ** 2).sum())
+    expected = float((shares**2).sum())
     return float((agreement_per_item.mean() - expected) / (1 - expected))
 
 
@@ -102,5 +123,8 @@ def consensus_shares(votes: np.ndarray) -> dict[str, float]:
     """Shares of images that are unanimous, have a (non-unanimous) majority label, or have none (Microsoft's rule)."""
     labels = majority_labels(votes)
     unanimous = (votes.max(axis=1) == votes.sum(axis=1)) & (labels >= 0)
-    return {"unanimous": float(unanimous.mean()), "majority": float(((labels >= 0) & ~unanimous).mean()),
-            "no majority": float((labels < 0).mean())}
+    return {
+        "unanimous": float(unanimous.mean()),
+        "majority": float(((labels >= 0) & ~unanimous).mean()),
+        "no majority": float((labels < 0).mean()),
+    }

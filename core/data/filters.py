@@ -2,6 +2,7 @@
 
 They are vectorised over the metadata table, so filtering all 35,887 images is quick.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -26,10 +27,20 @@ class ImageFilter:
     confidence: tuple[float, float] = (0.0, 1.0)
     issues_only: bool = False  # only labels the label-issue finder flags
     max_quality: float = 1.0  # label quality (core/labels/issues.py; low = likely wrong) at most this
+    duplicates_only: bool = False  # only images with a near copy (core/audit)
+    conflicting_copies_only: bool = False  # only images whose copies carry another label
+    problems: tuple[str, ...] = ()  # only images with one of these image problems (core/audit/problems.py)
+    rows: tuple[int, ...] = ()  # only these rows (a selection on the map)
 
 
-def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarray | None = None,
-                classes: list[str] | None = None, quality: LabelQuality | None = None) -> np.ndarray:
+def filter_rows(
+    dataset: FerDataset,
+    spec: ImageFilter,
+    probabilities: np.ndarray | None = None,
+    classes: list[str] | None = None,
+    quality: LabelQuality | None = None,
+    audit: AuditFlags | None = None,
+) -> np.ndarray:
     """Positions of the images that pass every filter, in data-set order."""
     meta = dataset.meta
     keep = np.ones(len(meta), dtype=bool)
@@ -55,7 +66,31 @@ def filter_rows(dataset: FerDataset, spec: ImageFilter, probabilities: np.ndarra
             keep &= ~np.isnan(quality.score) & (quality.score <= spec.max_quality)
         if spec.issues_only:
             keep &= quality.flagged
+    if audit is not None:
+        if spec.duplicates_only:
+            keep &= audit.group >= 0
+        if spec.conflicting_copies_only:
+            keep &= audit.conflicting_copy
+        if spec.problems:
+            keep &= np.isin(audit.problem_table, spec.problems).any(axis=1)
+    if spec.rows:
+        chosen = np.zeros(len(meta), dtype=bool)
+        chosen[[r for r in spec.rows if 0 <= r < len(meta)]] = True
+        keep &= chosen
     return np.flatnonzero(keep)
+
+
+@dataclass
+class AuditFlags:
+    """Per data-set row, from the data audit (core/audit): its near-duplicate group (-1: none), whether its copies
+    carry conflicting labels, and its image problems (one column per problem: the name where it applies, else "")."""
+
+    group: np.ndarray
+    conflicting_copy: np.ndarray
+    problem_table: np.ndarray
+
+    def problems(self, row: int) -> list[str]:
+        return [name for name in self.problem_table[row] if name]
 
 
 @dataclass
@@ -88,4 +123,4 @@ def page(rows: np.ndarray, number: int, size: int = 48) -> np.ndarray:
     """The rows of 1-based page `number` (clamped to the pages that exist)."""
     pages = max(1, -(-len(rows) // size))
     number = min(max(1, number), pages)
-    return rows[(number - 1) * size:number * size]
+    return rows[(number - 1) * size : number * size]

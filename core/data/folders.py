@@ -8,6 +8,7 @@ gray face; an unreadable or too small image stops the import with a message nami
 Splits: `train` -> Training; `valid`/`validation`/`val` -> PublicTest; `test` -> PrivateTest when a validation
 folder exists, else PublicTest (it is then the only held-out set).
 """
+
 from __future__ import annotations
 
 import re
@@ -19,9 +20,10 @@ from PIL import Image
 
 from core.data.classes import canonical_class
 from core.data.dataset import FerDataset, label_column
-from core.errors import DataError
 from core.data.images import open_image, to_face_array, too_small
-from core.progress import Track, no_progress
+from core.errors import DataError
+from core.limits import MAX_FOLDER_IMAGES
+from core.progress import ProgressCallback, no_progress
 
 CATEGORY = re.compile(r"category_(\d+)$", re.IGNORECASE)
 TRAIN_NAMES = ("train", "training")
@@ -46,8 +48,11 @@ def split_folders(root: Path) -> dict[str, Path]:
     if "test" in found:
         splits["PrivateTest" if valid else "PublicTest"] = found["test"]
     if not splits:
-        raise DataError(f"no split folders found; expected train/ and test/ or valid/ "
-                        f"(found: {', '.join(sorted(found)) or 'nothing'})", path=root)
+        raise DataError(
+            f"no split folders found; expected train/ and test/ or valid/ "
+            f"(found: {', '.join(sorted(found)) or 'nothing'})",
+            path=root,
+        )
     return splits
 
 
@@ -60,8 +65,11 @@ def class_name(folder: Path, labels: Sequence[str] | None) -> str:
         except ValueError as exc:
             raise DataError(str(exc), path=folder) from None
     if not labels:
-        raise DataError("class folders are named category_0..n: give the class names in order with "
-                        "--labels, e.g. --labels angry,fearful,happy,neutral,sad,surprised", path=folder)
+        raise DataError(
+            "class folders are named category_0..n: give the class names in order with "
+            "--labels, e.g. --labels angry,fearful,happy,neutral,sad,surprised",
+            path=folder,
+        )
     k = int(match.group(1))
     if k >= len(labels):
         raise DataError(f"category_{k} has no name: --labels lists only {len(labels)} classes", path=folder)
@@ -78,21 +86,31 @@ def list_images(root: Path, labels: Sequence[str] | None) -> list[tuple[Path, st
             raise DataError("split folder has no class folders", path=folder)
         for class_dir in class_dirs:
             name = class_name(class_dir, labels)
-            files = sorted(p for p in class_dir.rglob("*") if p.is_file() and p.suffix.lower() in extensions
-                           and not p.name.startswith("."))
+            files = sorted(
+                p
+                for p in class_dir.rglob("*")
+                if p.is_file() and p.suffix.lower() in extensions and not p.name.startswith(".")
+            )
             if not files:
                 raise DataError("class folder holds no images", path=class_dir)
             entries += [(f, split, name) for f in files]
     return entries
 
 
-def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
-                       track: Track = no_progress) -> FerDataset:
+def read_image_folders(
+    root: str | Path, labels: Sequence[str] | None = None, track: ProgressCallback = no_progress
+) -> FerDataset:
     """Read an image-folder data set into 48x48 gray faces; any unreadable image stops the whole read."""
     root = Path(root)
     if not root.is_dir():
         raise DataError("no such folder", path=root)
     entries = list_images(root, labels)
+    if len(entries) > MAX_FOLDER_IMAGES:
+        raise DataError(
+            f"holds {len(entries):,} images, more than the {MAX_FOLDER_IMAGES:,} a data set may have "
+            "(FER2013 has 35,887)",
+            path=root,
+        )
     images = np.empty((len(entries), 48, 48), dtype=np.uint8)
     for i, (path, _, _) in enumerate(track(entries, len(entries), "reading images")):
         image = open_image(path)
@@ -102,16 +120,25 @@ def read_image_folders(root: str | Path, labels: Sequence[str] | None = None,
         images[i] = to_face_array(image)
     import pandas as pd  # here: `predict --path folder/` lists images with this module, and needs no pandas
 
-    meta = pd.DataFrame({
-        "image_id": [p.relative_to(root).as_posix() for p, _, _ in entries],
-        "split": [s for _, s, _ in entries],
-        "label": [c for _, _, c in entries],
-    })
+    meta = pd.DataFrame(
+        {
+            "image_id": [p.relative_to(root).as_posix() for p, _, _ in entries],
+            "split": [s for _, s, _ in entries],
+            "label": [c for _, _, c in entries],
+        }
+    )
     return FerDataset(images, meta, {"source": "folders", "root": str(root), "labels": list(labels or [])})
 
 
-def export_folders(dataset: FerDataset, out: str | Path, *, layout: str = "kaggle", source: str = "fer2013",
-                   classes: Sequence[str] | None = None, track: Track = no_progress) -> int:
+def export_folders(
+    dataset: FerDataset,
+    out: str | Path,
+    *,
+    layout: str = "kaggle",
+    source: str = "fer2013",
+    classes: Sequence[str] | None = None,
+    track: ProgressCallback = no_progress,
+) -> int:
     """Write one PNG per labelled image in the `kaggle` or `category` layout; return the number written.
 
     kaggle: train/, test/ (PublicTest and PrivateTest together, as the Kaggle folder release) by class name.

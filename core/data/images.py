@@ -4,13 +4,14 @@ Handles every PIL mode people meet in practice (RGB, RGBA, LA, P, CMYK, 1, 16-bi
 EXIF rotation, animated files (first frame) and refuses decompression bombs before decoding. Every unusable
 file is a DataError that says what is wrong with it: empty, not an image, truncated, too large.
 """
+
 from __future__ import annotations
 
 import os
 import re
 import warnings
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -21,7 +22,7 @@ FACE_SIDE = 48  # FER2013 faces are 48x48 gray
 MAX_PIXELS = 40_000_000  # about 6300x6300; larger images are refused, not decoded
 MIN_SIDE = 12  # MTCNN's smallest window; fewer pixels than that cannot show a face
 BOMB_SIZE = re.compile(r"\((\d+) pixels\)")  # Pillow's DecompressionBombError: "Image size (N pixels) exceeds ..."
-ImageSource = Union[str, Path, BinaryIO]  # a file, or an upload's bytes (Streamlit's UploadedFile)
+ImageSource = str | Path | BinaryIO  # a file, or an upload's bytes (Streamlit's UploadedFile)
 
 
 def source_name(source: ImageSource) -> str:
@@ -169,7 +170,7 @@ def cut_padded(array: np.ndarray, left: int, top: int, right: int, bottom: int) 
     pad = max(0, -left, -top, right - array.shape[1], bottom - array.shape[0])
     if pad:
         array = np.pad(array, pad, mode="edge")
-    return array[top + pad:bottom + pad, left + pad:right + pad]
+    return array[top + pad : bottom + pad, left + pad : right + pad]
 
 
 def tile_faces(faces: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
@@ -181,5 +182,5 @@ def tile_faces(faces: np.ndarray, columns: int, gap: int = 2) -> np.ndarray:
     sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), 255, dtype=np.uint8)
     for k, face in enumerate(faces):
         top, left = (k // columns) * (height + gap), (k % columns) * (width + gap)
-        sheet[top:top + height, left:left + width] = face
+        sheet[top : top + height, left : left + width] = face
     return sheet

@@ -15,6 +15,7 @@ are the two implementations; TTA views are geometry defined once (`tta_views`) a
 enlarging; torch's `interpolate(mode="bilinear", antialias=True)` computes the same, and web/app.js copies PIL.
 Here in the spec, mean and std are on the [0, 1] scale.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -50,20 +51,33 @@ class Preprocessing:
     std: float = 0.5
     tta: str = "none"
     temperature: float = 1.0  # calibration: probabilities = softmax(log(mean over views) / T), fitted on PublicTest
+    # post-hoc logit adjustment (Menon et al. 2021), one entry per class, tuned on PublicTest; () = none.
+    # probabilities = softmax((log(mean over views) + logit_bias) / T)
+    logit_bias: tuple[float, ...] = ()
 
     def __post_init__(self) -> None:
-        problems = [(self.input_size >= 1, f"input_size must be positive, got {self.input_size}"),
-                    (self.resize_filter in RESIZE_FILTERS,
-                     f"resize_filter must be one of {', '.join(RESIZE_FILTERS)}, got {self.resize_filter!r}"),
-                    (self.std > 0, f"std must be positive, got {self.std}"),
-                    (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}, got {self.tta!r}"),
-                    (self.temperature > 0, f"temperature must be positive, got {self.temperature}")]
+        problems = [
+            (self.input_size >= 1, f"input_size must be positive, got {self.input_size}"),
+            (
+                self.resize_filter in RESIZE_FILTERS,
+                f"resize_filter must be one of {', '.join(RESIZE_FILTERS)}, got {self.resize_filter!r}",
+            ),
+            (self.std > 0, f"std must be positive, got {self.std}"),
+            (self.tta in TTA_MODES, f"tta must be one of {', '.join(TTA_MODES)}, got {self.tta!r}"),
+            (self.temperature > 0, f"temperature must be positive, got {self.temperature}"),
+            (all(np.isfinite(b) for b in self.logit_bias), f"logit_bias must be finite, got {self.logit_bias}"),
+        ]
         for ok, problem in problems:
             if not ok:
                 raise ValueError(problem)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain types; no `logit_bias` key when there is none, so unadjusted files stay readable by older code."""
+        data = asdict(self)
+        data["logit_bias"] = list(self.logit_bias)
+        if not self.logit_bias:
+            del data["logit_bias"]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Preprocessing:
@@ -72,8 +86,15 @@ class Preprocessing:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown preprocessing keys: {', '.join(sorted(unknown))}")
-        types = {"input_size": int, "resize_filter": str, "mean": float, "std": float, "tta": str,
-                 "temperature": float}
+        types = {
+            "input_size": int,
+            "resize_filter": str,
+            "mean": float,
+            "std": float,
+            "tta": str,
+            "temperature": float,
+            "logit_bias": lambda values: tuple(float(v) for v in values or ()),
+        }
         return cls(**{k: types[k](v) for k, v in data.items()})
 
     @classmethod
@@ -83,8 +104,12 @@ class Preprocessing:
         if "preprocessing" in payload:
             return cls.from_dict(payload["preprocessing"])
         norm = payload.get("normalization", {})
-        return cls(input_size=int(payload["input_size"]), mean=float(norm.get("mean", cls.mean)),
-                   std=float(norm.get("std", cls.std)), tta=payload.get("tta") or "none")
+        return cls(
+            input_size=int(payload["input_size"]),
+            mean=float(norm.get("mean", cls.mean)),
+            std=float(norm.get("std", cls.std)),
+            tta=payload.get("tta") or "none",
+        )
 
     def with_tta(self, tta: str | None) -> Preprocessing:
         """This spec with another TTA mode; None keeps the recorded one."""
@@ -135,7 +160,7 @@ def to_model_input(faces: np.ndarray, spec: Preprocessing) -> np.ndarray:
 def view_numpy(x: np.ndarray, view: View) -> np.ndarray:
     """One TTA view of model input (N, C, S, S)."""
     size = x.shape[-1]
-    cut = resize_numpy(x[..., view.top:view.top + view.side, view.left:view.left + view.side], size)
+    cut = resize_numpy(x[..., view.top : view.top + view.side, view.left : view.left + view.side], size)
     return np.ascontiguousarray(cut[..., ::-1] if view.flip else cut)
 
 
@@ -148,8 +173,9 @@ def resize_torch(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
 
 
-def to_model_input_torch(batch: torch.Tensor, spec: Preprocessing,
-                         augment: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
+def to_model_input_torch(
+    batch: torch.Tensor, spec: Preprocessing, augment: Callable[[torch.Tensor], torch.Tensor] | None = None
+) -> torch.Tensor:
     """uint8 faces (N, 1, H, W) -> float model input (N, 1, S, S); `augment` runs on [0, 1] images before the
     normalisation, as training wants."""
     x = resize_torch(batch.float().div_(255.0), spec.input_size)
@@ -160,7 +186,7 @@ def to_model_input_torch(batch: torch.Tensor, spec: Preprocessing,
 
 def view_torch(x: torch.Tensor, view: View) -> torch.Tensor:
     """One TTA view of model input (N, C, S, S), as `view_numpy` cuts it."""
-    cut = resize_torch(x[..., view.top:view.top + view.side, view.left:view.left + view.side], x.shape[-1])
+    cut = resize_torch(x[..., view.top : view.top + view.side, view.left : view.left + view.side], x.shape[-1])
     return cut.flip(-1) if view.flip else cut
 
 
@@ -177,7 +203,13 @@ def tta_probabilities(logits: Callable[[np.ndarray], np.ndarray], x: np.ndarray,
 
 
 def calibrated(probs: np.ndarray, spec: Preprocessing) -> np.ndarray:
-    """Temperature scaling of (TTA-averaged) probabilities; T = 1 leaves them as they are."""
-    if spec.temperature == 1.0:
+    """Logit adjustment and temperature scaling of (TTA-averaged) probabilities: softmax((log p + bias) / T);
+    T = 1 and no bias leave them as they are."""
+    if spec.temperature == 1.0 and not spec.logit_bias:
         return probs
-    return softmax(np.log(np.clip(probs, 1e-12, 1.0)) / spec.temperature)
+    logits = np.log(np.clip(probs, 1e-12, 1.0))
+    if spec.logit_bias:
+        if len(spec.logit_bias) != probs.shape[-1]:
+            raise ValueError(f"logit_bias has {len(spec.logit_bias)} entries for {probs.shape[-1]} classes")
+        logits = logits + np.asarray(spec.logit_bias, dtype=logits.dtype)
+    return softmax(logits / spec.temperature)

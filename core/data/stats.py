@@ -1,10 +1,12 @@
 """Tables that describe a data set's labels, shared by `python -m core info` and the Data page."""
+
 from __future__ import annotations
 
 import pandas as pd
 
-from core.data.classes import FER2013_CLASSES, FERPLUS_CLASSES
-from core.data.dataset import FerDataset
+from core.data.classes import ALL_CLASSES, FER2013_CLASSES, FERPLUS_CLASSES, NOT_A_FACE_TEXT
+from core.data.dataset import VOTE_COLUMNS, FerDataset
+from core.data.ferplus import majority_outcome
 
 NO_MAJORITY = "no majority"
 
@@ -19,10 +21,14 @@ def ferplus_split_table(dataset: FerDataset) -> pd.DataFrame:
 
 
 def label_agreement_table(dataset: FerDataset) -> pd.DataFrame:
-    """Image counts, FER2013 label (rows) x FERPlus majority (columns), both in class order, with a column for
-    images whose votes reach no majority (Microsoft's rule drops them), so every row holds all of its images."""
+    """Image counts, FER2013 label (rows) x FERPlus majority (columns), both in the one class order (so agreement
+    is the diagonal), then columns for the images Microsoft's rule drops: a not-a-face or unknown majority, and no
+    majority; so every row holds all of its images."""
     meta = dataset.meta
-    majority = meta["ferplus"].where(meta["ferplus"] != "", NO_MAJORITY)
+    dropped = majority_outcome(meta[list(VOTE_COLUMNS)].to_numpy())
+    dropped = pd.Series(dropped, index=meta.index).replace("", NO_MAJORITY)
+    majority = meta["ferplus"].where(meta["ferplus"] != "", dropped)
     table = pd.crosstab(meta["label"], majority)
     rows = [c for c in FER2013_CLASSES if c in table.index]
-    return table.reindex(index=rows, columns=[*FERPLUS_CLASSES, NO_MAJORITY], fill_value=0)
+    columns = [c for c in ALL_CLASSES if c in FERPLUS_CLASSES] + [NOT_A_FACE_TEXT, "unknown", NO_MAJORITY]
+    return table.reindex(index=rows, columns=columns, fill_value=0)

@@ -6,6 +6,7 @@ temporary file renamed over it) point at it, so a crash or kill at any moment le
 and loadable; what an interrupted import left behind is deleted by the next one. Imports running at once take
 turns (a lock on the datasets folder; the last one wins), and a reader that loses a race with a switch reads again.
 """
+
 from __future__ import annotations
 
 import json
@@ -66,8 +67,12 @@ def write_new_folder(dataset: FerDataset, datasets: Path, name: str) -> Path:
     temporary = datasets / f".tmp-{name}"
     temporary.mkdir()
     try:
-        info = {**dataset.info, "created": time.strftime("%Y-%m-%dT%H:%M:%S"), "n_images": len(dataset),
-                "splits": {s: int((dataset.meta["split"] == s).sum()) for s in SPLITS}}
+        info = {
+            **dataset.info,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "n_images": len(dataset),
+            "splits": {s: int((dataset.meta["split"] == s).sum()) for s in SPLITS},
+        }
         write_dataset_dir(FerDataset(dataset.images, dataset.meta, info), temporary)
         final = datasets / name
         os.rename(temporary, final)
@@ -137,8 +142,10 @@ def load_dataset(root: Path | None = None, *, fallback_to_sample: bool = True) -
                 raise
     if fallback_to_sample:
         return load_sample()
-    raise FileNotFoundError(f"no data set imported under {Path(root or data_dir())}; run "
-                            "`python -m core import-data --fer2013 fer2013.csv --ferplus fer2013new.csv`")
+    raise FileNotFoundError(
+        f"no data set imported under {Path(root or data_dir())}; run "
+        "`python -m core import-data --fer2013 fer2013.csv --ferplus fer2013new.csv`"
+    )
 
 
 def make_sample(dataset: FerDataset, per_class: int = 10, seed: int = 0) -> FerDataset:
@@ -151,7 +158,12 @@ def make_sample(dataset: FerDataset, per_class: int = 10, seed: int = 0) -> FerD
             picked = rng.choice(rows, size=min(per_class, len(rows)), replace=False)
             chosen.update(int(r) for r in picked)
     sample = dataset.subset(np.array(sorted(chosen)))
-    sample.info = {"source": dataset.info.get("source"), "is_sample": True, "n_images": len(sample),
-                   "sampled_from": Path(dataset.info.get("fer2013_path", dataset.info.get("root", ""))).name,
-                   "per_class": per_class, "seed": seed}
+    sample.info = {
+        "source": dataset.info.get("source"),
+        "is_sample": True,
+        "n_images": len(sample),
+        "sampled_from": Path(dataset.info.get("fer2013_path", dataset.info.get("root", ""))).name,
+        "per_class": per_class,
+        "seed": seed,
+    }
     return sample

@@ -5,10 +5,11 @@ Post-processing acts on the log of the (TTA-averaged) probabilities: `softmax((l
 that is exactly temperature scaling of the logits plus logit adjustment; it is numpy-only so the torch-free
 prediction path applies the same function.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -49,6 +50,7 @@ def negative_log_likelihood(probs: np.ndarray, labels: np.ndarray) -> float:
 
 def fit_temperature(probs: np.ndarray, labels: np.ndarray, bias: Sequence[float] | None = None) -> float:
     """The temperature minimising the NLL of `labels` (golden-section search over log T in [1/8, 8])."""
+
     def loss(log_t: float) -> float:
         return negative_log_likelihood(postprocess(probs, float(np.exp(log_t)), bias), labels)
 
@@ -69,10 +71,14 @@ def calibration_summary(before: np.ndarray, after: np.ndarray, labels: np.ndarra
     """ECE and NLL of one split's probabilities before and after calibration, and the calibrated reliability bins
     (plain lists, for report.json)."""
     table = reliability(after, labels)
-    return {"ece": expected_calibration_error(after, labels), "ece_before": expected_calibration_error(before, labels),
-            "nll": negative_log_likelihood(after, labels), "nll_before": negative_log_likelihood(before, labels),
-            "reliability": {key: value.tolist() for key, value in table.items()},
-            "reliability_before": {key: value.tolist() for key, value in reliability(before, labels).items()}}
+    return {
+        "ece": expected_calibration_error(after, labels),
+        "ece_before": expected_calibration_error(before, labels),
+        "nll": negative_log_likelihood(after, labels),
+        "nll_before": negative_log_likelihood(before, labels),
+        "reliability": {key: value.tolist() for key, value in table.items()},
+        "reliability_before": {key: value.tolist() for key, value in reliability(before, labels).items()},
+    }
 
 
 def plot_reliability(before: dict, after: dict | None, path: str | Path, title: str = "") -> Path:

@@ -1,4 +1,5 @@
 """Evaluating a checkpoint on the FER2013 splits: metric reports, the reference-style table, confusion matrices."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,19 +10,28 @@ import numpy as np
 import torch
 
 from core.data.dataset import FerDataset
+from core.data.loading import load_training_dataset
 from core.data.preprocessing import Preprocessing, calibrated
+from core.device import resolve_device
 from core.evaluation.calibration import calibration_summary, fit_temperature
 from core.evaluation.metrics import classification_report
+from core.export.onnx import read_metadata
 from core.files import write_atomically
 from core.models.checkpoint import load_checkpoint, model_from_checkpoint
+from core.models.probabilities import predict_probabilities
 from core.training.config import TrainConfig
-from core.training.loop import predict_probabilities, resolve_device
-from core.training.tensors import load_training_dataset, prepare_splits
+from core.training.tensors import prepare_splits
 
 
-def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None = None,
-                        dataset: FerDataset | None = None, device: str = "auto",
-                        labels: str | None = None) -> dict[str, Any]:
+def evaluate_checkpoint(
+    path: str | Path,
+    splits: list[str],
+    *,
+    tta: str | None = None,
+    dataset: FerDataset | None = None,
+    device: str = "auto",
+    labels: str | None = None,
+) -> dict[str, Any]:
     """Reports per split for a checkpoint, on the labels and classes it was trained with, or on another label
     source of the same images (`labels`, e.g. "ferplus": a FER2013 model scored on the FERPlus majority; images
     whose label there is outside the model's classes are left out).
@@ -34,13 +44,21 @@ def evaluate_checkpoint(path: str | Path, splits: list[str], *, tta: str | None 
     for split in splits:
         if split in tensors:
             reports[split] = split_report(model, tensors[split], preprocessing, payload["classes"])
-    return {"checkpoint": str(path), "model": payload["model"], "label_source": labels or payload["label_source"],
-            "trained_on": payload["label_source"], "classes": payload["classes"], "tta": preprocessing.tta,
-            "temperature": preprocessing.temperature, "reports": reports}
+    return {
+        "checkpoint": str(path),
+        "model": payload["model"],
+        "label_source": labels or payload["label_source"],
+        "trained_on": payload["label_source"],
+        "classes": payload["classes"],
+        "tta": preprocessing.tta,
+        "temperature": preprocessing.temperature,
+        "reports": reports,
+    }
 
 
-def load_for_evaluation(path: str | Path, dataset: FerDataset | None, device: str,
-                        labels: str | None = None) -> tuple[dict[str, Any], torch.nn.Module, dict]:
+def load_for_evaluation(
+    path: str | Path, dataset: FerDataset | None, device: str, labels: str | None = None
+) -> tuple[dict[str, Any], torch.nn.Module, dict]:
     """The checkpoint's payload, its model on the device, and the splits of its data with its labels and classes.
 
     An ONNX export (fp32 or int8) is scored through onnxruntime on the CPU, on the imported data set (or `dataset`),
@@ -64,24 +82,22 @@ class OnnxLogits(torch.nn.Module):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
-        import onnxruntime
+        from core.export.onnx import open_session
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.session = open_session(path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.from_numpy(self.session.run(None, {"input": x.float().contiguous().numpy()})[0])
 
 
 def onnx_for_evaluation(path: str | Path) -> tuple[dict[str, Any], OnnxLogits]:
-    from core.export.onnx import read_metadata
-
     return read_metadata(path), OnnxLogits(path)
 
 
 def split_probabilities(model, split, preprocessing: Preprocessing) -> np.ndarray:
-    """Probabilities before calibration (temperature 1) with the spec's TTA."""
+    """Probabilities before calibration (temperature 1, no logit bias) with the spec's TTA."""
     with torch.inference_mode():
-        raw = dataclasses.replace(preprocessing, temperature=1.0)
+        raw = dataclasses.replace(preprocessing, temperature=1.0, logit_bias=())
         return predict_probabilities(model, split.images, raw).cpu().numpy()
 
 
@@ -98,14 +114,17 @@ def split_report(model, split, preprocessing: Preprocessing, classes: list[str])
 def calibrate_checkpoint(path: str | Path, dataset: FerDataset | None = None, device: str = "auto") -> float:
     """Fit temperature scaling on PublicTest (never PrivateTest), store it in the checkpoint's spec; return T."""
     if Path(path).suffix.lower() == ".onnx":
-        raise ValueError(f"{path}: calibrate the .pt checkpoint, then export it again (the export copies its "
-                         "temperature)")
+        raise ValueError(
+            f"{path}: calibrate the .pt checkpoint, then export it again (the export copies its temperature)"
+        )
     payload, model, tensors = load_for_evaluation(path, dataset, device)
     if "PublicTest" not in tensors:
         raise ValueError(f"{path}: its data has no PublicTest images to fit the temperature on")
     preprocessing = Preprocessing.from_payload(payload)
     probs = split_probabilities(model, tensors["PublicTest"], preprocessing)
-    temperature = fit_temperature(probs, tensors["PublicTest"].targets.cpu().numpy())
+    temperature = fit_temperature(
+        probs, tensors["PublicTest"].targets.cpu().numpy(), preprocessing.logit_bias or None
+    )  # a logit adjustment stays in place
     payload["preprocessing"] = dataclasses.replace(preprocessing, temperature=temperature).to_dict()
     write_atomically(path, lambda handle: torch.save(payload, handle), binary=True)
     return temperature

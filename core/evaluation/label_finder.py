@@ -5,6 +5,7 @@ An image counts as truly mislabelled when its FERPlus majority (Microsoft's rule
 FER2013 label; images whose votes reach no majority (or whose winner is unknown / not a face) count as correct,
 which makes every precision here a lower bound.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,8 +33,13 @@ def precision_at(ranked_rows: np.ndarray, truth: np.ndarray, k: int) -> float:
     return float(truth[ranked_rows[:k]].mean()) if k else float("nan")
 
 
-def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: np.ndarray | None,
-                    labels: np.ndarray, oof_only: pd.DataFrame | None = None) -> pd.DataFrame:
+def precision_table(
+    dataset: FerDataset,
+    issues: pd.DataFrame,
+    baseline_probs: np.ndarray | None,
+    labels: np.ndarray,
+    oof_only: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Precision against FERPlus at each k and for the whole flagged set: base rate, the in-sample baseline
     (the shipped model's confidence in the given label), the stored ranking `issues` (out-of-fold, blended with a
     reference model when `oof_only`, the same scored on the out-of-fold probabilities alone, is given), and that
@@ -50,15 +56,19 @@ def precision_table(dataset: FerDataset, issues: pd.DataFrame, baseline_probs: n
         def ranked(table: pd.DataFrame) -> np.ndarray:
             return flagged_rows if whole_set else table["row"].to_numpy()  # stored worst first
 
-        row = {"k": f"flagged ({k:,})" if whole_set else f"{k:,}", "base rate": float(truth.mean()),
-               "base rate among images with a majority": float(truth[has_majority].mean())}
+        row = {
+            "k": f"flagged ({k:,})" if whole_set else f"{k:,}",
+            "base rate": float(truth.mean()),
+            "base rate among images with a majority": float(truth[has_majority].mean()),
+        }
         if baseline is not None:
             row["in-sample baseline"] = precision_at(baseline, truth, k)
         if oof_only is not None:
             row["out-of-fold only (cleanlab)"] = precision_at(ranked(oof_only), truth, k)
         row[name] = precision_at(ranked(issues), truth, k)
         row[f"{name}, among images with a majority"] = precision_at(
-            ranked(issues)[has_majority[ranked(issues)]], truth, k)
+            ranked(issues)[has_majority[ranked(issues)]], truth, k
+        )
         rows.append(row)
     return pd.DataFrame(rows).set_index("k")
 

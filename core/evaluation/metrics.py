@@ -4,16 +4,21 @@ The numbers follow scikit-learn's ``classification_report`` with ``zero_division
 precision 0, a class never present has recall 0), without making scikit-learn a dependency. Reports are plain
 JSON-able dicts so a run can save them next to its checkpoint.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 SPLIT_COLUMNS = {"Training": "Training Set", "PublicTest": "Public Test Set", "PrivateTest": "Private Test Set"}
-REFERENCE_TABLE_ROWS = (("Accuracy Score", "accuracy", None), ("F1 (wgt avg)", "weighted", "f1"),
-                   ("Precision (wgt avg)", "weighted", "precision"), ("Recall (wgt avg)", "weighted", "recall"))
+REFERENCE_TABLE_ROWS = (
+    ("Accuracy Score", "accuracy", None),
+    ("F1 (wgt avg)", "weighted", "f1"),
+    ("Precision (wgt avg)", "weighted", "precision"),
+    ("Recall (wgt avg)", "weighted", "recall"),
+)
 
 
 def as_labels(values: np.ndarray | Sequence[int], num_classes: int, what: str) -> np.ndarray:
@@ -41,8 +46,9 @@ def safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     """Elementwise division that gives 0.0 where the denominator is 0, without a RuntimeWarning."""
     numerator = np.asarray(numerator, dtype=np.float64)
     denominator = np.asarray(denominator, dtype=np.float64)
-    return np.divide(numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape),
-                     where=denominator != 0)
+    return np.divide(
+        numerator, denominator, out=np.zeros(np.broadcast(numerator, denominator).shape), where=denominator != 0
+    )
 
 
 def per_class_scores(confusion: np.ndarray) -> dict[str, np.ndarray]:
@@ -67,8 +73,10 @@ def classification_report(y_true: np.ndarray, y_pred: np.ndarray, classes: Seque
     return {
         "accuracy": float(safe_divide(np.trace(confusion), total)),
         "n": total,
-        "per_class": {name: {**{key: float(scores[key][i]) for key in names}, "support": int(support[i])}
-                      for i, name in enumerate(classes)},
+        "per_class": {
+            name: {**{key: float(scores[key][i]) for key in names}, "support": int(support[i])}
+            for i, name in enumerate(classes)
+        },
         # Every listed class counts in the macro mean, even one absent from this split (as sklearn with labels=).
         "macro": {key: float(scores[key].mean()) if classes else 0.0 for key in names},
         "weighted": {key: float((scores[key] * weights).sum()) for key in names},
@@ -83,8 +91,7 @@ def reference_table(reports: dict[str, dict]) -> str:
     if unknown:
         raise ValueError(f"unknown split(s) {unknown}; expected some of {list(SPLIT_COLUMNS)}")
     splits = [split for split in SPLIT_COLUMNS if split in reports]
-    lines = ["|  | " + " | ".join(SPLIT_COLUMNS[split] for split in splits) + " |",
-             "| --- |" + " --- |" * len(splits)]
+    lines = ["|  | " + " | ".join(SPLIT_COLUMNS[split] for split in splits) + " |", "| --- |" + " --- |" * len(splits)]
     for label, section, key in REFERENCE_TABLE_ROWS:
         values = [reports[split][section] if key is None else reports[split][section][key] for split in splits]
         lines.append(f"| {label} | " + " | ".join(f"{value:.4f}" for value in values) + " |")

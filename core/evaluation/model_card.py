@@ -3,6 +3,7 @@
 The card gives the exact command, hardware, training time, the reference-style metrics table on all three splits
 (with and without the checkpoint's test-time augmentation) and the PrivateTest confusion matrix.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,15 +15,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.inference.catalog import LIVE_MODEL
-from core.models.checkpoint import load_checkpoint
-from core.evaluation.evaluate import calibrate_checkpoint, evaluate_checkpoint
 from core.data.fer2013 import SPLITS
+from core.evaluation.evaluate import calibrate_checkpoint, evaluate_checkpoint
 from core.evaluation.metrics import plot_confusion, reference_table
 from core.files import write_atomically
-from core.paths import CHECKPOINTS_DIR
-from core.training.run_folder import RunFolder
+from core.inference.catalog import LIVE_MODEL
+from core.models.checkpoint import load_checkpoint
 from core.models.registry import parameter_count
+from core.paths import CHECKPOINTS_DIR
+from core.run_folder import RunFolder
 
 
 def hardware() -> str:
@@ -40,8 +41,12 @@ def training_summary(run: Path) -> dict[str, Any]:
     """Epochs, wall time and the selected epoch from the run's metrics log."""
     epochs = RunFolder(run, create=False).records("epoch")
     best = max(epochs, key=lambda r: r["public_accuracy"] or 0)
-    return {"epochs": len(epochs), "seconds": sum(r["seconds"] for r in epochs), "best_epoch": best["epoch"],
-            "best_public": best["public_accuracy"]}
+    return {
+        "epochs": len(epochs),
+        "seconds": sum(r["seconds"] for r in epochs),
+        "best_epoch": best["epoch"],
+        "best_public": best["public_accuracy"],
+    }
 
 
 def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=None) -> Path:
@@ -55,8 +60,12 @@ def ship(run: str | Path, name: str, out_dir: Path = CHECKPOINTS_DIR, dataset=No
     plain = evaluate_checkpoint(target, list(SPLITS), tta="none", dataset=dataset)
     recorded = evaluate_checkpoint(target, list(SPLITS), dataset=dataset) if payload["tta"] != "none" else None
     final = recorded or plain
-    plot_confusion(final["reports"]["PrivateTest"]["confusion"], payload["classes"], out_dir / f"{name}_confusion.png",
-                   title=f"{name}: PrivateTest (tta {final['tta']})")
+    plot_confusion(
+        final["reports"]["PrivateTest"]["confusion"],
+        payload["classes"],
+        out_dir / f"{name}_confusion.png",
+        title=f"{name}: PrivateTest (tta {final['tta']})",
+    )
     record_private_accuracy(target, plain, recorded)
     command = RunFolder(run, create=False).command() or "(not recorded)"
     card = model_card(name, payload, plain, recorded, training_summary(run), command)
@@ -83,32 +92,55 @@ def record_private_accuracy(target: Path, plain: dict, recorded: dict | None) ->
 
     Only reported: the checkpoint was selected on PublicTest before this was measured."""
     payload = torch.load(target, map_location="cpu", weights_only=True)
-    payload["metrics"] = {**payload["metrics"],
-                          "private_accuracy": (recorded or plain)["reports"]["PrivateTest"]["accuracy"],
-                          "private_accuracy_without_tta": plain["reports"]["PrivateTest"]["accuracy"]}
+    payload["metrics"] = {
+        **payload["metrics"],
+        "private_accuracy": (recorded or plain)["reports"]["PrivateTest"]["accuracy"],
+        "private_accuracy_without_tta": plain["reports"]["PrivateTest"]["accuracy"],
+    }
     write_atomically(target, lambda handle: torch.save(payload, handle), binary=True)
 
 
 def model_card(name: str, payload: dict, plain: dict, recorded: dict | None, summary: dict, command: str) -> str:
     params = parameter_count(payload["model"], num_classes=len(payload["classes"]), **payload["model_options"])
     private = (recorded or plain)["reports"]["PrivateTest"]
-    lines = [f"# {name}", "",
-             f"- model: `{payload['model']}` {payload['model_options'] or ''} ({params:,} parameters), input "
-             f"{payload['input_size']}x{payload['input_size']} gray, normalisation {payload['normalization']}",
-             f"- classes ({len(payload['classes'])}): {', '.join(payload['classes'])}; labels: {payload['label_source']}",
-             f"- protocol: trained on Training, checkpoint selected on PublicTest (epoch {summary['best_epoch']} of "
-             f"{summary['epochs']}), reported on PrivateTest",
-             f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
-             f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
-             *start_lines(payload.get("config") or {}),
-             "", "## Command", "", "```bash", command, "```", "",
-             "## Metrics without test-time augmentation", "", reference_table(plain["reports"])]
+    lines = [
+        f"# {name}",
+        "",
+        f"- model: `{payload['model']}` {payload['model_options'] or ''} ({params:,} parameters), input "
+        f"{payload['input_size']}x{payload['input_size']} gray, normalisation {payload['normalization']}",
+        f"- classes ({len(payload['classes'])}): {', '.join(payload['classes'])}; labels: {payload['label_source']}",
+        f"- protocol: trained on Training, checkpoint selected on PublicTest (epoch {summary['best_epoch']} of "
+        f"{summary['epochs']}), reported on PrivateTest",
+        f"- test-time augmentation recorded in the checkpoint: `{payload['tta']}` (what `evaluate` applies by default)",
+        f"- training time: {summary['seconds'] / 60:.0f} min on {hardware()}",
+        *start_lines(payload.get("config") or {}),
+        "",
+        "## Command",
+        "",
+        "```bash",
+        command,
+        "```",
+        "",
+        "## Metrics without test-time augmentation",
+        "",
+        reference_table(plain["reports"]),
+    ]
     if recorded:
-        lines += [f"## Metrics with `{recorded['tta']}` test-time augmentation (the default for this checkpoint)", "",
-                  reference_table(recorded["reports"])]
-    lines += ["## PrivateTest per class", "", "| class | precision | recall | F1 | images |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
-              for c, m in private["per_class"].items()]
+        lines += [
+            f"## Metrics with `{recorded['tta']}` test-time augmentation (the default for this checkpoint)",
+            "",
+            reference_table(recorded["reports"]),
+        ]
+    lines += [
+        "## PrivateTest per class",
+        "",
+        "| class | precision | recall | F1 | images |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {c} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |"
+        for c, m in private["per_class"].items()
+    ]
     lines += ["", f"![confusion matrix]({name}_confusion.png)", ""]
     return "\n".join(lines)
 
@@ -117,8 +149,10 @@ def start_lines(config: dict) -> list[str]:
     """Where the weights started: a warm start's checkpoint, or nothing for random initialisation."""
     if not config.get("init_from"):
         return []
-    return [f"- warm start: from `{Path(config['init_from']).name}`'s weights (the head matched by class name; "
-            "classes it lacks start from random weights)"]
+    return [
+        f"- warm start: from `{Path(config['init_from']).name}`'s weights (the head matched by class name; "
+        "classes it lacks start from random weights)"
+    ]
 
 
 CALIBRATION_HEADING = "## Calibration"
@@ -130,18 +164,40 @@ def calibration_section(name: str, report: dict, out_dir: Path) -> str:
     from core.evaluation.calibration import plot_reliability
 
     private = report["reports"]["PrivateTest"]["calibration"]
-    plot_reliability(private["reliability_before"], private["reliability"], out_dir / f"{name}_reliability.png",
-                     title=f"{name}: PrivateTest (tta {report['tta']})")
-    lines = [CALIBRATION_HEADING, "",
-             f"Temperature scaling, fitted on PublicTest (never PrivateTest): T = {report['temperature']:.3f}, stored "
-             "in the checkpoint's preprocessing and applied by the predictor, the ONNX export and the web app. "
-             f"Expected calibration error (15 bins, tta {report['tta']}):", "",
-             "| split | ECE before | ECE after | NLL before | NLL after |", "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {split} | {r['calibration']['ece_before']:.4f} | {r['calibration']['ece']:.4f} | "
-              f"{r['calibration']['nll_before']:.4f} | {r['calibration']['nll']:.4f} |"
-              for split, r in report["reports"].items()]
+    plot_reliability(
+        private["reliability_before"],
+        private["reliability"],
+        out_dir / f"{name}_reliability.png",
+        title=f"{name}: PrivateTest (tta {report['tta']})",
+    )
+    lines = [
+        CALIBRATION_HEADING,
+        "",
+        f"Temperature scaling, fitted on PublicTest (never PrivateTest): T = {report['temperature']:.3f}, stored "
+        "in the checkpoint's preprocessing and applied by the predictor, the ONNX export and the web app. "
+        f"Expected calibration error (15 bins, tta {report['tta']}):",
+        "",
+        "| split | ECE before | ECE after | NLL before | NLL after |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {split} | {r['calibration']['ece_before']:.4f} | {r['calibration']['ece']:.4f} | "
+        f"{r['calibration']['nll_before']:.4f} | {r['calibration']['nll']:.4f} |"
+        for split, r in report["reports"].items()
+    ]
     lines += ["", f"![reliability diagram]({name}_reliability.png)", ""]
     return "\n".join(lines)
+
+
+def with_section(card: str, heading: str, section: str) -> str:
+    """The card with the `heading` section replaced, or added just before the calibration section (which stays
+    last, since `with_calibration_section` rewrites everything from its heading on)."""
+    if heading in card:
+        head, rest = card.split(heading, 1)
+        tail = rest.split("\n## ", 1)
+        return head + section.rstrip() + "\n\n" + ("## " + tail[1] if len(tail) > 1 else "")
+    head, sep, calibration = card.partition(CALIBRATION_HEADING)
+    return head.rstrip() + "\n\n" + section.rstrip() + "\n\n" + sep + calibration
 
 
 def with_calibration_section(card: str, section: str) -> str:
@@ -162,8 +218,11 @@ def ship_int8(checkpoint: Path, dataset=None) -> Path:
     target = checkpoint.with_name(f"{checkpoint.stem}_int8.onnx")
     tests = np.asarray(data.images)[data.meta["split"].to_numpy() != "Training"]
     made = quantize_checkpoint(checkpoint, target, data, tests)
-    results = {(kind, tta): evaluate_checkpoint(path, list(SPLITS), tta=tta, dataset=dataset)
-               for kind, path in (("fp32", checkpoint), ("int8", target)) for tta in ("none", None)}
+    results = {
+        (kind, tta): evaluate_checkpoint(path, list(SPLITS), tta=tta, dataset=dataset)
+        for kind, path in (("fp32", checkpoint), ("int8", target))
+        for tta in ("none", None)
+    }
     card = int8_card(target.stem, checkpoint.name, results, made.agreement, made.calibration_faces)
     write_atomically(target.with_suffix(".md"), lambda handle: handle.write(card))
     return target
@@ -171,20 +230,31 @@ def ship_int8(checkpoint: Path, dataset=None) -> Path:
 
 def int8_card(name: str, source: str, results: dict, same: float, calibration: int) -> str:
     tta = results[("fp32", None)]["tta"]
-    lines = [f"# {name}", "",
-             f"- the int8 version of `{source}` (its card says how that was trained): onnxruntime static "
-             f"quantization, QDQ format, weights int8 per channel, activations uint8 with MinMax ranges taken on "
-             f"{calibration:,} Training faces (never a test split)",
-             ("- the live app's default model" if name == LIVE_MODEL else "- for the live apps (pick it in their "
-              "model list)") + ": no torch to import, and faster per face than fp32 (README, `bench/live_models.py`)",
-             f"- classes, preprocessing, TTA (`{tta}`) and temperature are the fp32 checkpoint's, carried in the "
-             "file's metadata", f"- top class equal to fp32's on {same:.2%} of the PublicTest + PrivateTest faces",
-             "", "## Accuracy, fp32 checkpoint vs int8", "",
-             "| split | fp32, no TTA | int8, no TTA | fp32, " + tta + " | int8, " + tta + " |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = [
+        f"# {name}",
+        "",
+        f"- the int8 version of `{source}` (its card says how that was trained): onnxruntime static "
+        f"quantization, QDQ format, weights int8 per channel, activations uint8 with MinMax ranges taken on "
+        f"{calibration:,} Training faces (never a test split)",
+        (
+            "- the live app's default model"
+            if name == LIVE_MODEL
+            else "- for the live apps (pick it in their model list)"
+        )
+        + ": no torch to import, and faster per face than fp32 (README, `bench/live_models.py`)",
+        f"- classes, preprocessing, TTA (`{tta}`) and temperature are the fp32 checkpoint's, carried in the "
+        "file's metadata",
+        f"- top class equal to fp32's on {same:.2%} of the PublicTest + PrivateTest faces",
+        "",
+        "## Accuracy, fp32 checkpoint vs int8",
+        "",
+        "| split | fp32, no TTA | int8, no TTA | fp32, " + tta + " | int8, " + tta + " |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for split in SPLITS:
-        cells = [results[(kind, mode)]["reports"][split]["accuracy"] for mode in ("none", None)
-                 for kind in ("fp32", "int8")]
+        cells = [
+            results[(kind, mode)]["reports"][split]["accuracy"] for mode in ("none", None) for kind in ("fp32", "int8")
+        ]
         lines.append(f"| {split} | " + " | ".join(f"{c:.2%}" for c in cells) + " |")
     lines += ["", "Made with `python -m core ship-int8 --checkpoint checkpoints/" + source + "`.", ""]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ searched with the predictor's own detector, the detection on the pasted face is 
 eye alignment (`core.inference.align`), and both crops are classified without TTA. A face not found counts as
 wrong in both. One source for the test (tests/test_align.py) and the bench (bench/bench_alignment.py).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -60,9 +61,14 @@ def background(rng: np.random.Generator, size: tuple[int, int] = SCENE_SIZE) -> 
     return Image.fromarray(np.clip(texture, 0, 255).astype(np.uint8))
 
 
-def make_scene(face: np.ndarray, rng: np.random.Generator, size: tuple[int, int] = SCENE_SIZE,
-               sides: tuple[int, int] = FACE_SIDES, max_angle: float = MAX_ANGLE,
-               angle: float | None = None) -> Scene:
+def make_scene(
+    face: np.ndarray,
+    rng: np.random.Generator,
+    size: tuple[int, int] = SCENE_SIZE,
+    sides: tuple[int, int] = FACE_SIDES,
+    max_angle: float = MAX_ANGLE,
+    angle: float | None = None,
+) -> Scene:
     """`face` (48x48 uint8) upscaled to a random side in `sides`, rotated by `angle` (None: random in
     +-max_angle), pasted whole at a random position into a background of `size`."""
     side = int(rng.integers(sides[0], sides[1] + 1))
@@ -89,8 +95,9 @@ def found_face(faces: Sequence[Face | None], scene: Scene) -> Face | None:
     return None
 
 
-def redetection(predictor: Predictor, faces: np.ndarray, labels: Sequence[str], seed: int = 0,
-                size: tuple[int, int] = SCENE_SIZE) -> RedetectionResult:
+def redetection(
+    predictor: Predictor, faces: np.ndarray, labels: Sequence[str], seed: int = 0, size: tuple[int, int] = SCENE_SIZE
+) -> RedetectionResult:
     """Score `predictor` on `faces` (N, 48, 48) with class-name `labels`: directly, and re-detected in one
     scene each (seeded), cropped without and with eye alignment. No TTA anywhere."""
     rng = np.random.default_rng(seed)
@@ -111,6 +118,11 @@ def redetection(predictor: Predictor, faces: np.ndarray, labels: Sequence[str], 
         if batch:
             hits[found] = predictor.classify_crops(np.stack(batch), tta="none").argmax(1) == truth[found]
         correct[align] = hits
-    return RedetectionResult(len(faces), float(direct.mean()), float(correct[False].mean()),
-                             float(correct[True].mean()), float(found.mean()),
-                             float(direct[found].mean()) if found.any() else float("nan"))
+    return RedetectionResult(
+        len(faces),
+        float(direct.mean()),
+        float(correct[False].mean()),
+        float(correct[True].mean()),
+        float(found.mean()),
+        float(direct[found].mean()) if found.any() else float("nan"),
+    )

@@ -3,6 +3,7 @@
 A run's checkpoint is reported beside it, in its run folder. A shipped checkpoint is never reported into
 `checkpoints/` (that would leave the repository dirty): its reports go under the data folder's `reports/`.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,7 @@ from typing import Any
 
 from core.files import write_atomically
 from core.paths import CHECKPOINTS_DIR, data_dir
-from core.training.run_folder import RunFolder, confusion_name, report_name
+from core.run_folder import RunFolder, confusion_name, report_name
 
 
 def default_report_dir(checkpoint: str | Path) -> Path:
@@ -23,8 +24,15 @@ def default_report_dir(checkpoint: str | Path) -> Path:
     return folder
 
 
-def write_report(checkpoint: str | Path, splits: list[str], *, tta: str | None = None, dataset=None,
-                 out: str | Path | None = None, labels: str | None = None) -> tuple[dict[str, Any], Path]:
+def write_report(
+    checkpoint: str | Path,
+    splits: list[str],
+    *,
+    tta: str | None = None,
+    dataset=None,
+    out: str | Path | None = None,
+    labels: str | None = None,
+) -> tuple[dict[str, Any], Path]:
     """Evaluate `checkpoint` on `splits` (on its own labels, or on `labels`), write its report and confusion PNGs;
     return the report and the folder. A report on other labels goes in a `labels-<source>` subfolder, so it never
     replaces the checkpoint's own report."""
@@ -37,8 +45,12 @@ def write_report(checkpoint: str | Path, splits: list[str], *, tta: str | None =
     text = json.dumps(result, indent=2)
     write_atomically(folder / report_name(checkpoint), lambda handle: handle.write(text))
     for split, split_report in result["reports"].items():
-        plot_confusion(split_report["confusion"], result["classes"], folder / confusion_name(checkpoint, split),
-                       title=f"{result['model']} on {split}, {result['label_source']} labels (tta {result['tta']})")
+        plot_confusion(
+            split_report["confusion"],
+            result["classes"],
+            folder / confusion_name(checkpoint, split),
+            title=f"{result['model']} on {split}, {result['label_source']} labels (tta {result['tta']})",
+        )
     return result, folder
 
 
@@ -57,8 +69,15 @@ def split_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for split, result in report.get("reports", {}).items():
         calibration = result.get("calibration") or {}
-        rows.append({"split": split, "images": result.get("n"), "accuracy": result.get("accuracy"),
-                     "ECE": calibration.get("ece"), "ECE before calibration": calibration.get("ece_before")})
+        rows.append(
+            {
+                "split": split,
+                "images": result.get("n"),
+                "accuracy": result.get("accuracy"),
+                "ECE": calibration.get("ece"),
+                "ECE before calibration": calibration.get("ece_before"),
+            }
+        )
     return rows
 
 

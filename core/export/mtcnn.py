@@ -3,6 +3,7 @@
 The weights are the ones that ship inside the facenet-pytorch wheel (facenet_pytorch/data/*.pt); the exported
 files go to checkpoints/mtcnn/ and are read by core/inference/onnx_detector.py. torch is imported here only.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,16 @@ def export_mtcnn(out: str | Path, opset: int = 17) -> list[Path]:
         axes = {o: {0: "batch", **spatial} for o in ("image", *outputs)}
         dummy = torch.zeros(1, 3, side or 24, side or 24)
         path = out / f"{name}.onnx"
-        torch.onnx.export(model, (dummy,), str(path), input_names=["image"], output_names=list(outputs),
-                          dynamic_axes=axes, opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            input_names=["image"],
+            output_names=list(outputs),
+            dynamic_axes=axes,
+            opset_version=opset,
+            dynamo=False,
+        )
         written.append(path)
     return written
 
@@ -46,8 +55,11 @@ def check_mtcnn_parity(folder: str | Path, seed: int = 0) -> float:
 
     rng = np.random.default_rng(seed)
     worst = 0.0
-    for name, network, shape in (("pnet", PNet, (2, 3, 37, 53)), ("rnet", RNet, (5, 3, 24, 24)),
-                                 ("onet", ONet, (5, 3, 48, 48))):
+    for name, network, shape in (
+        ("pnet", PNet, (2, 3, 37, 53)),
+        ("rnet", RNet, (5, 3, 24, 24)),
+        ("onet", ONet, (5, 3, 48, 48)),
+    ):
         batch = rng.uniform(-1, 1, shape).astype(np.float32)
         with torch.inference_mode():
             expected = [t.numpy() for t in network(pretrained=True).eval()(torch.from_numpy(batch))]

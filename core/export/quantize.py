@@ -4,11 +4,17 @@ Static (not dynamic) quantization, because a CNN's cost is its convolutions: QDQ
 channel, activations uint8 with MinMax ranges from `CALIBRATION_FACES` Training images preprocessed exactly as the
 spec in the file says. On VNNI / AMX CPUs onnxruntime runs these as integer kernels: 1.7-2.9x faster than fp32 at
 batch 1 (bench/bench_live.py). Of the calibration methods, MinMax kept the most accuracy (Entropy tied on FER2013,
-Percentile lost 0.2 points) and calibrates fastest. The FER Studio metadata is carried over, with a
+Percentile lost 0.2 points) and calibrates fastest.
+Weights use 7 bits (onnxruntime's `reduce_range`) by default: on x86 CPUs without VNNI (SSE, AVX2, AVX-512 without
+VNNI) onnxruntime multiplies uint8 activations by int8 weights with VPMADDUBSW, whose int16 pair sums saturate
+with 8-bit weights (255 * 127 * 2 > 32767) and cost accuracy there; with 7-bit weights they cannot (255 * 63 * 2 <
+32767), so the integer result is exact, the same as VNNI's, and the file scores the same on every x86 CPU. The FER
+Studio metadata is carried over, with a
 "quantization" entry that says how the file was made, so the predictor, evaluate and the catalog read it as any
 export. `quantize_checkpoint` is the whole path from a .pt checkpoint (export, quantize, compare) that the
 `export-onnx --int8` and `ship-int8` commands share.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,10 +42,18 @@ def calibration_faces(dataset, count: int = CALIBRATION_FACES, seed: int = 0) ->
     return np.asarray(dataset.images)[np.sort(chosen)]
 
 
-def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarray) -> Path:
-    """Write the int8 version of an `export_onnx` file to `out`, its activation ranges taken on `faces`."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarray, reduce_range: bool = True) -> Path:
+    """Write the int8 version of an `export_onnx` file to `out`, its activation ranges taken on `faces`.
+
+    `reduce_range`: 7-bit weights (see the module docstring), exact on every x86 CPU; False: full 8-bit weights,
+    exact only on VNNI / AMX CPUs."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     meta = read_metadata(onnx_path)
@@ -47,8 +61,9 @@ def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarra
 
     class Faces(CalibrationDataReader):
         def __init__(self) -> None:
-            self.feed = iter({"input": batches[i:i + CALIBRATION_BATCH]}
-                             for i in range(0, len(batches), CALIBRATION_BATCH))
+            self.feed = iter(
+                {"input": batches[i : i + CALIBRATION_BATCH]} for i in range(0, len(batches), CALIBRATION_BATCH)
+            )
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             return next(self.feed, None)
@@ -58,12 +73,30 @@ def quantize_classifier(onnx_path: str | Path, out: str | Path, faces: np.ndarra
     with tempfile.TemporaryDirectory() as scratch:
         prepared = Path(scratch) / "prepared.onnx"  # shape inference + graph folding, as onnxruntime advises
         quant_pre_process(str(onnx_path), str(prepared))
-        quantize_static(str(prepared), str(out), Faces(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
-    set_metadata(out, {**meta, "quantization": {"format": "QDQ int8", "weights": "int8 per channel",
-                                                "activations": "uint8 MinMax",
-                                                "calibration": f"{len(faces)} Training faces"}})
+        quantize_static(
+            str(prepared),
+            str(out),
+            Faces(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            reduce_range=reduce_range,
+        )
+    weights = "int8 per channel, 7-bit range (reduce_range)" if reduce_range else "int8 per channel"
+    set_metadata(
+        out,
+        {
+            **meta,
+            "quantization": {
+                "format": "QDQ int8",
+                "weights": weights,
+                "activations": "uint8 MinMax",
+                "calibration": f"{len(faces)} Training faces",
+            },
+        },
+    )
     return out
 
 
@@ -86,8 +119,12 @@ def agreement(fp32_path: str | Path, int8_path: str | Path, faces: np.ndarray) -
 
     spec = Preprocessing.from_dict(read_metadata(fp32_path)["preprocessing"])
     batch = to_model_input(faces, spec)
-    tops = [onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"input": batch})[0]
-            .argmax(axis=1) for p in (fp32_path, int8_path)]
+    tops = [
+        onnxruntime.InferenceSession(str(p), providers=["CPUExecutionProvider"])
+        .run(None, {"input": batch})[0]
+        .argmax(axis=1)
+        for p in (fp32_path, int8_path)
+    ]
     return float((tops[0] == tops[1]).mean())
 
 
@@ -100,14 +137,19 @@ class Int8Export:
     agreement: float | None  # share of the check faces on which the top class equals the fp32 export's
 
 
-def quantize_checkpoint(checkpoint: str | Path, out: str | Path, dataset: FerDataset,
-                        check_faces: np.ndarray | None = None) -> Int8Export:
+def quantize_checkpoint(
+    checkpoint: str | Path,
+    out: str | Path,
+    dataset: FerDataset,
+    check_faces: np.ndarray | None = None,
+    reduce_range: bool = True,
+) -> Int8Export:
     """Write the int8 ONNX version of a .pt checkpoint to `out`, calibrated on `dataset`'s Training faces, and
     measure on `check_faces` (uint8, N x H x W; None: not measured) how often its top class equals the fp32
     export's."""
     faces = calibration_faces(dataset)
     with tempfile.TemporaryDirectory() as scratch:  # the fp32 export is only a step: it is not kept
         fp32 = export_onnx(checkpoint, Path(scratch) / "fp32.onnx")
-        path = quantize_classifier(fp32, out, faces)
+        path = quantize_classifier(fp32, out, faces, reduce_range)
         same = None if check_faces is None else agreement(fp32, path, check_faces)
     return Int8Export(path=path, calibration_faces=len(faces), agreement=same)

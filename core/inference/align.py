@@ -10,6 +10,7 @@ The crop is cut in two steps, like the box crop: the rotated square at its own r
 bilinear sampling loses nothing), then resized to the model's side with PIL's antialiased bilinear filter, the
 same resize the box crop and the 48x48 originals went through.
 """
+
 from __future__ import annotations
 
 import math
@@ -73,6 +74,7 @@ def align_face(gray: Image.Image, landmarks: Sequence[Point], box: Box, size: in
     left, top = math.floor(min(x for x, _ in corners)) - 1, math.floor(min(y for _, y in corners)) - 1
     right, bottom = math.ceil(max(x for x, _ in corners)) + 1, math.ceil(max(y for _, y in corners)) + 1
     region = Image.fromarray(np.ascontiguousarray(cut_padded(np.asarray(gray), left, top, right, bottom)))
-    square = region.transform((out, out), Image.Transform.AFFINE, (a, b, c - left, d, e, f - top),
-                              resample=Image.Resampling.BILINEAR)
+    square = region.transform(
+        (out, out), Image.Transform.AFFINE, (a, b, c - left, d, e, f - top), resample=Image.Resampling.BILINEAR
+    )
     return np.asarray(square.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)

@@ -1,12 +1,13 @@
 """A model's predictions over a whole data set, computed once per (checkpoint, data set) and cached on disk.
 
-The probabilities are what `evaluate` scores (`core.training.loop.predict_probabilities`, with the checkpoint's
+The probabilities are what `evaluate` scores (`core.models.probabilities.predict_probabilities`, with the checkpoint's
 TTA and temperature), up to each backend's rounding. Four backends compute them: torch fp32, torch with bf16
 autocast (CPUs with bf16 units), onnxruntime on an ONNX export, and onnxruntime on that export quantized to int8
 (core/export/quantize.py, its ranges taken on the data set's Training faces); `bench/bench_dataset_predictions.py`
-measures them against each other. The studio runs this as a background job (`core.inference.prediction_job`);
+measures them against each other. The studio runs this as a background job (`core.jobs.prediction_job`);
 `dataset_probabilities` is the in-process path the CLI uses.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -18,9 +19,13 @@ from pathlib import Path
 import numpy as np
 
 from core.data.dataset import FerDataset
+from core.data.preprocessing import Preprocessing
+from core.device import cpu_has_bf16, cpu_has_int8_dot
+from core.ensemble_format import is_ensemble_file
 from core.files import write_atomically
+from core.inference.predictor import Predictor
 from core.paths import data_dir
-from core.progress import Track, no_progress
+from core.progress import ProgressCallback, no_progress
 
 # 3: computed in chunks by the chosen backend (2: the checkpoint's TTA and the spec's filter; 1 had no TTA). Keys
 # name the checkpoint by its bytes (they used its path and time before, so those older caches are not found)
@@ -62,20 +67,17 @@ def default_backend() -> str:
     """What bench/bench_dataset_predictions.py measured fastest here (README, Benchmarks): int8 on CPUs with int8
     dot-product units (3.6x bf16; fp32's argmax kept on 98.9 % of images, the rest close calls), else bf16 autocast
     on CPUs with bf16 units (fp32's argmax on >= 99.5 %), else onnxruntime."""
-    from core.training.loop import cpu_has_int8_dot
-
     return "int8" if cpu_has_int8_dot() else float_backend()
 
 
 def float_backend() -> str:
     """The fastest backend without quantization: bf16 autocast on CPUs with bf16 units, else onnxruntime."""
-    from core.training.loop import cpu_has_bf16
-
     return "bf16" if cpu_has_bf16() else "onnx"
 
 
-def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
-                    dataset: FerDataset | None = None) -> FacesToProbabilities:
+def faces_predictor(
+    checkpoint: Path, backend: str | None, workdir: Path, dataset: FerDataset | None = None
+) -> FacesToProbabilities:
     """A function from uint8 faces (n, H, W) to probabilities (n, C) on `backend` (None: `default_backend()`), with
     the checkpoint's TTA and temperature; "onnx" and "int8" write their exports into `workdir`, and "int8" takes
     its activation ranges on `dataset`'s Training faces."""
@@ -86,11 +88,11 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
         raise ValueError("the int8 backend takes its activation ranges on a data set's Training faces: pass one")
     if backend in ("onnx", "int8"):
         return onnx_predictor(checkpoint, Path(workdir), dataset if backend == "int8" else None)
+    # lazy: torch, only for the torch backends (the onnx ones serve without it)
     import torch
 
-    from core.data.preprocessing import Preprocessing
     from core.models.checkpoint import load_checkpoint, model_from_checkpoint
-    from core.training.loop import predict_probabilities
+    from core.models.probabilities import predict_probabilities
 
     payload = load_checkpoint(checkpoint)
     spec, bf16 = Preprocessing.from_payload(payload), backend == "bf16"
@@ -102,15 +104,19 @@ def faces_predictor(checkpoint: Path, backend: str | None, workdir: Path,
         batch = torch.from_numpy(np.array(faces)[:, None])  # a copy: memory-mapped faces are read-only
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return predict_probabilities(model, batch, spec, batch_size=len(faces)).float().numpy()
+
     return predict
 
 
-def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
-                     dataset: FerDataset) -> tuple[FacesToProbabilities, str]:
+def chosen_predictor(
+    checkpoint: Path, backend: str | None, workdir: Path, dataset: FerDataset
+) -> tuple[FacesToProbabilities, str]:
     """`faces_predictor` and the backend it runs on. The default int8 backend quantizes the model first; a model
     onnxruntime cannot quantize falls back to the next default (with a logged warning, in a job's log.txt), so the
     predictions still come. A backend asked for by name never falls back."""
     chosen = backend or default_backend()
+    if backend is None and is_ensemble_file(checkpoint):  # an ensemble runs its members in torch (no export)
+        chosen = "bf16" if float_backend() == "bf16" else "fp32"
     try:
         return faces_predictor(checkpoint, chosen, workdir, dataset), chosen
     except Exception:
@@ -123,24 +129,23 @@ def chosen_predictor(checkpoint: Path, backend: str | None, workdir: Path,
 
 def onnx_predictor(checkpoint: Path, workdir: Path, calibrate_on: FerDataset | None) -> FacesToProbabilities:
     """onnxruntime on the checkpoint's export, quantized to int8 on `calibrate_on`'s Training faces when given."""
-    from core.inference.predictor import Predictor
-
     if calibrate_on is None:
-        from core.export.onnx import export_onnx
+        from core.export.onnx import export_onnx  # lazy: torch and onnx, to export
 
         return Predictor.load(export_onnx(checkpoint, workdir / "model.onnx")).classify_crops
-    from core.export.quantize import quantize_checkpoint
+    from core.export.quantize import quantize_checkpoint  # lazy: onnxruntime's quantization tools
 
     made = quantize_checkpoint(checkpoint, workdir / "model_int8.onnx", calibrate_on)
     return Predictor.load(made.path).classify_crops
 
 
-def compute_probabilities(images: np.ndarray, predict: FacesToProbabilities, track: Track = no_progress,
-                          chunk: int = CHUNK) -> np.ndarray:
+def compute_probabilities(
+    images: np.ndarray, predict: FacesToProbabilities, track: ProgressCallback = no_progress, chunk: int = CHUNK
+) -> np.ndarray:
     """Probabilities for every image, one `chunk` at a time through `track`; fewer rows when `track` stops early
     (a cancelled job), so callers check the length before caching."""
     starts = range(0, len(images), chunk)
-    parts = [predict(np.asarray(images[i:i + chunk])) for i in track(starts, len(starts), "predicting")]
+    parts = [predict(np.asarray(images[i : i + chunk])) for i in track(starts, len(starts), "predicting")]
     return np.concatenate(parts).astype(np.float32) if parts else np.zeros((0, 0), np.float32)
 
 
@@ -151,8 +156,9 @@ def save_cache(dataset: FerDataset, checkpoint: Path, probabilities: np.ndarray)
     return write_atomically(cache, lambda handle: np.save(handle, probabilities), binary=True)
 
 
-def dataset_probabilities(dataset: FerDataset, checkpoint: Path, backend: str | None = None,
-                          track: Track = no_progress) -> np.ndarray:
+def dataset_probabilities(
+    dataset: FerDataset, checkpoint: Path, backend: str | None = None, track: ProgressCallback = no_progress
+) -> np.ndarray:
     """The model's class probabilities for every image (N, C), as `evaluate` scores them, computed in this process
     once and cached on disk (the studio starts `prediction_job` instead, so no page waits)."""
     cached = load_cached(dataset, checkpoint)

@@ -7,6 +7,7 @@ small faces; a label wider than its face is shortened ("3 happy", then "3") so n
 and the face list says the rest. Pictures smaller than MIN_SIDE are enlarged first (nearest neighbour: the pixels
 stay as they were) so that a 48x48 face crop still gets a legible label.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,18 @@ from core.inference.predictor import PredictionResult
 
 # Okabe-Ito's colour-blind-safe set (black left out: it vanishes on dark photos), then two more; face n gets
 # FACE_COLOURS[(n - 1) % 10] in the picture and in every chart
-FACE_COLOURS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999",
-                "#8C564B", "#17BECF")
+FACE_COLOURS = (
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#999999",
+    "#8C564B",
+    "#17BECF",
+)
 MIN_SIDE = 160  # pixels: smaller pictures (face crops) are enlarged by a whole factor before drawing
 MIN_FONT = 14  # pixels: the smallest label text drawn
 OVERHANG = 1.5  # a label may be this many times as wide as its face before it is shortened
@@ -33,7 +44,7 @@ def face_colour(number: int) -> str:
 
 
 def rgb(colour: str) -> tuple[int, int, int]:
-    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
 def text_colour(colour: str) -> tuple[int, int, int]:
@@ -64,8 +75,9 @@ def font_for(size: tuple[int, int]) -> ImageFont.FreeTypeFont:
     return ImageFont.load_default(size=max(MIN_FONT, round(max(size) / 30)))
 
 
-def tags(size: tuple[int, int], result: PredictionResult, font: ImageFont.FreeTypeFont, scale: int = 1,
-         pad: int = 2) -> list[Tag]:
+def tags(
+    size: tuple[int, int], result: PredictionResult, font: ImageFont.FreeTypeFont, scale: int = 1, pad: int = 2
+) -> list[Tag]:
     """Where each face's box and label go on a canvas of `size` (boxes scaled by `scale`); labels inside it."""
     width, height = size
     placed = []
@@ -73,23 +85,35 @@ def tags(size: tuple[int, int], result: PredictionResult, font: ImageFont.FreeTy
         # a box may reach past the picture (a face at its border): its outline is drawn where it is seen
         x0, y0, x1, y1 = (v * scale for v in face.box) if face.box else (0, 0, width - 1, height - 1)
         box = (max(0, x0), max(0, y0), min(width - 1, x1), min(height - 1, y1))
-        text_w, text_h, text = fitting_text(font, number, face.label, face.confidence, box[2] - box[0], width, pad)
+        text_w, text_h, text = fitting_text(
+            font, number, face.label, face.confidence, box[2] - box[0], width, pad, alone=len(result.faces) == 1
+        )
         left = min(max(0, round(box[0])), width - text_w)
         above = round(box[1]) - text_h
         top = min(above if above >= 0 else max(0, round(box[1])), height - text_h)
-        placed.append(Tag(number, box, text, (left, max(0, top), left + text_w, max(0, top) + text_h),
-                          face_colour(number)))
+        placed.append(
+            Tag(number, box, text, (left, max(0, top), left + text_w, max(0, top) + text_h), face_colour(number))
+        )
     return placed
 
 
-def fitting_text(font: ImageFont.FreeTypeFont, number: int, label: str, confidence: float, face_width: float,
-                 canvas_width: int, pad: int) -> tuple[int, int, str]:
-    """The longest of "3 happy 87%", "3 happy", "3" that fits the face (with OVERHANG) and the canvas; its size."""
+def fitting_text(
+    font: ImageFont.FreeTypeFont,
+    number: int,
+    label: str,
+    confidence: float,
+    face_width: float,
+    canvas_width: int,
+    pad: int,
+    alone: bool = False,
+) -> tuple[int, int, str]:
+    """The longest of "3 happy 87%", "3 happy", "3" that fits the face (with OVERHANG) and the canvas; its size.
+    A face `alone` in the picture has no neighbour to cover: its label may be as wide as the canvas."""
     candidates = [f"{number} {label} {confidence:.0%}", f"{number} {label}", f"{number}"]
     height = font.getbbox("0 Ag%")[3] + 2 * pad  # one height for every label, whatever its letters
     for text in candidates:
         text_w = round(font.getlength(text)) + 2 * pad
-        if text == candidates[-1] or text_w <= min(face_width * OVERHANG, canvas_width):
+        if text == candidates[-1] or text_w <= (canvas_width if alone else min(face_width * OVERHANG, canvas_width)):
             return min(text_w, canvas_width), height, text
     raise AssertionError("unreachable: the last candidate is always taken")
 

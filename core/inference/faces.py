@@ -5,6 +5,7 @@ We cut our own crops from MTCNN's boxes and landmarks (gray, at the model's size
 (`core.inference.align`: eyes level, scaled by their distance, framed like FER2013's faces), or a square around
 the box with a margin; normalised exactly as in training.
 """
+
 from __future__ import annotations
 
 import functools
@@ -38,9 +39,16 @@ class FaceDetector:
     `backend="torch"` runs facenet-pytorch's MTCNN; "onnx" runs its exported networks with numpy and onnxruntime
     (core/inference/onnx_detector.py), so a prediction through an ONNX classifier never imports torch."""
 
-    def __init__(self, device: str = "cpu", min_face_size: int = 40, max_side: int = 640,
-                 threshold: float = SCORE_THRESHOLD, backend: str = "torch",
-                 thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR):
+    def __init__(
+        self,
+        device: str = "cpu",
+        min_face_size: int = 40,
+        max_side: int = 640,
+        threshold: float = SCORE_THRESHOLD,
+        backend: str = "torch",
+        thresholds: tuple[float, float, float] = THRESHOLDS,
+        factor: float = FACTOR,
+    ):
         if backend not in DETECTORS:
             raise ValueError(f"detector must be one of {', '.join(DETECTORS)}, got {backend!r}")
         self.backend, self.mtcnn = backend, None
@@ -49,8 +57,14 @@ class FaceDetector:
         else:
             from facenet_pytorch import MTCNN
 
-            self.mtcnn = MTCNN(keep_all=True, device=device, min_face_size=min_face_size, post_process=False,
-                               thresholds=list(thresholds), factor=factor)
+            self.mtcnn = MTCNN(
+                keep_all=True,
+                device=device,
+                min_face_size=min_face_size,
+                post_process=False,
+                thresholds=list(thresholds),
+                factor=factor,
+            )
         self.max_side = max_side
         self.min_face_size = min_face_size
         self.threshold = threshold
@@ -59,16 +73,27 @@ class FaceDetector:
         """Faces in an RGB image, most confident first."""
         scale = min(1.0, self.max_side / max(rgb.size))
         # max(1, ...): a long thin strip would otherwise shrink to zero pixels across, which Pillow refuses
-        small = rgb if scale == 1.0 else rgb.resize((max(1, round(rgb.width * scale)),
-                                                     max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR)
+        small = (
+            rgb
+            if scale == 1.0
+            else rgb.resize(
+                (max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))), Image.Resampling.BILINEAR
+            )
+        )
         # MTCNN's image pyramid starts at scale MIN_SIDE / min_face_size: a smaller side leaves it no level at all
         # (torch.cat of an empty list), and no face of the minimum size can fit anyway
         if min(small.size) < max(MIN_SIDE, self.min_face_size):
             return []
         boxes, landmarks = self.raw_detect(small)
-        faces = [Face(tuple(float(v) / scale for v in box[:4]), float(box[4]),
-                      tuple((float(x) / scale, float(y) / scale) for x, y in points))
-                 for box, points in zip(boxes, landmarks) if box[4] >= self.threshold]
+        faces = [
+            Face(
+                tuple(float(v) / scale for v in box[:4]),
+                float(box[4]),
+                tuple((float(x) / scale, float(y) / scale) for x, y in points),
+            )
+            for box, points in zip(boxes, landmarks)
+            if box[4] >= self.threshold
+        ]
         return sorted(faces, key=lambda f: -f.score)
 
     def raw_detect(self, small: Image.Image) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +107,9 @@ class FaceDetector:
 
 
 @functools.lru_cache(maxsize=4)
-def get_detector(device: str = "cpu", min_face_size: int = 40, max_side: int = 640,
-                 backend: str = "torch") -> FaceDetector:
+def get_detector(
+    device: str = "cpu", min_face_size: int = 40, max_side: int = 640, backend: str = "torch"
+) -> FaceDetector:
     """One detector per settings for the whole process (building MTCNN costs ~0.1 s and memory)."""
     return FaceDetector(device, min_face_size, max_side, backend=backend)
 

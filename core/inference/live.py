@@ -9,11 +9,12 @@ analyses the faces keep their smoothed boxes and labels (`core.inference.trackin
 The transport (WebRTC through aiortc, or any loop over frames) only calls `annotate(frame)`; `close()` ends the
 analysis thread.
 """
+
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,13 +36,19 @@ class LiveStats:
     analysis_seconds: float = 0.0  # all analyses together (the benchmark's mean)
     faces: int = 0  # faces in the last analysis
     error: str = ""  # the analysis thread's last error, shown instead of failing the stream
+    started: float = field(default_factory=time.monotonic)  # when the stream began (rates for the page)
 
 
 class LiveAnnotator:
     """Annotates a stream of RGB frames (H, W, 3 uint8) with one predictor; thread-safe, one per stream."""
 
-    def __init__(self, predictor: Predictor, tta: str | None = None, window: int = SMOOTH_WINDOW,
-                 box_weight: float = LIVE_BOX_WEIGHT):
+    def __init__(
+        self,
+        predictor: Predictor,
+        tta: str | None = None,
+        window: int = SMOOTH_WINDOW,
+        box_weight: float = LIVE_BOX_WEIGHT,
+    ):
         self.predictor, self.tta, self.window, self.box_weight = predictor, tta, window, box_weight
         self.stats = LiveStats()
         self._faces: list[FacePrediction] = []

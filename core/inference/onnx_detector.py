@@ -6,6 +6,7 @@ torch detector: an image pyramid, PNet proposals per level, NMS, RNet and ONet r
 regression, landmarks. Resizing is torch's `interpolate(mode="area")` (adaptive average pooling) reimplemented
 exactly with cumulative sums, since OpenCV's INTER_AREA weights the border pixels differently.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -110,8 +111,11 @@ def crops(image: np.ndarray, boxes: np.ndarray, side: int) -> tuple[np.ndarray, 
     x0, y0 = np.maximum(ints[:, 0], 1), np.maximum(ints[:, 1], 1)
     x1, y1 = np.minimum(ints[:, 2], width), np.minimum(ints[:, 3], height)
     valid = (y1 > y0 - 1) & (x1 > x0 - 1)
-    cut = [area_resize(image[:, :, b - 1:d, a - 1:c], side, side)
-           for a, b, c, d, ok in zip(x0, y0, x1, y1, valid) if ok]
+    cut = [
+        area_resize(image[:, :, b - 1 : d, a - 1 : c], side, side)
+        for a, b, c, d, ok in zip(x0, y0, x1, y1, valid)
+        if ok
+    ]
     batch = np.concatenate(cut) if cut else np.zeros((0, 3, side, side), np.float32)
     return normalise(batch), valid
 
@@ -119,16 +123,23 @@ def crops(image: np.ndarray, boxes: np.ndarray, side: int) -> tuple[np.ndarray, 
 class MtcnnOnnx:
     """The three networks as onnxruntime sessions, and `detect` running facenet-pytorch's pipeline on them."""
 
-    def __init__(self, folder: str | Path = DETECTOR_DIR, min_face_size: int = 40,
-                 thresholds: tuple[float, float, float] = THRESHOLDS, factor: float = FACTOR):
+    def __init__(
+        self,
+        folder: str | Path = DETECTOR_DIR,
+        min_face_size: int = 40,
+        thresholds: tuple[float, float, float] = THRESHOLDS,
+        factor: float = FACTOR,
+    ):
         import onnxruntime
 
         folder = Path(folder)
         missing = [n for n in ("pnet", "rnet", "onet") if not (folder / f"{n}.onnx").is_file()]
         if missing:
             raise FileNotFoundError(f"no MTCNN ONNX files {missing} in {folder}: run `python -m core export-detector`")
-        self.sessions = {n: onnxruntime.InferenceSession(str(folder / f"{n}.onnx"), providers=["CPUExecutionProvider"])
-                         for n in ("pnet", "rnet", "onet")}
+        self.sessions = {
+            n: onnxruntime.InferenceSession(str(folder / f"{n}.onnx"), providers=["CPUExecutionProvider"])
+            for n in ("pnet", "rnet", "onet")
+        }
         self.min_face_size, self.thresholds, self.factor = min_face_size, thresholds, factor
 
     def run(self, name: str, batch: np.ndarray) -> list[np.ndarray]:

@@ -4,6 +4,7 @@
 preprocessing spec (input size, normalisation, TTA) come from the file. `predict` reads as its stages:
 image -> RGB -> faces -> crops -> model input -> probabilities. No face is an empty result with a message.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from PIL import Image
 
 from core.data.images import as_rgb, too_small
 from core.data.preprocessing import Preprocessing, to_model_input, tta_probabilities
+from core.device import resolve_device
+from core.export.onnx import session_metadata
 from core.inference.faces import Face, face_crops, get_detector
 
 SMALL_IMAGE = 128  # an image this small with no face found is taken to be a face crop already
@@ -46,10 +49,9 @@ class PredictionResult:
 
 class TorchBackend:
     def __init__(self, payload: dict[str, Any], device: str):
-        import torch
+        import torch  # lazy, as the model code below: an ONNX export is served without torch
 
         from core.models.checkpoint import model_from_checkpoint
-        from core.training.loop import resolve_device
 
         self.torch, self.device = torch, resolve_device(device)
         self.model = model_from_checkpoint(payload).to(self.device)
@@ -61,9 +63,9 @@ class TorchBackend:
 
 class OnnxBackend:
     def __init__(self, path: Path):
-        import onnxruntime
+        from core.export.onnx import open_session
 
-        self.session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.session = open_session(path)
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run(None, {"input": batch})[0]
@@ -72,8 +74,16 @@ class OnnxBackend:
 class Predictor:
     """Classifies the faces in any image with one trained model, preprocessed as its spec says (read-only)."""
 
-    def __init__(self, backend, meta: dict[str, Any], preprocessing: Preprocessing, device: str = "cpu",
-                 detect_side: int = 640, detector: str = "torch", align: bool = ALIGN):
+    def __init__(
+        self,
+        backend,
+        meta: dict[str, Any],
+        preprocessing: Preprocessing,
+        device: str = "cpu",
+        detect_side: int = 640,
+        detector: str = "torch",
+        align: bool = ALIGN,
+    ):
         self.backend, self.meta, self.preprocessing, self.device = backend, meta, preprocessing, device
         self.detect_side = detect_side  # frames are shrunk to this before detection: the main speed lever
         self.detector = detector  # "torch" (facenet-pytorch's MTCNN) or "onnx" (the same networks, no torch)
@@ -85,8 +95,9 @@ class Predictor:
         return self.preprocessing.input_size
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto", detector: str | None = None,
-             align: bool = ALIGN) -> Predictor:
+    def load(
+        cls, path: str | Path, device: str = "auto", detector: str | None = None, align: bool = ALIGN
+    ) -> Predictor:
         """From a `.pt` checkpoint or an `.onnx` export, with the preprocessing and TTA the file records.
 
         `detector` is "torch" or "onnx"; None picks the one that matches the classifier, so an ONNX export is
@@ -94,21 +105,26 @@ class Predictor:
         path = Path(path)
         detector = detector or ("onnx" if path.suffix == ".onnx" else "torch")
         if path.suffix == ".onnx":
-            from core.export.onnx import session_metadata
-
             backend, device = OnnxBackend(path), "cpu"
             meta = session_metadata(backend.session, path)  # one session: the file is parsed once
         else:
-            from core.models.checkpoint import load_checkpoint
+            from core.models.checkpoint import load_checkpoint  # lazy: torch, for .pt files only
 
             meta = load_checkpoint(path)
             backend = TorchBackend(meta, device)
             device = str(backend.device)
-        return cls(backend, {k: meta[k] for k in ("classes", "model")}, Preprocessing.from_payload(meta), device,
-                   detector=detector, align=align)
+        return cls(
+            backend,
+            {k: meta[k] for k in ("classes", "model")},
+            Preprocessing.from_payload(meta),
+            device,
+            detector=detector,
+            align=align,
+        )
 
-    def predict(self, image: Image.Image | np.ndarray, whole: bool | None = None,
-                tta: str | None = None) -> PredictionResult:
+    def predict(
+        self, image: Image.Image | np.ndarray, whole: bool | None = None, tta: str | None = None
+    ) -> PredictionResult:
         """Every face in `image`: image -> RGB -> faces -> crops -> model input -> probabilities.
 
         `whole=True` classifies the whole image as one face; None decides: small images in which no face is found
@@ -150,14 +166,27 @@ class Predictor:
         """Probabilities (N, C) for gray uint8 crops (N, H, W) in one batch per TTA view (`tta=None`: the
         checkpoint's); crops of another size are resized as in training."""
         spec = self.preprocessing.with_tta(tta)
-        return tta_probabilities(self.backend.logits, to_model_input(crops, spec), spec)
+        probabilities = tta_probabilities(self.backend.logits, to_model_input(crops, spec), spec)
+        if not np.isfinite(probabilities).all():  # never "happy (nan%)": a diverged model is an error
+            raise ValueError(
+                f"the model {self.meta.get('model')} gives probabilities that are not numbers (NaN or "
+                "inf): its weights are broken, e.g. from a training run that diverged"
+            )
+        return probabilities
 
 
 def face_predictions(faces: list[Face | None], probabilities: np.ndarray, classes: list[str]) -> list[FacePrediction]:
     """One FacePrediction per face (box and score None for the whole image) from its row of probabilities."""
-    return [FacePrediction(face and face.box, face and face.score, {c: float(p) for c, p in zip(classes, row)},
-                           classes[int(row.argmax())], float(row.max()))
-            for face, row in zip(faces, probabilities)]
+    return [
+        FacePrediction(
+            face and face.box,
+            face and face.score,
+            {c: float(p) for c, p in zip(classes, row)},
+            classes[int(row.argmax())],
+            float(row.max()),
+        )
+        for face, row in zip(faces, probabilities)
+    ]
 
 
 def reading_order(faces: list[FacePrediction]) -> list[FacePrediction]:
@@ -199,4 +228,3 @@ def is_face_crop(size: tuple[int, int], faces: list) -> bool:
         return True
     x0, y0, x1, y1 = faces[0].box
     return len(faces) == 1 and (x1 - x0) * (y1 - y0) >= 0.4 * size[0] * size[1]
-

@@ -4,6 +4,7 @@ recent probabilities (and its box) are averaged, so labels and boxes stay steady
 Used by both webcam paths: the Gradio app's frame-by-frame stream and the live (WebRTC) mode of
 `core.inference.live`. Pure functions over plain data: the caller keeps the tracks between frames.
 """
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,9 @@ def blend_box(old: Box | None, new: Box | None, weight: float = BOX_SMOOTHING) -
     return tuple(weight * n + (1 - weight) * o for o, n in zip(old, new))  # type: ignore[return-value]
 
 
-def smooth_faces(tracks: list[Track], faces: list[FacePrediction], window: int = SMOOTH_WINDOW,
-                 box_weight: float = 1.0) -> tuple[list[Track], list[FacePrediction]]:
+def smooth_faces(
+    tracks: list[Track], faces: list[FacePrediction], window: int = SMOOTH_WINDOW, box_weight: float = 1.0
+) -> tuple[list[Track], list[FacePrediction]]:
     """Each face's probabilities averaged over its last `window` detections, and the tracks for the next frame.
 
     `box_weight` < 1 also smooths the boxes (1.0 keeps the detector's). Faces that left the frame drop their track."""
@@ -65,7 +67,7 @@ def smooth_faces(tracks: list[Track], faces: list[FacePrediction], window: int =
         track = tracks[matched[f]] if f in matched else None
         # a model switch changes the class list; older frames then cannot be averaged in
         kept = [h for h in track.history if h.keys() == face.probabilities.keys()] if track else []
-        history = (kept[-(window - 1):] if window > 1 else []) + [dict(face.probabilities)]
+        history = (kept[-(window - 1) :] if window > 1 else []) + [dict(face.probabilities)]
         mean = {c: sum(h[c] for h in history) / len(history) for c in face.probabilities}
         label = max(mean, key=mean.get)
         box = blend_box(track.box if track else None, face.box, box_weight)

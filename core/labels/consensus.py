@@ -5,6 +5,7 @@ image, and a quality score per annotator.
 FERPlus publishes vote counts, not who cast them, so its votes fill ten anonymous slots (`ferplus_1` ..
 `ferplus_10`); only the studio's annotators are people whose quality means something.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,14 +23,14 @@ def vote_slots(dataset: FerDataset, classes: list[str]) -> pd.DataFrame:
     outside them such as unknown or not-a-face)."""
     slots = np.full((len(dataset), FERPLUS_SLOTS), np.nan)
     if dataset.has_ferplus:
-        counts = dataset.meta[list(VOTE_COLUMNS[:len(FERPLUS_CLASSES)])].to_numpy(dtype=int)
+        counts = dataset.meta[list(VOTE_COLUMNS[: len(FERPLUS_CLASSES)])].to_numpy(dtype=int)
         for column, name in enumerate(FERPLUS_CLASSES):
             if name not in classes:
                 continue
             filled = np.isfinite(slots).sum(axis=1)
             for row in np.flatnonzero(counts[:, column]):
                 start = filled[row]
-                slots[row, start:start + counts[row, column]] = classes.index(name)
+                slots[row, start : start + counts[row, column]] = classes.index(name)
     return pd.DataFrame(slots, columns=[f"ferplus_{i + 1}" for i in range(FERPLUS_SLOTS)])
 
 
@@ -46,8 +47,9 @@ def annotator_matrix(dataset: FerDataset, relabels: pd.DataFrame, classes: list[
     return matrix
 
 
-def consensus(dataset: FerDataset, relabels: pd.DataFrame, probs: np.ndarray,
-              classes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def consensus(
+    dataset: FerDataset, relabels: pd.DataFrame, probs: np.ndarray, classes: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per image (those with at least one annotation): the consensus label and its quality; per annotator:
     CROWDLAB's quality and agreement with the consensus."""
     from cleanlab.multiannotator import get_label_quality_multiannotator
@@ -58,11 +60,16 @@ def consensus(dataset: FerDataset, relabels: pd.DataFrame, probs: np.ndarray,
     used = used.loc[:, used.notna().any(axis=0)]  # every annotator must label something
     result = get_label_quality_multiannotator(used.reset_index(drop=True), probs[annotated], verbose=False)
     quality = result["label_quality"]
-    images = pd.DataFrame({
-        "row": annotated, "image_id": dataset.meta["image_id"].to_numpy()[annotated],
-        "consensus": np.asarray(classes, dtype=object)[quality["consensus_label"].to_numpy(dtype=int)],
-        "consensus_quality": quality["consensus_quality_score"].to_numpy(),
-        "annotations": quality["num_annotations"].to_numpy(), "agreement": quality["annotator_agreement"].to_numpy()})
+    images = pd.DataFrame(
+        {
+            "row": annotated,
+            "image_id": dataset.meta["image_id"].to_numpy()[annotated],
+            "consensus": np.asarray(classes, dtype=object)[quality["consensus_label"].to_numpy(dtype=int)],
+            "consensus_quality": quality["consensus_quality_score"].to_numpy(),
+            "annotations": quality["num_annotations"].to_numpy(),
+            "agreement": quality["annotator_agreement"].to_numpy(),
+        }
+    )
     annotators = result["annotator_stats"].rename_axis("annotator").reset_index()
     return images, annotators
 

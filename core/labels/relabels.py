@@ -1,7 +1,9 @@
 """The label store behind the Relabel page and the `relabeled` label source: append-only events in SQLite.
 
 Every change is one row of `events`: a `label` event (image, old label, new label, annotator, UTC time) or an `undo`
-event naming the label event it cancels. An image's current label is derived, never stored: its latest label
+event naming the label event it cancels. Images labelled at once (Browse's bulk relabel) share a `batch` number:
+one transaction writes them, one undo cancels them all, and the history lists them as one action. An image's current
+label is derived, never stored: its latest label
 event that no undo cancelled. Rows are only ever appended, so history and undo come free.
 
 Each thread gets its own connection, because sqlite3 connections must not cross threads and Streamlit serves
@@ -9,6 +11,7 @@ every session from its own thread. Writes are one BEGIN IMMEDIATE transaction ea
 front, so concurrent writers queue on `busy_timeout` instead of failing mid-transaction), in WAL mode with
 synchronous=FULL so that an event, once `relabel` returns, survives kill -9 and (disk permitting) a power cut.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,24 +44,31 @@ SCHEMA = (
         annotator TEXT NOT NULL,
         time TEXT NOT NULL,
         kind TEXT NOT NULL CHECK (kind IN ('label', 'undo')),
-        undoes INTEGER REFERENCES events (id))""",
+        undoes INTEGER REFERENCES events (id),
+        batch INTEGER)""",
     "CREATE INDEX IF NOT EXISTS events_by_image ON events (image_id, id)",
     "CREATE INDEX IF NOT EXISTS events_by_annotator ON events (annotator, id)",
     # a label event can be cancelled once: a racing second undo of the same event fails instead of counting twice
     "CREATE UNIQUE INDEX IF NOT EXISTS events_by_undoes ON events (undoes) WHERE undoes IS NOT NULL",
 )
-LIVE_EVENTS = ("SELECT * FROM events AS e WHERE kind = 'label' "
-               "AND NOT EXISTS (SELECT 1 FROM events AS u WHERE u.undoes = e.id)")
-CURRENT_LABELS = (f"SELECT image_id, new_label FROM (SELECT image_id, new_label, ROW_NUMBER() OVER "
-                  f"(PARTITION BY image_id ORDER BY id DESC) AS newness FROM ({LIVE_EVENTS})) WHERE newness = 1")
+LIVE_EVENTS = (
+    "SELECT * FROM events AS e WHERE kind = 'label' AND NOT EXISTS (SELECT 1 FROM events AS u WHERE u.undoes = e.id)"
+)
+CURRENT_LABELS = (
+    f"SELECT image_id, new_label FROM (SELECT image_id, new_label, ROW_NUMBER() OVER "
+    f"(PARTITION BY image_id ORDER BY id DESC) AS newness FROM ({LIVE_EVENTS})) WHERE newness = 1"
+)
 DISAGREEMENTS = (
     f"WITH latest AS (SELECT image_id, annotator, new_label AS label, time, ROW_NUMBER() OVER "
     f"(PARTITION BY image_id, annotator ORDER BY id DESC) AS newness FROM ({LIVE_EVENTS})), "
     "mine AS (SELECT * FROM latest WHERE newness = 1) "
     "SELECT image_id, annotator, label, time FROM mine WHERE image_id IN "
-    "(SELECT image_id FROM mine GROUP BY image_id HAVING COUNT(DISTINCT label) > 1) ORDER BY image_id, annotator")
-INSERT_EVENT = ("INSERT INTO events (image_id, old_label, new_label, annotator, time, kind, undoes) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+    "(SELECT image_id FROM mine GROUP BY image_id HAVING COUNT(DISTINCT label) > 1) ORDER BY image_id, annotator"
+)
+INSERT_EVENT = (
+    "INSERT INTO events (image_id, old_label, new_label, annotator, time, kind, undoes, batch) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def check_label(label: str) -> str:
@@ -106,6 +116,10 @@ class RelabelStore:
             with self.transaction():  # pages build a store per rerun: only a new file needs the write lock
                 for statement in SCHEMA:
                     connection.execute(statement)
+        elif "batch" not in {row[1] for row in connection.execute("PRAGMA table_info(events)")}:
+            with self.transaction() as locked:  # a store written before batches existed gains the column
+                if "batch" not in {row[1] for row in locked.execute("PRAGMA table_info(events)")}:
+                    locked.execute("ALTER TABLE events ADD COLUMN batch INTEGER")
 
     def __getstate__(self) -> dict[str, Any]:
         return {"path": self.path}  # connections stay behind: a pickled store reconnects where it lands
@@ -157,22 +171,71 @@ class RelabelStore:
         with self.transaction() as connection:
             if old is None:
                 old = current_label(connection, image_id)
-            cursor = connection.execute(INSERT_EVENT, (image_id, old, new_label, annotator, utc_now(), "label", None))
+            cursor = connection.execute(
+                INSERT_EVENT, (image_id, old, new_label, annotator, utc_now(), "label", None, None)
+            )
             return int(cursor.lastrowid)
 
+    def relabel_many(
+        self, image_ids: list[str], new_label: str, annotator: str, old_labels: Mapping[str, str | None] | None = None
+    ) -> int:
+        """Record `annotator` labelling every image of `image_ids` as `new_label`: one event per image, all in one
+        transaction under one new batch number, which is returned. `old_labels` works as `relabel`'s old_label."""
+        ids = list(dict.fromkeys(check_image_id(i) for i in image_ids))
+        if not ids:
+            raise ValueError("select at least one image to label")
+        new_label, annotator = check_label(new_label), check_annotator(annotator)
+        given = {i: check_label(label) for i, label in (old_labels or {}).items() if label and i in ids}
+        with self.transaction() as connection:
+            batch = int(connection.execute("SELECT COALESCE(MAX(batch), 0) + 1 FROM events").fetchone()[0])
+            now = utc_now()
+            connection.executemany(
+                INSERT_EVENT,
+                [
+                    (i, given.get(i) or current_label(connection, i), new_label, annotator, now, "label", None, batch)
+                    for i in ids
+                ],
+            )
+            return batch
+
     def undo(self, annotator: str) -> dict[str, Any] | None:
-        """Cancel `annotator`'s latest label event not yet undone; return it (plus `undo_id` and `label_now`, the
-        image's label after the undo), or None when nothing is left to undo. Other annotators are untouched."""
+        """Cancel `annotator`'s latest label event not yet undone, or all of its batch; return it (plus `undo_id`
+        and `label_now`, the image's label after the undo, and `count`, how many images the undo restored), or
+        None when nothing is left to undo. Other annotators are untouched."""
         annotator = check_annotator(annotator)
         with self.transaction() as connection:
-            target = connection.execute(f"{LIVE_EVENTS} AND annotator = ? ORDER BY id DESC LIMIT 1",
-                                        (annotator,)).fetchone()
+            target = connection.execute(
+                f"{LIVE_EVENTS} AND annotator = ? ORDER BY id DESC LIMIT 1", (annotator,)
+            ).fetchone()
             if target is None:
                 return None
-            label_now = current_label(connection, target["image_id"], excluding=target["id"])
-            cursor = connection.execute(INSERT_EVENT, (target["image_id"], target["new_label"], label_now,
-                                                       annotator, utc_now(), "undo", target["id"]))
-            return {**dict(target), "undo_id": int(cursor.lastrowid), "label_now": label_now}
+            events = (
+                [target]
+                if target["batch"] is None
+                else connection.execute(
+                    f"{LIVE_EVENTS} AND annotator = ? AND batch = ? ORDER BY id DESC", (annotator, target["batch"])
+                ).fetchall()
+            )
+            now, undo_id, target_label_now, count = utc_now(), None, None, 0
+            for event in events:
+                label_now = current_label(connection, event["image_id"], excluding=event["id"])
+                cursor = connection.execute(
+                    INSERT_EVENT,
+                    (
+                        event["image_id"],
+                        event["new_label"],
+                        label_now,
+                        annotator,
+                        now,
+                        "undo",
+                        event["id"],
+                        event["batch"],
+                    ),
+                )
+                count += 1
+                if event["id"] == target["id"]:
+                    undo_id, target_label_now = int(cursor.lastrowid), label_now
+            return {**dict(target), "undo_id": undo_id, "label_now": target_label_now, "count": count}
 
     def current_labels(self) -> dict[str, str]:
         """image_id -> its current label, for every image with a live relabel."""
@@ -182,16 +245,44 @@ class RelabelStore:
         """Every event, newest first, optionally of one annotator and/or image; `undone` marks cancelled labels."""
         who = check_annotator(annotator) if annotator is not None else None
         which = check_image_id(image_id) if image_id is not None else None
-        query = ("SELECT e.*, EXISTS (SELECT 1 FROM events AS u WHERE u.undoes = e.id) AS undone FROM events AS e "
-                 "WHERE (:who IS NULL OR annotator = :who) AND (:which IS NULL OR image_id = :which) ORDER BY id DESC")
+        query = (
+            "SELECT e.*, EXISTS (SELECT 1 FROM events AS u WHERE u.undoes = e.id) AS undone FROM events AS e "
+            "WHERE (:who IS NULL OR annotator = :who) AND (:which IS NULL OR image_id = :which) ORDER BY id DESC"
+        )
         frame = pd.read_sql_query(query, self.connect(), params={"who": who, "which": which})
-        return frame.astype({"id": "int64", "undoes": "Int64", "undone": bool})
+        return frame.astype({"id": "int64", "undoes": "Int64", "undone": bool, "batch": "Int64"})
+
+    def actions(self, annotator: str | None = None) -> pd.DataFrame:
+        """The history with each batch as one row ("48 images", the label they got, `images` counts them),
+        newest first: what a person did, rather than every event."""
+        events = self.history(annotator=annotator)
+        events["images"] = 1
+        single, batched = events[events["batch"].isna()], events[events["batch"].notna()]
+        if batched.empty:
+            return events
+        first = {
+            "id": "max",
+            "old_label": lambda labels: labels.iloc[0] if labels.nunique() == 1 else "(mixed)",
+            "new_label": "first",
+            "annotator": "first",
+            "time": "first",
+            "undoes": "max",
+            "undone": "all",
+            "images": "sum",
+            "image_id": lambda ids: f"{len(ids)} images",
+        }
+        grouped = batched.groupby(["batch", "kind"], as_index=False).agg(first)
+        return pd.concat([single, grouped], ignore_index=True).sort_values("id", ascending=False, ignore_index=True)[
+            events.columns
+        ]
 
     def labels_by_annotator(self) -> pd.DataFrame:
         """Each annotator's latest live label per image: columns image_id, annotator, label."""
-        query = (f"SELECT image_id, annotator, label FROM (SELECT image_id, annotator, new_label AS label, "
-                 f"ROW_NUMBER() OVER (PARTITION BY image_id, annotator ORDER BY id DESC) AS newness "
-                 f"FROM ({LIVE_EVENTS})) WHERE newness = 1 ORDER BY image_id, annotator")
+        query = (
+            f"SELECT image_id, annotator, label FROM (SELECT image_id, annotator, new_label AS label, "
+            f"ROW_NUMBER() OVER (PARTITION BY image_id, annotator ORDER BY id DESC) AS newness "
+            f"FROM ({LIVE_EVENTS})) WHERE newness = 1 ORDER BY image_id, annotator"
+        )
         return pd.read_sql_query(query, self.connect())
 
     def annotators(self) -> list[str]:
@@ -225,8 +316,9 @@ def enable_wal(connection: sqlite3.Connection) -> None:
 
 def current_label(connection: sqlite3.Connection, image_id: str, excluding: int | None = None) -> str | None:
     """The image's current label inside an open transaction, optionally as if event `excluding` were undone."""
-    row = connection.execute(f"{LIVE_EVENTS} AND image_id = ? AND id IS NOT ? ORDER BY id DESC LIMIT 1",
-                             (image_id, excluding)).fetchone()
+    row = connection.execute(
+        f"{LIVE_EVENTS} AND image_id = ? AND id IS NOT ? ORDER BY id DESC LIMIT 1", (image_id, excluding)
+    ).fetchone()
     return row["new_label"] if row is not None else None
 
 

@@ -4,6 +4,7 @@ Pure (no Streamlit): the Relabel page keeps one `RelabelSession` in its session 
 its buttons. Every label and undo goes straight to the `RelabelStore`; the session only remembers positions, so
 Back shows an image labelled a moment ago (with its new label) and Undo returns to the image it undid.
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -63,7 +64,12 @@ class RelabelSession:
         self.done.pop(image_id, None)
         if image_id in self.positions:
             self.position = self.positions[image_id]
-        self.message = f"Undid {image_id} → {shown(event['new_label'])}"
+        count = event.get("count", 1)
+        self.message = (
+            f"Undid {image_id} → {shown(event['new_label'])}"
+            if count == 1
+            else f"Undid a bulk label of {count} images → {shown(event['new_label'])}"
+        )
 
 
 def shown(label: str | None) -> str:

@@ -4,6 +4,7 @@ Reference 001 names an "attention model" but publishes no layers, so this is FER
 design after CBAM (Woo et al., 2018): channel attention, then spatial attention, which
 lets the net emphasise the feature maps and face regions that carry the expression.
 """
+
 from __future__ import annotations
 
 import torch
@@ -96,8 +97,8 @@ class AttentionCNN(nn.Module):
     description="Compact CNN with CBAM channel+spatial attention after each of 4 stages",
     source="reference 001 Facial-Emotion-Recognition-PyTorch-ONNX (named only; layers are FER Studio's)",
 )
-def build_attention_cnn(
-    num_classes: int, in_chans: int, *, dropout: float = 0.3, reduction: int = 8
-) -> nn.Module:
+def build_attention_cnn(num_classes: int, in_chans: int, *, dropout: float = 0.3, reduction: int = 8) -> nn.Module:
     """Attention CNN: 4 conv stages each ending in a CBAM block, then pooled linear head."""
+    if isinstance(reduction, bool) or not isinstance(reduction, int) or reduction < 1:
+        raise ValueError(f"reduction must be a whole number >= 1, got {reduction!r}")
     return AttentionCNN(num_classes, in_chans, dropout=dropout, reduction=reduction)

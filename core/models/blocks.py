@@ -1,4 +1,5 @@
 """Building blocks the architectures share."""
+
 from __future__ import annotations
 
 from torch import nn

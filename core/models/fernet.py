@@ -4,6 +4,7 @@ Four VGG-style stages (two conv3x3-BN-ReLU, then a 2x2 max-pool) halve the map
 48 -> 24 -> 12 -> 6 -> 3; global average pooling then makes the net independent of the
 input size (anything from 16x16 up). About 1.2M parameters at ``width=1.0``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -13,8 +14,6 @@ from core.models.blocks import conv_bn_relu
 from core.models.registry import register_model
 
 BASE_CHANNELS = (32, 64, 128, 256)
-
-
 
 
 def scale_channels(channels: int, width: float) -> int:
@@ -31,13 +30,16 @@ def _stage(in_chans: int, out_chans: int) -> nn.Sequential:
     )
 
 
+MAX_WIDTH = 8.0  # 64 times the parameters of width 1 (about 77 M); wider only exhausts memory
+
+
 class FERNet(nn.Module):
     """Compact VGG-style classifier: 4 conv stages, global average pooling, dropout, linear."""
 
     def __init__(self, num_classes: int, in_chans: int = 1, width: float = 1.0, dropout: float = 0.3):
         super().__init__()
-        if width <= 0:
-            raise ValueError(f"width must be positive, got {width}")
+        if not 0 < width <= MAX_WIDTH:
+            raise ValueError(f"width must be in (0, {MAX_WIDTH:g}], got {width}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         channels = [scale_channels(c, width) for c in BASE_CHANNELS]

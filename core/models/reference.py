@@ -3,6 +3,7 @@
 Module and attribute names follow the reference projects' printed model trees so that state_dicts
 trained with the reference projects' code load here unchanged.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -185,9 +186,7 @@ def _resnet_stage(in_chans: int, out_chans: int, first_stage: bool) -> nn.Sequen
     # The first stage follows a max-pool, so it keeps resolution and width.
     if first_stage:
         return nn.Sequential(Residual(in_chans, out_chans), Residual(out_chans, out_chans))
-    return nn.Sequential(
-        Residual(in_chans, out_chans, stride=2, use_1x1=True), Residual(out_chans, out_chans)
-    )
+    return nn.Sequential(Residual(in_chans, out_chans, stride=2, use_1x1=True), Residual(out_chans, out_chans))
 
 
 @register_model(

@@ -4,19 +4,31 @@ Modelled on torchvision's ``register_model``/``get_model`` and timm's ``create_m
 Every registered model takes ``(N, in_chans, input_size, input_size)`` images and returns
 logits of shape ``(N, num_classes)``; the loss and the predictor apply the softmax.
 """
+
 from __future__ import annotations
 
 import functools
 import inspect
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from torch import nn
 
-__all__ = ["ModelSpec", "register_model", "create_model", "list_models", "model_spec", "parameter_count"]
+from core.errors import OptionError
+
+__all__ = [
+    "ModelSpec",
+    "register_model",
+    "create_model",
+    "check_input_side",
+    "list_models",
+    "model_spec",
+    "parameter_count",
+]
 
 Builder = Callable[..., nn.Module]
-
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,33 @@ def create_model(name: str, *, num_classes: int, in_chans: int = 1, **options: A
     _check_positive_int("num_classes", num_classes)
     _check_positive_int("in_chans", in_chans)
     _check_option_names(spec, options)
-    return spec.builder(num_classes, in_chans, **options)
+    _check_option_values(spec, options)
+    try:
+        return spec.builder(num_classes, in_chans, **options)
+    except OptionError:
+        raise
+    except ValueError as exc:  # a builder refusing an option's value (width, dropout ...)
+        raise OptionError(f"model {name!r}: {exc}") from None
+
+
+def check_input_side(model: nn.Module, name: str, side: int, in_chans: int = 1) -> None:
+    """OptionError when `model` cannot take `side` x `side` inputs (too small for its pooling, or a head built for
+    one size): found by one forward pass on zeros, before a run starts rather than at its first step."""
+    import torch
+
+    training = model.training
+    model.eval()  # batch norm cannot take a batch of one in training mode
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, in_chans, side, side))
+    except RuntimeError as exc:
+        problem = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise OptionError(
+            f"model {name!r} cannot take {side}x{side} inputs ({problem}); its own size is "
+            f"{model_spec(name).input_size}"
+        ) from None
+    finally:
+        model.train(training)
 
 
 def list_models() -> list[str]:
@@ -87,7 +125,7 @@ def parameter_count(name: str, *, num_classes: int, in_chans: int = 1, **options
     return _cached_parameter_count(name, num_classes, in_chans)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _cached_parameter_count(name: str, num_classes: int, in_chans: int) -> int:
     # Pages and CLI ask repeatedly; building the 23M-parameter nets each time is slow.
     return _count(create_model(name, num_classes=num_classes, in_chans=in_chans))
@@ -97,7 +135,6 @@ def _count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-
 def _check_option_names(spec: ModelSpec, options: dict[str, Any]) -> None:
     params = inspect.signature(spec.builder).parameters.values()
     if any(p.kind is p.VAR_KEYWORD for p in params):
@@ -105,10 +142,23 @@ def _check_option_names(spec: ModelSpec, options: dict[str, Any]) -> None:
     allowed = sorted(spec.options())
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise TypeError(
+        raise OptionError(
             f"model {spec.name!r} got unknown option(s) {', '.join(unknown)}; "
             f"valid options: {', '.join(allowed) or 'none'}"
         )
+
+
+def _check_option_values(spec: ModelSpec, options: dict[str, Any]) -> None:
+    """Each option of the kind its default is: a switch stays a bool, a number a finite number (model options are
+    typed as KEY=VALUE text, where `width=nan` or `dropout=yes` would otherwise reach the builder)."""
+    defaults = spec.options()
+    for name, value in options.items():
+        default = defaults.get(name)
+        if isinstance(default, bool) and not isinstance(value, bool):
+            raise OptionError(f"model option {name} of {spec.name!r} must be true or false, got {value!r}")
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise OptionError(f"model option {name} of {spec.name!r} must be a finite number, got {value!r}")
 
 
 def _check_positive_int(label: str, value: Any) -> None:

@@ -3,6 +3,7 @@
 Both are built without weights; pretrained weights come only from a LOCAL state_dict file
 given as the ``weights`` option. Nothing here ever downloads.
 """
+
 from __future__ import annotations
 
 import math
@@ -103,8 +104,7 @@ def _load_strict_except_head(model: nn.Module, state: dict[str, torch.Tensor], h
     missing = [k for k in missing if not k.startswith(head_prefix)]
     if missing or unexpected:
         raise ValueError(
-            f"weights file does not match this backbone: "
-            f"missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
+            f"weights file does not match this backbone: missing keys {missing[:5]}, unexpected keys {unexpected[:5]}"
         )
 
 

@@ -1,1 +1,2 @@
-"""Training: the config, tensors on the device, the loop, run folders, the background runner and DDP."""
+"""Training: the config, tensors on the device, the loop, cross-validation folds, curves and DDP (the background
+runs that use them are `core.jobs`)."""

@@ -1,12 +1,13 @@
 """A run's training curves as tables, read from its metrics log: the loss every `print_freq` steps and the epoch
 records, both on one x axis of fractional epochs (epoch 1 runs from 0 to 1), so a partial epoch sits where it ended."""
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import pandas as pd
 
-from core.training.run_folder import RunFolder
+from core.run_folder import RunFolder
 
 
 def fractional_epoch(record: dict) -> float:

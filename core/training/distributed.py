@@ -4,6 +4,7 @@
 then finds RANK / WORLD_SIZE / LOCAL_RANK in its environment. NCCL on GPUs, gloo on CPUs. Every rank draws
 the same batch order and trains on its own slice of it; rank 0 alone writes the run folder.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,7 +43,7 @@ class DistContext:
 
     def shard(self, order: torch.Tensor) -> torch.Tensor:
         """This rank's share of an epoch's batch order (same order on every rank, same seed)."""
-        return order[self.rank::self.world_size] if self.active else order
+        return order[self.rank :: self.world_size] if self.active else order
 
     def any(self, flag: bool) -> bool:
         """True on every rank when any rank says True (a stop request reaches all of them)."""
@@ -91,7 +92,17 @@ def weights_digest(model: nn.Module) -> str:
 def launch_torchrun(nproc_per_node: int, nnodes: int, node_rank: int, master: str, argv: list[str]) -> int:
     """Re-run `python -m core <argv>` under torchrun with N processes per node; return its exit code."""
     address, _, port = master.partition(":")
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc_per_node}",
-               f"--nnodes={nnodes}", f"--node-rank={node_rank}", f"--master-addr={address}",
-               f"--master-port={port or 29500}", "-m", "core", *argv]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        f"--nproc-per-node={nproc_per_node}",
+        f"--nnodes={nnodes}",
+        f"--node-rank={node_rank}",
+        f"--master-addr={address}",
+        f"--master-port={port or 29500}",
+        "-m",
+        "core",
+        *argv,
+    ]
     return subprocess.run(command).returncode

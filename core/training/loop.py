@@ -1,9 +1,10 @@
 """The training loop as plain functions: `train_one_epoch`, `evaluate`, and `fit`, which yields one record per epoch.
 
 Nothing here prints, imports a UI or knows about threads; the CLI and the background runner consume it.
-Each run writes its run folder (`core.training.run_folder`): the config, the metrics log, best.pt (selected on
+Each run writes its run folder (`core.run_folder`): the config, the metrics log, best.pt (selected on
 PublicTest accuracy, never on PrivateTest) and last.pt (what `resume` continues from).
 """
+
 from __future__ import annotations
 
 import math
@@ -16,43 +17,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.data.preprocessing import Preprocessing, view_torch
-from core.training import distributed
+from core.data.loading import load_training_dataset
+from core.data.preprocessing import Preprocessing
+from core.device import cpu_has_bf16, resolve_device
 from core.models.checkpoint import load_checkpoint, save_checkpoint
-from core.training.run_folder import RunFolder
+from core.models.probabilities import predict_probabilities
+from core.models.registry import check_input_side, create_model, model_spec
+from core.run_folder import RunFolder
+from core.training import distributed
 from core.training.config import TrainConfig
-from core.training.warm_start import warm_start
 from core.training.distill import check_same_teacher, distillation_loss, run_teacher, teacher_digest
-from core.models.registry import create_model, model_spec
-from core.training.tensors import (SplitTensors, class_weights, load_training_dataset, prepare_splits,
-                                to_model_input)
+from core.training.tensors import SplitTensors, class_weights, log_prior, prepare_splits, training_input
+from core.training.warm_start import warm_start
 
 StepCallback = Callable[[dict[str, Any]], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def cpu_flags() -> set[str]:
-    """This CPU's feature flags (Linux's /proc/cpuinfo; empty elsewhere)."""
-    try:
-        lines = open("/proc/cpuinfo").read().splitlines()
-    except OSError:
-        return set()
-    return {flag for line in lines if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AMX or AVX512-BF16); elsewhere bf16 autocast is slower."""
-    return bool({"amx_bf16", "avx512_bf16"} & cpu_flags())
-
-
-def cpu_has_int8_dot() -> bool:
-    """Whether this CPU has int8 dot-product units (VNNI or AMX-INT8), where onnxruntime's int8 kernels pay."""
-    return bool({"avx512_vnni", "avx_vnni", "amx_int8"} & cpu_flags())
 
 
 def use_bf16(config: TrainConfig, device: torch.device) -> bool:
@@ -65,8 +43,9 @@ def use_bf16(config: TrainConfig, device: torch.device) -> bool:
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
-                               weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, nesterov=True, weight_decay=config.weight_decay
+        )
     kind = torch.optim.Adam if config.optimizer == "adam" else torch.optim.AdamW
     return kind(params, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -81,24 +60,35 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps
     if config.schedule == "step":
         return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=config.milestones, gamma=0.1)
     if config.schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", factor=0.5,
-                                                          patience=config.plateau_patience)
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, "max", factor=0.5, patience=config.plateau_patience
+        )
     return None
 
 
-def batch_loss(logits: torch.Tensor, split: SplitTensors, index: torch.Tensor, config: TrainConfig,
-               weights: torch.Tensor | None, teacher_logits: torch.Tensor | None = None) -> torch.Tensor:
-    """Cross-entropy on the labels; with a teacher, blended with the distillation term by `distill_weight`."""
+def batch_loss(
+    logits: torch.Tensor,
+    split: SplitTensors,
+    index: torch.Tensor,
+    config: TrainConfig,
+    weights: torch.Tensor | None,
+    teacher_logits: torch.Tensor | None = None,
+    logit_offset: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Cross-entropy on the labels (of `logits + logit_offset`: balanced softmax); with a teacher, blended with the
+    distillation term by `distill_weight`."""
     target = split.soft[index] if split.soft is not None else split.targets[index]
-    loss = F.cross_entropy(logits.float(), target, weight=weights, label_smoothing=config.label_smoothing)
+    adjusted = logits.float() if logit_offset is None else logits.float() + logit_offset
+    loss = F.cross_entropy(adjusted, target, weight=weights, label_smoothing=config.label_smoothing)
     if teacher_logits is None:
         return loss
     soft = distillation_loss(logits, teacher_logits, config.distill_temperature)
     return (1 - config.distill_weight) * loss + config.distill_weight * soft
 
 
-def forward_batch(model: nn.Module, x: torch.Tensor, bf16: bool,
-                  teacher: nn.Module | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def forward_batch(
+    model: nn.Module, x: torch.Tensor, bf16: bool, teacher: nn.Module | None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The model's logits for one training batch, and the frozen teacher's for the same batch when distilling."""
     x = x.contiguous(memory_format=torch.channels_last)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
@@ -109,13 +99,24 @@ def forward_batch(model: nn.Module, x: torch.Tensor, bf16: bool,
             return logits, teacher(x)
 
 
-def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.optim.Optimizer, scheduler,
-                    config: TrainConfig, preprocessing: Preprocessing, generator: torch.Generator,
-                    weights: torch.Tensor | None = None, on_step: StepCallback | None = None,
-                    should_stop: Callable[[], bool] | None = None, start_step: int = 0,
-                    shard: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                    teacher: nn.Module | None = None) -> dict[str, Any]:
-    """One pass over the training split (from `start_step` when resuming mid-epoch); `teacher`: distil from it.
+def train_one_epoch(
+    model: nn.Module,
+    split: SplitTensors,
+    optimizer: torch.optim.Optimizer,
+    scheduler,
+    config: TrainConfig,
+    preprocessing: Preprocessing,
+    generator: torch.Generator,
+    weights: torch.Tensor | None = None,
+    on_step: StepCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    start_step: int = 0,
+    shard: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    teacher: nn.Module | None = None,
+    logit_offset: torch.Tensor | None = None,
+) -> dict[str, Any]:
+    """One pass over the training split (from `start_step` when resuming mid-epoch); `teacher`: distil from it;
+    `logit_offset`: added to the logits in the loss only (balanced softmax).
 
     Returns loss, accuracy, the number of the last step done (`steps`, of `of`), seconds, and whether `should_stop`
     ended it early.
@@ -131,62 +132,80 @@ def train_one_epoch(model: nn.Module, split: SplitTensors, optimizer: torch.opti
     totals = {"loss": 0.0, "correct": 0, "seen": 0}
     start, stopped, step, lr = time.perf_counter(), False, start_step - 1, optimizer.param_groups[0]["lr"]
     for step in range(start_step, steps):
-        index = order[step * config.batch_size:(step + 1) * config.batch_size]
-        x = to_model_input(split.images[index], preprocessing, config.augment, generator)
+        index = order[step * config.batch_size : (step + 1) * config.batch_size]
+        x = training_input(split.images[index], preprocessing, config.augment, generator)
         logits, teacher_logits = forward_batch(model, x, bf16, teacher)
-        loss = batch_loss(logits, split, index, config, weights, teacher_logits)
+        loss = batch_loss(logits, split, index, config, weights, teacher_logits, logit_offset)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         lr = optimizer.param_groups[0]["lr"]  # the lr this step used, before the schedule moves it
         if scheduler is not None and config.schedule in ("onecycle", "cosine"):
             scheduler.step()
-        totals["loss"] += loss.item() * len(index)
+        value = loss.item()
+        if not math.isfinite(value):  # diverged: stop before a NaN model is saved (best.pt keeps the last good one)
+            raise ValueError(
+                f"the training loss became {value} at step {step + 1}: training diverged (try a lower "
+                f"lr than {config.lr:g}); nothing of this epoch was saved"
+            )
+        totals["loss"] += value * len(index)
         totals["correct"] += (logits.argmax(1) == split.targets[index]).sum().item()
         totals["seen"] += len(index)
         # every print_freq steps, and the first and last: a live curve gets its first point after one step
         if on_step and ((step + 1) % config.print_freq == 0 or step + 1 == steps or step == start_step):
-            on_step({"kind": "step", "step": step + 1, "steps": steps, "loss": totals["loss"] / totals["seen"],
-                     "lr": lr, "seconds": time.perf_counter() - start})
+            on_step(
+                {
+                    "kind": "step",
+                    "step": step + 1,
+                    "steps": steps,
+                    "loss": totals["loss"] / totals["seen"],
+                    "lr": lr,
+                    "seconds": time.perf_counter() - start,
+                }
+            )
         if should_stop and step + 1 < steps and should_stop():  # after the last step it is the epoch's end
             stopped = True
             break
-    return {"loss": totals["loss"] / max(totals["seen"], 1), "accuracy": totals["correct"] / max(totals["seen"], 1),
-            "steps": step + 1, "of": steps, "seconds": time.perf_counter() - start, "stopped": stopped, "lr": lr}
+    return {
+        "loss": totals["loss"] / max(totals["seen"], 1),
+        "accuracy": totals["correct"] / max(totals["seen"], 1),
+        "steps": step + 1,
+        "of": steps,
+        "seconds": time.perf_counter() - start,
+        "stopped": stopped,
+        "lr": lr,
+    }
 
 
-@torch.no_grad()
-def predict_probabilities(model: nn.Module, images: torch.Tensor, preprocessing: Preprocessing,
-                          batch_size: int = 256) -> torch.Tensor:
-    """Class probabilities for uint8 faces (N, 1, H, W), averaged over the spec's TTA views (as the Predictor)."""
-    model.eval()
-    out = []
-    for start in range(0, len(images), batch_size):
-        x = to_model_input(images[start:start + batch_size], preprocessing)
-        views = [view_torch(x, view) for view in preprocessing.views()]
-        probs = torch.stack([F.softmax(model(v).float(), dim=1) for v in views]).mean(0)
-        if preprocessing.temperature != 1.0:  # as preprocessing.calibrated does for the predictor
-            probs = F.softmax(probs.clamp_min(1e-12).log() / preprocessing.temperature, dim=1)
-        out.append(probs)
-    return torch.cat(out)
-
-
-def evaluate(model: nn.Module, split: SplitTensors, preprocessing: Preprocessing,
-             batch_size: int = 256) -> dict[str, Any]:
+def evaluate(
+    model: nn.Module, split: SplitTensors, preprocessing: Preprocessing, batch_size: int = 256
+) -> dict[str, Any]:
     """Loss and accuracy on one split (TTA as `preprocessing` says), plus the predictions for detailed metrics."""
     probs = predict_probabilities(model, split.images, preprocessing, batch_size)
     target = split.soft if split.soft is not None else split.targets
-    loss = F.nll_loss(probs.clamp_min(1e-8).log(), split.targets) if split.soft is None else \
-        -(target * probs.clamp_min(1e-8).log()).sum(1).mean()
+    loss = (
+        F.nll_loss(probs.clamp_min(1e-8).log(), split.targets)
+        if split.soft is None
+        else -(target * probs.clamp_min(1e-8).log()).sum(1).mean()
+    )
     predictions = probs.argmax(1)
-    return {"loss": float(loss), "accuracy": float((predictions == split.targets).float().mean()),
-            "y_true": split.targets.cpu().numpy(), "y_pred": predictions.cpu().numpy()}
+    return {
+        "loss": float(loss),
+        "accuracy": float((predictions == split.targets).float().mean()),
+        "y_true": split.targets.cpu().numpy(),
+        "y_pred": predictions.cpu().numpy(),
+    }
 
 
-
-
-def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: StepCallback | None = None,
-        should_stop: Callable[[], bool] | None = None, resume: bool = False) -> Iterator[dict[str, Any]]:
+def fit(
+    config: TrainConfig,
+    out_dir: str | Path,
+    *,
+    dataset=None,
+    on_step: StepCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    resume: bool = False,
+) -> Iterator[dict[str, Any]]:
     """Train per `config` into `out_dir`, yielding one record per epoch; `resume` continues from last.pt.
 
     Under torchrun every rank runs this; rank 0 alone writes files and reports steps.
@@ -200,18 +219,29 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
     preprocessing = Preprocessing(config.input_size or model_spec(config.model).input_size, tta=config.tta)
     # before the data: a wrong teacher fails at once, not after the data set is loaded
     teacher = run_teacher(config, classes, preprocessing, ddp.device)
-    splits = prepare_splits(dataset if dataset is not None else load_training_dataset(config.data_path),
-                            config, ddp.device)
+    splits = prepare_splits(
+        dataset if dataset is not None else load_training_dataset(config.data_path), config, ddp.device
+    )
     model, optimizer, scheduler = training_objects(config, len(classes), splits["Training"], ddp)
     if config.init_from and not resume:  # resume restores last.pt's weights instead
         warm_start(model, config.init_from, config.model, config.model_options, classes, preprocessing)
     trained = ddp.wrap(model)
     generator = torch.Generator().manual_seed(config.seed)
-    weights = (class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
-               if config.class_weights else None)
+    weights = (
+        class_weights(splits["Training"].targets, len(classes), config.class_weight_power)
+        if config.class_weights
+        else None
+    )
+    offset = log_prior(splits["Training"], len(classes)) if config.loss == "balanced-softmax" else None
     digest = teacher_digest(config.teacher) if teacher is not None else None
-    state = {"epoch": 1, "step": 0, "best": -1.0, "since_best": 0, "epoch_rng": generator.get_state(),
-             "teacher_sha1": digest}
+    state = {
+        "epoch": 1,
+        "step": 0,
+        "best": -1.0,
+        "since_best": 0,
+        "epoch_rng": generator.get_state(),
+        "teacher_sha1": digest,
+    }
     if resume:
         state = restore_training_state(run.last, model, optimizer, scheduler, generator, digest)
     stop = (lambda: ddp.any(bool(should_stop and should_stop()))) if ddp.active else should_stop
@@ -219,9 +249,22 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
         for epoch in range(state["epoch"], config.epochs + 1):
             if state["step"] == 0:
                 state["epoch_rng"] = generator.get_state()
-            result = train_one_epoch(trained, splits["Training"], optimizer, scheduler, config, preprocessing,
-                                     generator, weights, step_logger(run, epoch, on_step, ddp.is_main), stop,
-                                     start_step=state["step"], shard=ddp.shard, teacher=teacher)
+            result = train_one_epoch(
+                trained,
+                splits["Training"],
+                optimizer,
+                scheduler,
+                config,
+                preprocessing,
+                generator,
+                weights,
+                step_logger(run, epoch, on_step, ddp.is_main),
+                stop,
+                start_step=state["step"],
+                shard=ddp.shard,
+                teacher=teacher,
+                logit_offset=offset,
+            )
             ddp.sync_buffers(model)
             record = finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state)
             if ddp.active:
@@ -238,7 +281,9 @@ def fit(config: TrainConfig, out_dir: str | Path, *, dataset=None, on_step: Step
 
 def training_objects(config: TrainConfig, num_classes: int, training: SplitTensors, ddp) -> tuple:
     """The model (channels_last, on the run's device), its optimizer and its lr schedule."""
-    model = create_model(config.model, num_classes=num_classes, **config.model_options).to(ddp.device)
+    model = create_model(config.model, num_classes=num_classes, **config.model_options)
+    check_input_side(model, config.model, config.input_size or model_spec(config.model).input_size)
+    model = model.to(ddp.device)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on GPUs and oneDNN CPUs
     steps = math.ceil(len(training) / (config.batch_size * ddp.world_size))
     steps = min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps
@@ -255,14 +300,17 @@ def step_logger(run: RunFolder, epoch: int, on_step: StepCallback | None, is_mai
         run.log({**record, "epoch": epoch})
         if on_step:
             on_step({**record, "epoch": epoch})
+
     return log
 
 
 def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer, scheduler, state) -> dict:
     """Score PublicTest, step per-epoch schedules, track the best epoch; return the epoch record."""
     # without TTA: a quicker number per epoch; evaluate applies the recorded TTA afterwards
-    public = evaluate(model, splits["PublicTest"], preprocessing.with_tta("none")) if "PublicTest" in splits \
-        else None
+    began = time.perf_counter()
+    public = evaluate(model, splits["PublicTest"], preprocessing.with_tta("none")) if "PublicTest" in splits else None
+    # seconds per image and view of an evaluation: the worker's ETA scales it to the final evaluation of every split
+    per_image = (time.perf_counter() - began) / len(splits["PublicTest"]) if public else None
     score = public["accuracy"] if public else result["accuracy"]  # no PublicTest: select on training
     if not result["stopped"]:
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -273,26 +321,46 @@ def finish_epoch(model, splits, config, preprocessing, epoch, result, optimizer,
     state.update(best=max(score, state["best"]), since_best=0 if improved else state["since_best"] + 1)
     complete = not result["stopped"]  # where resume continues: the next epoch, or this one mid-way
     state.update(epoch=epoch + 1 if complete else epoch, step=0 if complete else result["steps"])
-    return {"kind": "epoch", "epoch": epoch, "train_loss": result["loss"], "train_accuracy": result["accuracy"],
-            "public_loss": public["loss"] if public else None, "public_accuracy": public["accuracy"] if public else None,
-            "lr": result["lr"], "seconds": result["seconds"], "best": improved,
-            "stopped": result["stopped"], "step": result["steps"], "steps": result["of"]}
+    return {
+        "kind": "epoch",
+        "epoch": epoch,
+        "train_loss": result["loss"],
+        "train_accuracy": result["accuracy"],
+        "public_loss": public["loss"] if public else None,
+        "public_accuracy": public["accuracy"] if public else None,
+        "lr": result["lr"],
+        "seconds": result["seconds"],
+        "best": improved,
+        "stopped": result["stopped"],
+        "step": result["steps"],
+        "steps": result["of"],
+        "eval_seconds_per_image": per_image,
+        "images": sum(len(split) for split in splits.values()),
+    }
 
 
 def save_epoch(run, model, config, classes, preprocessing, record, optimizer, scheduler, generator, state) -> None:
     """Write last.pt (with what resume needs) and, when PublicTest improved, best.pt."""
-    training = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict() if scheduler else None,
-                "rng": generator.get_state(), "epoch_rng": state["epoch_rng"], "next_epoch": state["epoch"],
-                "next_step": state["step"], "best": state["best"], "since_best": state["since_best"],
-                "teacher_sha1": state["teacher_sha1"]}
+    training = {
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler else None,
+        "rng": generator.get_state(),
+        "epoch_rng": state["epoch_rng"],
+        "next_epoch": state["epoch"],
+        "next_step": state["step"],
+        "best": state["best"],
+        "since_best": state["since_best"],
+        "teacher_sha1": state["teacher_sha1"],
+    }
     common = dict(config=config.to_dict(), classes=classes, preprocessing=preprocessing, epoch=record["epoch"])
     save_checkpoint(run.last, model, metrics=record, training_state=training, **common)
     if record["best"]:
         save_checkpoint(run.best, model, metrics=record, **common)
 
 
-def restore_training_state(path: Path, model, optimizer, scheduler, generator,
-                           teacher_sha1: str | None = None) -> dict[str, Any]:
+def restore_training_state(
+    path: Path, model, optimizer, scheduler, generator, teacher_sha1: str | None = None
+) -> dict[str, Any]:
     """Load last.pt into the live objects; return the loop state to continue from. ValueError when the run was
     distilled from another teacher file than `teacher_sha1`'s."""
     payload = load_checkpoint(path)
@@ -304,5 +372,11 @@ def restore_training_state(path: Path, model, optimizer, scheduler, generator,
         scheduler.load_state_dict(training["scheduler"])
     mid_epoch = training["next_step"] > 0  # stopped inside an epoch: replay its batch order
     generator.set_state(training["epoch_rng"] if mid_epoch else training["rng"])
-    return {"epoch": training["next_epoch"], "step": training["next_step"], "best": training["best"],
-            "since_best": training["since_best"], "epoch_rng": training["epoch_rng"], "teacher_sha1": teacher_sha1}
+    return {
+        "epoch": training["next_epoch"],
+        "step": training["next_step"],
+        "best": training["best"],
+        "since_best": training["since_best"],
+        "epoch_rng": training["epoch_rng"],
+        "teacher_sha1": teacher_sha1,
+    }

@@ -1,22 +1,25 @@
-"""Training data as tensors: one uint8 tensor per split, on the training device, plus its targets.
+"""Training data as tensors: one uint8 tensor per split, on the training device, plus its targets; and the model
+input of a training batch (augmented) and the class weights of the loss.
 
 The whole data set fits in memory (35,887 x 48 x 48 bytes = 83 MB), so batches are plain tensor indexing:
 no DataLoader workers and no per-sample PIL in the hot loop.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from core.data.augment import AugmentOptions, augment_batch
-from core.data.preprocessing import Preprocessing, to_model_input_torch
-from core.training.config import TrainConfig
+from core.data.augment import augment_batch
+from core.data.augment_options import AugmentOptions
 from core.data.classes import FERPLUS_CLASSES
 from core.data.dataset import VOTE_COLUMNS, FerDataset
 from core.data.fer2013 import SPLITS
+from core.data.preprocessing import Preprocessing, to_model_input_torch
+from core.training.config import TrainConfig
+from core.training.folds import fold_of_rows
 
 
 @dataclass
@@ -29,44 +32,6 @@ class SplitTensors:
 
     def __len__(self) -> int:
         return len(self.targets)
-
-
-def load_training_dataset(data_path: str | None) -> FerDataset:
-    """The data set a run trains on: the imported one, or a store folder, fer2013.csv or image folders."""
-    from core.data.dataset import build_fer2013_dataset
-    from core.data.folders import read_image_folders
-    from core.data.store import load_dataset, read_dataset_dir
-
-    if data_path is None:
-        return load_dataset()
-    path = Path(data_path)
-    if path.is_file():
-        return build_fer2013_dataset(path)
-    if (path / "CURRENT").is_file():
-        return load_dataset(path, fallback_to_sample=False)
-    if (path / "images.npy").is_file():
-        return read_dataset_dir(path)
-    return read_image_folders(path)
-
-
-def with_label_source(dataset: FerDataset, config: TrainConfig) -> FerDataset:
-    """The data set with the column its label source reads: the relabels, the cleaned or the consensus labels."""
-    if config.label_source == "relabeled" and "relabeled" not in dataset.meta.columns:
-        from core.labels.relabels import relabeled_dataset
-        return relabeled_dataset(dataset)
-    if config.label_source == "cleaned" and "cleaned" not in dataset.meta.columns:
-        from core.labels.issues import cleaned_dataset
-        return cleaned_dataset(dataset, config.cleaning)
-    if config.label_source == "consensus" and "consensus" not in dataset.meta.columns:
-        from core.labels.consensus import with_consensus
-        from core.labels.issues import load_consensus
-
-        found = load_consensus(dataset)
-        if found is None:
-            raise ValueError("consensus labels need out-of-fold probabilities: run "
-                             "`python -m core label-issues --compute` first")
-        return with_consensus(dataset, found[0])
-    return dataset
 
 
 def hard_labels(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
@@ -87,43 +52,40 @@ def check_training_classes(dataset: FerDataset, config: TrainConfig, rows: np.nd
         return
     problems = []
     for name in missing:
-        others = {source: int((dataset.class_indices(source, (name,))[rows] == 0).sum())
-                  for source in ("fer2013", "ferplus") if source != config.label_source.removesuffix("-soft")
-                  and (source != "ferplus" or dataset.has_ferplus)}
+        others = {
+            source: int((dataset.class_indices(source, (name,))[rows] == 0).sum())
+            for source in ("fer2013", "ferplus")
+            if source != config.label_source.removesuffix("-soft") and (source != "ferplus" or dataset.has_ferplus)
+        }
         found = [f"{source} labels have {count:,}" for source, count in others.items() if count]
-        problems.append(f"{name} has no Training image under {config.label_source} labels"
-                        + (f"; {', '.join(found)}" if found else ""))
+        problems.append(
+            f"{name} has no Training image under {config.label_source} labels"
+            + (f"; {', '.join(found)}" if found else "")
+        )
     raise ValueError("; ".join(problems) + ". Drop the class or choose another label source.")
 
 
-def fold_of_rows(n: int, folds: int, seed: int) -> np.ndarray:
-    """The cross-validation fold (0 .. folds-1) of each of `n` rows: a seeded shuffle dealt round-robin."""
-    fold = np.empty(n, dtype=np.int64)
-    fold[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
-    return fold
-
-
-def heldout_rows(dataset: FerDataset, config: TrainConfig) -> np.ndarray:
-    """The rows (all splits) a cross-validation run holds out and predicts: fold `config.fold`."""
-    return np.flatnonzero(fold_of_rows(len(dataset), config.folds, config.seed) == config.fold)
-
-
-def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.device,
-                   check_classes: bool = True) -> dict[str, SplitTensors]:
-    """Tensors for every split present; rows outside the class set (or with no label) are dropped. Training
+def prepare_splits(
+    dataset: FerDataset, config: TrainConfig, device: torch.device, check_classes: bool = True
+) -> dict[str, SplitTensors]:
+    """Tensors for every split present, on the labels `dataset` carries for `config.label_source` (the job that starts
+    a run hands it the relabeled, cleaned or consensus column: `core.jobs.label_sources`); rows outside the class set
+    (or with no label) are dropped. Training
     refuses a class with no Training image (`check_classes`); scoring on other labels leaves such a class empty.
 
     A cross-validation run (`config.folds`) has one split, Training: every labelled row outside the held-out fold;
     with no PublicTest its checkpoints follow the training accuracy, so best.pt is in effect the last epoch.
     """
-    dataset = with_label_source(dataset, config)
     labels = hard_labels(dataset, config)
     if config.folds:
         keep = np.flatnonzero((labels >= 0) & (fold_of_rows(len(dataset), config.folds, config.seed) != config.fold))
         check_training_classes(dataset, config, keep)
-        return {"Training": SplitTensors(
-            images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
-            targets=torch.from_numpy(labels[keep]).long().to(device))}
+        return {
+            "Training": SplitTensors(
+                images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
+                targets=torch.from_numpy(labels[keep]).long().to(device),
+            )
+        }
     if check_classes:
         check_training_classes(dataset, config)
     soft = dataset.soft_labels(config.class_names()) if config.label_source == "ferplus-soft" else None
@@ -143,14 +105,19 @@ def prepare_splits(dataset: FerDataset, config: TrainConfig, device: torch.devic
         splits[split] = SplitTensors(
             images=torch.from_numpy(np.ascontiguousarray(dataset.images[keep])).unsqueeze(1).to(device),
             targets=torch.from_numpy(np.asarray(targets)).long().to(device),
-            soft=None if soft is None else torch.from_numpy(soft[keep]).to(device))
+            soft=None if soft is None else torch.from_numpy(soft[keep]).to(device),
+        )
     if "Training" not in splits:
         raise ValueError(f"no Training images with labels in {config.class_names()} ({config.label_source} labels)")
     return splits
 
 
-def to_model_input(batch: torch.Tensor, preprocessing: Preprocessing, augment: AugmentOptions | None = None,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
+def training_input(
+    batch: torch.Tensor,
+    preprocessing: Preprocessing,
+    augment: AugmentOptions | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """uint8 faces -> model input as `preprocessing` says, augmented (before normalising) when options are given."""
     extra = None if augment is None else (lambda x: augment_batch(x, augment, generator))
     return to_model_input_torch(batch, preprocessing, extra)
@@ -161,3 +128,14 @@ def class_weights(targets: torch.Tensor, num_classes: int, power: float = 1.0) -
     counts = torch.bincount(targets, minlength=num_classes).float().clamp_min(1)
     weights = (counts.sum() / counts) ** power
     return weights / weights.mean()
+
+
+def log_prior(split: SplitTensors, num_classes: int) -> torch.Tensor:
+    """log of the split's label distribution (soft-label mass when it has soft labels), for balanced softmax."""
+    mass = (
+        split.soft.float().sum(0)
+        if split.soft is not None
+        else torch.bincount(split.targets, minlength=num_classes).float()
+    )
+    mass = mass.clamp_min(1e-3)
+    return (mass / mass.sum()).log()

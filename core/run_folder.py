@@ -1,25 +1,25 @@
 """One training run's folder: the only module that knows its file names and formats.
 
 `runs/<id>/` holds config.json (the TrainConfig), metrics.jsonl (a JSON line per epoch and every `print_freq` steps,
-with each epoch's first and last), status.json (the runner's state, changed under `.status.lock`), log.txt (the
-worker's output), best.pt (selected on PublicTest), last.pt (what resume continues from), command.txt (the CLI
+with each epoch's first and last), status.json and log.txt (every background job's state and output, named by
+`core.job_status`), best.pt (selected on PublicTest), last.pt (what resume continues from), command.txt (the CLI
 command that made it), `<checkpoint>_report.json` and `<checkpoint>_confusion_<split>.png` (evaluation of a
 checkpoint) and, for a cross-validation run, heldout.npz (the held-out fold's probabilities).
 Everything else asks this module.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
 
+from core.checkpoint_format import peek_checkpoint
 from core.files import write_atomically
 
 CONFIG = "config.json"
 METRICS = "metrics.jsonl"
-STATUS = "status.json"
-STATUS_LOCK = ".status.lock"
-LOG = "log.txt"
+RUN_LOCK = ".run.lock"  # held by a CLI run for as long as it trains into the folder
 BEST = "best.pt"
 LAST = "last.pt"
 COMMAND = "command.txt"
@@ -68,11 +68,6 @@ class RunFolder:
         text = json.dumps(config.to_dict(), indent=2)
         write_atomically(self.config_path, lambda handle: handle.write(text))
 
-    def load_config(self):
-        from core.training.config import TrainConfig
-
-        return TrainConfig.load(self.config_path)
-
     def write_command(self, command: str) -> None:
         (self.path / COMMAND).write_text(command.strip() + "\n")
 
@@ -111,9 +106,7 @@ class RunFolder:
         not hold; a stop mid-epoch logs a partial epoch that the resumed one replaces. So: drop what came after
         last.pt, add its epoch record if it is missing, and the log reads as if the run had never been interrupted.
         """
-        from core.models.checkpoint import load_checkpoint
-
-        payload = load_checkpoint(self.last)
+        payload = peek_checkpoint(self.last)  # the counters and the last record only: no torch, no weights
         at = (payload["training_state"]["next_epoch"], payload["training_state"]["next_step"])
         kept = [r for r in self.records() if happened_before(r, at)]
         last = payload["metrics"]

@@ -5,6 +5,7 @@ serving never reads them. `skip_stub_rewrites()` installs an import hook that re
 no-op as soon as its module has run, before any component class is made. Called after Gradio is imported, it
 changes nothing (the classes are made by then).
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -42,8 +43,9 @@ class PatchAfterExec(importlib.abc.Loader):
 class StubRewriteFinder(importlib.abc.MetaPathFinder):
     """Finds `gradio.component_meta` as usual and wraps its loader, once."""
 
-    def find_spec(self, name: str, path: Sequence[str] | None,
-                  target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, name: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if name != STUB_MODULE:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)

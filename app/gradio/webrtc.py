@@ -7,6 +7,7 @@ is reached on this machine or its local network, where host candidates connect.
 The returned track always annotates the newest received frame: frames that arrive while one is being drawn are
 skipped, so a slow moment delays one frame instead of queueing every frame after it.
 """
+
 from __future__ import annotations
 
 import asyncio

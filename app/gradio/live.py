@@ -1,28 +1,35 @@
-"""The Gradio app's Live tab: the webcam over WebRTC, annotated on the server (`app.webrtc`, `core.inference.live`).
+"""The Gradio app's Live tab: the webcam over WebRTC, annotated on the server (`app.gradio.webrtc`,
+`core.inference.live`).
 
 Signalling goes through Gradio's own events, so the queue, `--auth` and the model checks apply as to every other
 request: Start runs START_JS in the browser (camera, peer connection, offer), the offer goes to `start_live` on the
 server, and APPLY_JS hands the answer back to the peer connection. Media then flows over WebRTC, not through Gradio.
 """
+
 from __future__ import annotations
 
 import functools
 import json
+import time
 
-from app.gradio_import import skip_stub_rewrites
+from app.gradio.import_hook import skip_stub_rewrites
 
 skip_stub_rewrites()  # before Gradio is first imported: its stub rewrites cost ~1 s a start
 import gradio as gr  # noqa: E402
 
-from app import webrtc
+from app.gradio import webrtc
+from app.gradio.models import predictor_for, tta_mode
 from core.inference.live import LiveAnnotator, live_predictor
 
 VIDEO_ID = "fer-live-video"
-VIDEO_HTML = (f'<video id="{VIDEO_ID}" autoplay playsinline muted '
-              'style="width:100%;max-width:640px;background:#222;aspect-ratio:4/3"></video>')
+VIDEO_HTML = (
+    f'<video id="{VIDEO_ID}" autoplay playsinline muted '
+    'style="width:100%;max-width:640px;background:#222;aspect-ratio:4/3"></video>'
+)
 
 # Runs in the browser before start_live; returns start_live's inputs with the offer in place of the first.
-START_JS = """async (offer, model, tta) => {
+START_JS = (
+    """async (offer, model, tta) => {
   const live = window.ferLive || (window.ferLive = {});
   if (live.pc) { live.pc.close(); live.stream && live.stream.getTracks().forEach(t => t.stop()); }
   try {
@@ -45,7 +52,9 @@ START_JS = """async (offer, model, tta) => {
   } catch (err) {
     return [JSON.stringify({error: String(err)}), model, tta];
   }
-}""" % VIDEO_ID
+}"""
+    % VIDEO_ID
+)
 
 APPLY_JS = """async (answer) => {
   const live = window.ferLive || {};
@@ -55,7 +64,8 @@ APPLY_JS = """async (answer) => {
   await live.pc.setRemoteDescription({type: description.type, sdp: description.sdp});
 }"""
 
-STOP_JS = """() => {
+STOP_JS = (
+    """() => {
   const live = window.ferLive || {};
   if (live.pc) live.pc.close();
   if (live.stream) live.stream.getTracks().forEach(t => t.stop());
@@ -64,7 +74,9 @@ STOP_JS = """() => {
   const id = live.id || '';
   window.ferLive = {};
   return [id];
-}""" % VIDEO_ID
+}"""
+    % VIDEO_ID
+)
 
 
 @functools.lru_cache(maxsize=4)
@@ -72,11 +84,10 @@ def cached_live_predictor(path: str):
     return live_predictor(path)
 
 
-async def start_live(offer: str, model_path: str | None, tta: str, *,
-                     allowed: frozenset[str] = frozenset()) -> tuple[str, str, str]:
+async def start_live(
+    offer: str, model_path: str | None, tta: str, *, allowed: frozenset[str] = frozenset()
+) -> tuple[str, str, str]:
     """The server's answer to the browser's offer (JSON), the stream's id, and a status line."""
-    from app.gradio_app import predictor_for, tta_mode  # the app's checks for models and TTA, not a copy
-
     try:
         description = json.loads(offer or "{}")
     except json.JSONDecodeError:
@@ -106,13 +117,20 @@ def live_status(peer_id: str) -> str:
         return ""
     if current["error"]:
         return f"Live: analysis failed: {current['error']}"
-    return (f"Live: {current['frames']} frames annotated, {current['analyses']} analyses "
-            f"(last {current['analysis_ms']:.0f} ms), {current['faces']} face(s)")
+    seconds = max(1e-3, time.monotonic() - current["started"])
+    faces = current["faces"]
+    return (
+        f"Live: {current['frames'] / seconds:.0f} frames a second shown with labels; faces analysed "
+        f"{current['analyses'] / seconds:.1f} times a second (the last took {current['analysis_ms']:.0f} ms); "
+        f"{faces} face{'' if faces == 1 else 's'}"
+    )
 
 
 def live_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> None:
-    gr.Markdown("The webcam streamed over WebRTC: every frame comes back annotated; faces are detected and "
-                "classified in the background on the newest frame.")
+    gr.Markdown(
+        "**On this computer or its network:** the webcam streamed over WebRTC and annotated by the server "
+        "at camera speed. Through a share link use *In your browser*."
+    )
     gr.HTML(VIDEO_HTML)
     with gr.Row():
         start = gr.Button("Start camera", variant="primary")
@@ -120,8 +138,12 @@ def live_tab(model: gr.Dropdown, tta: gr.Dropdown, allowed: frozenset[str]) -> N
     status = gr.Markdown(elem_id="fer-live-status")
     offer, reply, peer = gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Textbox(visible=False)
     timer = gr.Timer(2.0)
-    start.click(functools.partial(start_live, allowed=allowed), inputs=[offer, model, tta],
-                outputs=[reply, peer, status], js=START_JS, api_visibility="private").then(
-        None, inputs=[reply], js=APPLY_JS)
+    start.click(
+        functools.partial(start_live, allowed=allowed),
+        inputs=[offer, model, tta],
+        outputs=[reply, peer, status],
+        js=START_JS,
+        api_visibility="private",
+    ).then(None, inputs=[reply], js=APPLY_JS)
     stop.click(stop_live, inputs=[peer], outputs=[peer, status], js=STOP_JS, api_visibility="private")
     timer.tick(live_status, inputs=[peer], outputs=[status], show_progress="hidden", api_visibility="private")
